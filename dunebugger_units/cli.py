@@ -1,0 +1,116 @@
+"""The `dunebugger-units` command: parse options, load the configuration, call a phase, render, exit.
+
+Heavy modules (requests, yaml, sdbus) are imported inside the commands: units run on a Raspberry Pi and
+`--help` must stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import journal
+from .errors import ExitCode, UnitsError
+
+
+@dataclass
+class Context:
+    config_option: str | None
+
+    def config(self) -> Any:
+        from .config import config_path, load_config
+
+        return load_config(config_path(self.config_option))
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    """The one renderer: JSON for machines, a few lines for people."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=False))
+    else:
+        click.echo(human(data))
+
+
+def fail(exc: UnitsError, as_json: bool) -> None:
+    message = str(exc)
+    click.echo(f"dunebugger-units: {message}", err=True)
+    if as_json:
+        click.echo(json.dumps({"error": message, "exit_code": int(exc.exit_code)}))
+    sys.exit(int(exc.exit_code))
+
+
+def _version_line(name: str, record: dict[str, Any]) -> str:
+    current, latest = record.get("current") or "unknown", record.get("latest")
+    if record.get("error"):
+        state = f"check failed: {record['error']}"
+    elif record.get("update_available"):
+        state = f"update available: {latest}"
+    elif latest is None:
+        state = "no release published"
+    else:
+        state = "up to date"
+    checked = record.get("last_checked") or "never"
+    return f"{name:<10} {current:<16} {state}  (checked {checked})"
+
+
+def render_components(data: dict[str, Any]) -> str:
+    return "\n".join(_version_line(n, r) for n, r in data["components"].items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_option", metavar="PATH", envvar=None,
+              help="Configuration file [default: $DUNEBUGGER_UNITS_CONFIG or /etc/dunebugger/updater.yaml].")
+@click.pass_context
+def main(ctx: click.Context, config_option: str | None) -> None:
+    """Keep the Dunebugger components (core, scheduler, remote) up to date."""
+    ctx.obj = Context(config_option)
+
+
+@click.command()
+@click.argument("components", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the frontend's update_check_result body.")
+@click.pass_obj
+def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
+    """Look up the latest release of each component and record what is available."""
+    from .phases.check import run_check
+
+    journal.set_identifier("dunebugger-check")
+    try:
+        report = run_check(ctx.config(), components or None)
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    emit(report.body(), as_json, render_components)
+    if report.failed:
+        sys.exit(int(ExitCode.CHECK_INCOMPLETE))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def status(ctx: Context, as_json: bool) -> None:
+    """Show what is installed and what the last check found (no network)."""
+    from .phases.status import read_status
+
+    try:
+        data = read_status(ctx.config())
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    emit(data, as_json, render_components)
+
+
+main.add_command(check)
+main.add_command(status)
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    main(prog_name=Path(sys.argv[0]).name)

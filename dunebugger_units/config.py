@@ -1,0 +1,210 @@
+"""The configuration: one YAML file, validated into frozen dataclasses.
+
+`parse_config` is pure (a mapping in, a Config or a ConfigError naming the key out); `load_config` is the
+only function here that reads a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
+CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
+COMPONENT_TYPES = ("container", "python_app")
+COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class GithubConfig:
+    api_url: str = "https://api.github.com"
+    owner: str = "marco-svitol"
+    token_file: str | None = None
+    include_prerelease: bool = False
+    timeout: float = 15.0
+    max_response_bytes: int = 4 * 1024 * 1024
+    manifest_url: str = "https://raw.githubusercontent.com/{owner}/{repo}/{tag}/update-manifest.yaml"
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    name: str
+    type: str
+    repo: str
+    # container
+    compose_service: str | None = None
+    # python_app
+    service: str | None = None
+    install_dir: str | None = None
+    version_file: str = "VERSION"
+    asset_pattern: str = "dunebugger-{version}.tar.gz"
+    # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
+    health_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    github: GithubConfig = field(default_factory=GithubConfig)
+    compose_file: str = "/opt/dunebugger/docker-compose.yml"
+    backup_dir: str = "/opt/dunebugger/backups"
+    state_dir: str = "/var/lib/dunebugger-units"
+    components: Mapping[str, ComponentConfig] = field(default_factory=dict)
+    source: str = "built-in defaults"
+
+    def component(self, name: str) -> ComponentConfig:
+        try:
+            return self.components[name]
+        except KeyError:
+            known = ", ".join(self.components)
+            raise ConfigError(f"unknown component {name!r} (known: {known})") from None
+
+
+DEFAULT_COMPONENTS: dict[str, dict[str, Any]] = {
+    "core": {
+        "type": "python_app",
+        "repo": "dunebugger",
+        "service": "dunebugger.service",
+        "install_dir": "/opt/dunebugger/core",
+    },
+    "scheduler": {"type": "container", "repo": "dunebugger-scheduler", "compose_service": "scheduler"},
+    "remote": {"type": "container", "repo": "dunebugger-remote", "compose_service": "remote"},
+}
+
+# key -> (accepted python types, type name for the error, nullable)
+_GITHUB_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "api_url": ((str,), "a string", False),
+    "owner": ((str,), "a string", False),
+    "token_file": ((str,), "a path", True),
+    "include_prerelease": ((bool,), "true or false", False),
+    "timeout": ((int, float), "a number of seconds", False),
+    "max_response_bytes": ((int,), "an integer", False),
+    "manifest_url": ((str,), "a string", False),
+}
+_TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "github": ((dict,), "a mapping", True),
+    "components": ((dict,), "a mapping", True),
+    "compose_file": ((str,), "a path", False),
+    "backup_dir": ((str,), "a path", False),
+    "state_dir": ((str,), "a path", False),
+}
+_COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "type": ((str,), "a string", False),
+    "repo": ((str,), "a string", False),
+    "health_url": ((str,), "a URL", True),
+}
+_TYPE_KEYS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
+    "container": {"compose_service": ((str,), "a string", False)},
+    "python_app": {
+        "service": ((str,), "a unit name", False),
+        "install_dir": ((str,), "a path", False),
+        "version_file": ((str,), "a file name", False),
+        "asset_pattern": ((str,), "a string", False),
+    },
+}
+_REQUIRED_BY_TYPE = {"container": ("repo", "compose_service"), "python_app": ("repo", "service", "install_dir")}
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def _check_keys(
+    raw: Mapping[str, Any], schema: Mapping[str, tuple[tuple[type, ...], str, bool]], where: str
+) -> dict[str, Any]:
+    """Unknown keys and wrong types are errors that name the full key."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{where}{key}"
+        if key not in schema:
+            raise ConfigError(f"{dotted}: unknown key (allowed: {', '.join(schema)})")
+        types, wanted, nullable = schema[key]
+        if value is None and nullable:
+            out[key] = None
+            continue
+        # bool is an int in Python: never accept true where a number is meant
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise ConfigError(f"{dotted}: expected {wanted}, got {_describe(value)}")
+        out[key] = value
+    return out
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {_describe(value)}")
+    return value
+
+
+def _parse_component(name: str, raw: object) -> ComponentConfig:
+    where = f"components.{name}"
+    if not COMPONENT_NAME.match(name):
+        raise ConfigError(f"{where}: a component name is lowercase letters, digits and '-'")
+    merged = {**DEFAULT_COMPONENTS.get(name, {}), **_mapping(raw or {}, where)}
+    kind = merged.get("type")
+    if kind not in COMPONENT_TYPES:
+        raise ConfigError(f"{where}.type: unknown component type {kind!r} (allowed: {', '.join(COMPONENT_TYPES)})")
+    schema = {**_COMMON_COMPONENT_KEYS, **_TYPE_KEYS[kind]}
+    values = _check_keys(merged, schema, f"{where}.")
+    for key in _REQUIRED_BY_TYPE[kind]:
+        if not values.get(key):
+            raise ConfigError(f"{where}.{key}: required for a {kind} component")
+    return ComponentConfig(name=name, **values)
+
+
+def _positive(value: float, key: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"{key}: must be above 0, got {value}")
+
+
+def parse_config(raw: object, source: str = "built-in defaults") -> Config:
+    """Validate a parsed YAML document; defaults fill every key that is left out."""
+    top = dict(_mapping(raw if raw is not None else {}, "configuration"))
+    github_raw = _mapping(top.pop("github", None) or {}, "github")
+    components_raw = _mapping(top.pop("components", None) or {}, "components")
+    values = _check_keys(top, _TOP_KEYS, "")
+    github = GithubConfig(**_check_keys(github_raw, _GITHUB_KEYS, "github."))
+    _positive(github.timeout, "github.timeout")
+    _positive(github.max_response_bytes, "github.max_response_bytes")
+    if not github.api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"github.api_url: expected an http(s) URL, got {github.api_url!r}")
+    names = {**dict.fromkeys(DEFAULT_COMPONENTS), **dict.fromkeys(components_raw)}
+    components = {name: _parse_component(str(name), components_raw.get(name)) for name in names}
+    return Config(github=github, components=components, source=source, **values)
+
+
+def config_path(cli_value: str | None) -> Path:
+    """`--config`, else $DUNEBUGGER_UNITS_CONFIG, else /etc/dunebugger/updater.yaml."""
+    return Path(cli_value or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the file; a missing file means the built-in defaults of the device."""
+    import yaml  # deferred: keeps `--help` fast on a Pi
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return parse_config({}, source="built-in defaults")
+    except OSError as exc:
+        raise ConfigError(f"reading configuration {path}: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"reading configuration {path}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        raw = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"parsing configuration {path}{where}: not valid YAML") from None
+    try:
+        return parse_config(raw, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"configuration {path}: {exc}") from None

@@ -1,0 +1,254 @@
+"""Release lookup on GitHub's REST API: the only module that talks to GitHub.
+
+Kind to the rate limit: conditional requests with the stored ETag (a 304 costs nothing when authenticated),
+and a 403/429 with rate-limit headers becomes `RateLimited` with the time to wait for. The token is sent as a
+header and never logged, stored or printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckFailed, RateLimited
+from .versions import parse_version, strip_v
+
+if TYPE_CHECKING:
+    import requests
+
+    from .config import GithubConfig
+
+USER_AGENT = "dunebugger-units/0.1 (+https://github.com/marco-svitol)"
+CREDENTIAL_NAME = "github-token"
+LIST_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    size: int
+    url: str
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    tag: str
+    version: str
+    name: str
+    notes: str
+    url: str
+    published_at: str | None
+    prerelease: bool
+    assets: tuple[Asset, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Release:
+        assets = tuple(Asset(**a) for a in data.get("assets", ()))
+        return cls(**{**data, "assets": assets})
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one lookup learnt: the chosen release (None: none published), and how it was obtained."""
+
+    release: Release | None
+    etag: str | None
+    not_modified: bool = False
+    skipped_tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---- pure: JSON to releases -------------------------------------------------------------------------------
+
+
+def _field(obj: Mapping[str, Any], key: str, kind: type, default: Any = ...) -> Any:
+    value = obj.get(key, default)
+    if value is ...:
+        raise CheckFailed(f"release JSON has no {key!r}")
+    if value is None and default is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise CheckFailed(f"release JSON field {key!r} is {type(value).__name__}, expected {kind.__name__}")
+    return value
+
+
+def parse_asset(obj: object) -> Asset:
+    if not isinstance(obj, dict):
+        raise CheckFailed("release JSON has an asset that is not an object")
+    digest = _field(obj, "digest", str, None)
+    return Asset(
+        name=_field(obj, "name", str),
+        size=_field(obj, "size", int, 0),
+        url=_field(obj, "browser_download_url", str),
+        digest=digest,
+    )
+
+
+def parse_release(obj: object) -> Release:
+    """One release object of the API; wrong types and missing fields are a CheckFailed, never a crash."""
+    if not isinstance(obj, dict):
+        raise CheckFailed("release JSON is not an object")
+    tag = _field(obj, "tag_name", str)
+    assets = _field(obj, "assets", list, [])
+    return Release(
+        tag=tag,
+        version=strip_v(tag),
+        name=_field(obj, "name", str, None) or tag,
+        notes=_field(obj, "body", str, None) or "",
+        url=_field(obj, "html_url", str, None) or "",
+        published_at=_field(obj, "published_at", str, None),
+        prerelease=bool(_field(obj, "prerelease", bool, False)),
+        assets=tuple(parse_asset(a) for a in assets),
+    )
+
+
+def choose_release(objs: list[Any], include_prerelease: bool) -> tuple[Release | None, tuple[str, ...]]:
+    """The highest version among published releases; tags that are not versions are returned as skipped."""
+    candidates: list[Release] = []
+    skipped: list[str] = []
+    for obj in objs:
+        if isinstance(obj, dict) and obj.get("draft") is True:
+            continue
+        release = parse_release(obj)
+        if release.prerelease and not include_prerelease:
+            continue
+        if parse_version(release.tag) is None:
+            skipped.append(release.tag)
+            continue
+        candidates.append(release)
+    if not candidates:
+        return None, tuple(skipped)
+    best = max(candidates, key=lambda r: parse_version(r.tag))  # type: ignore[arg-type,return-value]
+    return best, tuple(skipped)
+
+
+def rate_limit_until(status: int, headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When a 403/429 is GitHub's rate limit, the time it lifts; None when the reply is no rate limit."""
+    if status not in (403, 429):
+        return None
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return now + timedelta(seconds=int(retry_after))
+        try:
+            return parsedate_to_datetime(retry_after).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" or (status == 429 and reset):
+        if reset.strip().isdigit():
+            return datetime.fromtimestamp(int(reset), UTC)
+        return now + timedelta(minutes=1)
+    if status == 429:
+        return now + timedelta(minutes=1)
+    return None
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# ---- I/O: the HTTP client ---------------------------------------------------------------------------------
+
+
+def read_token(token_file: str | None) -> str | None:
+    """The token from a systemd credential (LoadCredential=github-token:...) or from `token_file`."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    candidates = [Path(creds) / CREDENTIAL_NAME] if creds else []
+    if token_file:
+        candidates.append(Path(token_file))
+    for path in candidates:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise CheckFailed(f"reading the GitHub token file {path}: {exc.strerror}") from None
+        if token:
+            return token
+    return None
+
+
+class GithubClient:
+    def __init__(self, config: GithubConfig, token: str | None = None) -> None:
+        self.config = config
+        self._token = token
+
+    def releases_url(self, repo: str) -> str:
+        base = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}/releases"
+        if self.config.include_prerelease:
+            return f"{base}?per_page={LIST_PAGE_SIZE}"
+        return f"{base}/latest"
+
+    def _headers(self, etag: str | None) -> dict[str, str]:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": USER_AGENT,
+        }
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        if etag:
+            headers["If-None-Match"] = etag
+        return headers
+
+    def latest_release(self, repo: str, etag: str | None = None) -> Lookup:
+        """GET the latest release (or the list, with prereleases); raises CheckFailed with the reason."""
+        import requests  # deferred: keeps `--help` fast on a Pi
+
+        url = self.releases_url(repo)
+        try:
+            with requests.get(
+                url, headers=self._headers(etag), timeout=self.config.timeout, stream=True
+            ) as response:
+                return self._interpret(response, etag)
+        except requests.Timeout:
+            raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+
+    def _interpret(self, response: requests.Response, etag: str | None) -> Lookup:
+        status = response.status_code
+        if status == 304 and etag:
+            return Lookup(release=None, etag=etag, not_modified=True)
+        until = rate_limit_until(status, response.headers, datetime.now(UTC))
+        if until is not None:
+            raise RateLimited(iso(until))
+        if status == 404:
+            # /releases/latest answers 404 when only prereleases (or nothing) are published
+            return Lookup(release=None, etag=None)
+        if status != 200:
+            raise CheckFailed(f"GitHub answered HTTP {status}")
+        data = self._read_json(response)
+        objs = data if isinstance(data, list) else [data]
+        release, skipped = choose_release(objs, self.config.include_prerelease)
+        return Lookup(release=release, etag=response.headers.get("etag"), skipped_tags=skipped)
+
+    def _read_json(self, response: requests.Response) -> Any:
+        cap = self.config.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise CheckFailed(f"response of {declared} bytes is over the {cap}-byte cap")
+        body = bytearray()
+        # the read timeout is per socket read; a server that drips bytes is cut off by this deadline
+        deadline = time.monotonic() + 2 * self.config.timeout
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > cap:
+                raise CheckFailed(f"response is over the {cap}-byte cap")
+            if time.monotonic() > deadline:
+                raise CheckFailed(f"response took longer than {2 * self.config.timeout:g} s")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise CheckFailed("GitHub answered with malformed JSON") from None

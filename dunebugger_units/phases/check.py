@@ -1,0 +1,194 @@
+"""Discover: for each component, the installed version against the latest GitHub release.
+
+gather (device + GitHub, concurrently) -> decide (pure: the new record) -> act (one state write) -> report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import journal, state
+from ..config import ComponentConfig, Config
+from ..device import read_current_version
+from ..errors import CheckFailed, RateLimited, StateError
+from ..github import GithubClient, Lookup, Release, iso, read_token
+from ..versions import is_newer
+
+# The keys of one component in the frontend's `update_check_result` (pinned by a contract test).
+FRONTEND_KEYS = (
+    "current",
+    "latest",
+    "update_available",
+    "release_notes",
+    "last_checked",
+    "release_url",
+    "published_at",
+    "assets",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class CheckFacts:
+    component: str
+    current: str
+    stored: Mapping[str, Any]
+    url: str
+    lookup: Lookup | None = None
+    error: str | None = None
+    rate_limited_until: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    components: dict[str, dict[str, Any]]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, record in self.components.items() if record.get("error")]
+
+    def body(self) -> dict[str, Any]:
+        """Exactly the body of the frontend's `update_check_result`."""
+        return {"components": {n: frontend_view(r) for n, r in self.components.items()}}
+
+
+def frontend_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: record.get(key) for key in FRONTEND_KEYS}
+
+
+def _release_fields(release: Release | None) -> dict[str, Any]:
+    if release is None:
+        return {"latest": None, "tag": None, "release_notes": "", "release_url": None,
+                "published_at": None, "assets": []}
+    return {
+        "latest": release.version,
+        "tag": release.tag,
+        "release_notes": release.notes,
+        "release_url": release.url,
+        "published_at": release.published_at,
+        "assets": [
+            {"name": a.name, "size": a.size, "url": a.url, "digest": a.digest} for a in release.assets
+        ],
+    }
+
+
+def _stored_release_fields(stored: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("latest", "tag", "release_notes", "release_url", "published_at", "assets")
+    defaults = _release_fields(None)
+    return {key: stored.get(key, defaults[key]) for key in keys}
+
+
+def decide_record(facts: CheckFacts, now: datetime) -> dict[str, Any]:
+    """The component's new check record: pure, table-tested."""
+    stored = facts.stored
+    record: dict[str, Any] = {"current": facts.current}
+    if facts.lookup is None:  # failed or skipped: keep what was last known
+        record |= _stored_release_fields(stored)
+        record |= {
+            "last_checked": stored.get("last_checked"),
+            "error": facts.error,
+            "etag": stored.get("etag"),
+            "etag_url": stored.get("etag_url"),
+            "rate_limited_until": facts.rate_limited_until,
+        }
+    else:
+        fresh = _stored_release_fields(stored) if facts.lookup.not_modified else _release_fields(
+            facts.lookup.release
+        )
+        record |= fresh | {
+            "last_checked": iso(now),
+            "error": None,
+            "etag": facts.lookup.etag,
+            "etag_url": facts.url if facts.lookup.etag else None,
+            "rate_limited_until": None,
+        }
+    record["update_available"] = is_newer(record["latest"], facts.current)
+    return record
+
+
+def _still_limited(stored: Mapping[str, Any], now: datetime) -> str | None:
+    until = stored.get("rate_limited_until")
+    if not isinstance(until, str):
+        return None
+    try:
+        when = datetime.fromisoformat(until.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return until if when > now else None
+
+
+def gather_facts(
+    client: GithubClient, config: Config, component: ComponentConfig, stored: Mapping[str, Any], now: datetime
+) -> CheckFacts:
+    current = read_current_version(config, component)
+    url = client.releases_url(component.repo)
+    facts = CheckFacts(component=component.name, current=current, stored=stored, url=url)
+    if until := _still_limited(stored, now):
+        # no request at all until GitHub said we may ask again
+        return replace(facts, error=f"rate limited until {until}", rate_limited_until=until)
+    etag = stored.get("etag") if stored.get("etag_url") == url else None
+    try:
+        lookup = client.latest_release(component.repo, etag)
+    except RateLimited as exc:
+        return replace(facts, error=str(exc), rate_limited_until=exc.until)
+    except CheckFailed as exc:
+        return replace(facts, error=str(exc))
+    return replace(facts, lookup=lookup)
+
+
+def _load_stored(state_dir: Path, now: datetime) -> tuple[dict[str, Any], list[str]]:
+    try:
+        return state.load_state(state_dir)["components"], []
+    except StateError as exc:
+        aside = state.quarantine(state_dir, now.strftime("%Y%m%d_%H%M%S"))
+        return {}, [f"{exc}; moved aside to {aside}, starting afresh"]
+
+
+def run_check(config: Config, names: Iterable[str] | None = None, now: datetime | None = None) -> CheckReport:
+    now = now or datetime.now(UTC)
+    components = [config.component(n) for n in (names or config.components)]
+    state_dir = Path(config.state_dir)
+    stored, warnings = _load_stored(state_dir, now)
+    client = GithubClient(config.github, read_token(config.github.token_file))
+    with ThreadPoolExecutor(max_workers=max(1, len(components))) as pool:
+        futures = [pool.submit(gather_facts, client, config, c, stored.get(c.name, {}), now) for c in components]
+        all_facts = [f.result() for f in futures]
+    records = {facts.component: decide_record(facts, now) for facts in all_facts}
+
+    def merge(data: state.State) -> None:
+        for name, record in records.items():
+            data["components"].setdefault(name, {}).update(record)
+
+    state.update_state(state_dir, merge)
+    for facts in all_facts:
+        warnings += [f"{facts.component}: tag {t!r} is not a version, skipped" for t in _skipped(facts)]
+    report = CheckReport(components=records, warnings=tuple(warnings))
+    report_to_journal(report)
+    return report
+
+
+def _skipped(facts: CheckFacts) -> tuple[str, ...]:
+    return facts.lookup.skipped_tags if facts.lookup else ()
+
+
+def report_to_journal(report: CheckReport) -> None:
+    for warning in report.warnings:
+        journal.event(warning, journal.Priority.WARNING, phase="check")
+    for name, record in report.components.items():
+        fields = {"component": name, "phase": "check", "current": record["current"], "latest": record["latest"]}
+        if record["error"]:
+            journal.event(f"Checking {name} for updates failed: {record['error']}", journal.Priority.WARNING,
+                          journal.CHECK_FAILED, **fields)
+        elif record["update_available"]:
+            journal.event(f"Update available for {name}: {record['current']} -> {record['latest']}",
+                          journal.Priority.NOTICE, journal.UPDATE_AVAILABLE, **fields)
+        elif record["latest"] is None:
+            journal.event(f"{name}: no release published (installed {record['current']})", **fields)
+        else:
+            journal.event(f"{name} is up to date at {record['current']} (latest {record['latest']})", **fields)

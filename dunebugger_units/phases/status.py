@@ -1,0 +1,23 @@
+"""Status: what is installed now (read from the device) beside what the last check stored. No network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import state
+from ..config import Config
+from ..device import read_current_version
+from ..versions import is_newer
+from .check import frontend_view
+
+
+def read_status(config: Config) -> dict[str, Any]:
+    stored = state.load_state(Path(config.state_dir))["components"]
+    components: dict[str, Any] = {}
+    for name, component in config.components.items():
+        record = dict(stored.get(name, {}))
+        record["current"] = read_current_version(config, component)
+        record["update_available"] = is_newer(record.get("latest"), record["current"])
+        components[name] = frontend_view(record)
+    return {"components": components}

@@ -1,0 +1,38 @@
+"""Version parsing and ordering: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from packaging.version import InvalidVersion, Version
+
+UNKNOWN = "unknown"
+
+
+def strip_v(tag: str) -> str:
+    """`v1.2.0` -> `1.2.0`: image tags and VERSION files carry no `v`."""
+    tag = tag.strip()
+    return tag[1:] if tag[:1] in ("v", "V") else tag
+
+
+def parse_version(text: str | None) -> Version | None:
+    """A semantic version (`1.0.0-beta.4` is PEP 440 `1.0.0b4`), or None when it is not one."""
+    if not text or text == UNKNOWN:
+        return None
+    try:
+        return Version(strip_v(text))
+    except InvalidVersion:
+        return None
+
+
+def is_newer(candidate: str | None, current: str | None) -> bool:
+    """True when `candidate` is a version above `current`; an unknown current is below everything."""
+    new = parse_version(candidate)
+    if new is None:
+        return False
+    old = parse_version(current)
+    return old is None or new > old
+
+
+def highest(tags: list[str]) -> str | None:
+    """The highest of the tags that are versions, or None."""
+    parsed = [(v, t) for t in tags if (v := parse_version(t)) is not None]
+    return max(parsed)[1] if parsed else None
