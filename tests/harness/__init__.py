@@ -1,0 +1,674 @@
+"""A throw-away real systemd, PID 1 of private namespaces, for the system tests.
+
+Recipe and measurements: shared/notes/real-systemd-in-tests.md. The harness boots the machine's own
+/lib/systemd/systemd with a real system bus (dbus-daemon), over copy-on-write overlays of the host's
+/etc, /var, /usr and /opt, in its own pid, mount, uts, ipc, cgroup and network namespaces. Tests talk to it
+by running commands inside (`Harness.run`, which uses nsenter) and through its files (`Harness.path`).
+Nothing here is a mock: units, timers, OnFailure=, Docker and compose are the real programs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+__all__ = [
+    "HARNESS_PATH",
+    "CommandFailed",
+    "Harness",
+    "HarnessError",
+    "busybox_rootfs",
+    "cgroup2_root",
+    "missing_dependencies",
+]
+
+INIT_SCRIPT = Path(__file__).with_name("init.sh")
+HARNESS_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+BOOT_DEADLINE = 20.0
+POWEROFF_DEADLINE = 20.0
+DOCKER_DEADLINE = 60.0
+REGISTRY = "127.0.0.1:5000"
+CLONE_NEWNET = 0x40000000
+INSTALL_HINT = "run `bash scripts/install-test-deps.sh` as root to install the test dependencies"
+
+_T = TypeVar("_T")
+
+# Applets the test images use; busybox dispatches on argv[0].
+BUSYBOX_APPLETS = (
+    "sh", "ash", "cat", "echo", "env", "false", "true", "httpd", "wget", "sleep", "ls", "mkdir", "rm",
+    "cp", "mv", "grep", "sed", "ps", "kill", "date", "id", "touch", "test", "[", "printf", "head", "tail",
+    "nc", "hostname", "uname", "stat", "chmod", "ln", "pwd", "wc", "tr", "cut", "sort", "uptime",
+)  # fmt: skip
+
+
+class HarnessError(RuntimeError):
+    """The harness itself could not do what was asked (boot, teardown, docker start)."""
+
+
+class CommandFailed(HarnessError):
+    """A command run inside the harness exited non-zero or timed out."""
+
+    def __init__(self, argv: Sequence[str], returncode: int | None, stdout: str, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        status = "timed out" if returncode is None else f"exited {returncode}"
+        super().__init__(
+            f"running {self.argv!r} inside the harness: {status}\n"
+            f"--- stdout ---\n{stdout[-4000:]}\n--- stderr ---\n{stderr[-4000:]}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Host facts
+
+
+def cgroup2_root() -> Path:
+    """Where the host mounts cgroup v2: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on unified."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        if fstype == "cgroup2":
+            return Path(fields[4])
+    raise HarnessError("no cgroup2 mount on the host; the harness needs one (hybrid or unified)")
+
+
+def _own_cgroup2_dir() -> Path:
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            return cgroup2_root() / line[3:].lstrip("/")
+    raise HarnessError("this process has no cgroup v2 membership")
+
+
+def missing_dependencies() -> list[str]:
+    """What the system tests need from the machine and cannot find; empty when all is there."""
+    missing = [] if os.geteuid() == 0 else ["root (the harness mounts and unshares)"]
+    for exe in (
+        "/lib/systemd/systemd", "/usr/bin/dbus-daemon", "/usr/bin/unshare", "/usr/bin/nsenter",
+        "/usr/bin/setsid", "/usr/sbin/ip", "/usr/sbin/dockerd", "/usr/bin/docker", "/usr/bin/containerd",
+        "/usr/bin/docker-registry", "/usr/bin/docker-init", "/bin/busybox", "/usr/bin/curl",
+        "/usr/local/lib/docker/cli-plugins/docker-compose",
+        "/usr/local/lib/dunebugger-units/venv/bin/python",
+    ):  # fmt: skip
+        if not os.access(exe, os.X_OK):
+            missing.append(exe)
+    try:
+        cgroup2_root()
+    except HarnessError as exc:
+        missing.append(str(exc))
+    return missing
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def wait_for(predicate: Callable[[], _T], timeout: float, what: str, interval: float = 0.05) -> _T:
+    """Poll until predicate() returns something truthy and return it; raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def _run_killing_group(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None,
+    input: str | bytes | None = None,  # noqa: A002  # mirrors subprocess.run
+    stdin: Any = None,
+    text: bool = True,
+) -> subprocess.CompletedProcess[Any]:
+    """subprocess.run, but a timeout kills the whole process group.
+
+    nsenter --pid forks, so killing nsenter alone would leave its child running inside the harness.
+    """
+    with subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE if input is not None else (stdin if stdin is not None else subprocess.DEVNULL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env) if env is not None else None,
+        text=text,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise CommandFailed(argv, None, _as_text(out), _as_text(err)) from None
+        return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
+def _as_text(data: str | bytes | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def _libc_setns(fd: int, nstype: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+def _in_netns(pid: int, action: Callable[[], _T]) -> _T:
+    """Run action() in a short-lived thread that has joined the network namespace of `pid`.
+
+    setns(CLONE_NEWNET) changes only the calling thread (Python 3.11 has no os.setns), and a socket keeps
+    the namespace it was created in: so sockets made here live in the harness's network after the thread ends.
+    """
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _libc_setns(fd, CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            box["result"] = action()
+        except BaseException as exc:  # noqa: BLE001  # re-raised in the caller's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=body, name=f"netns-{pid}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
+
+
+def busybox_rootfs(dest: Path, files: Mapping[str, str | bytes] | None = None) -> Path:
+    """Build a tiny image rootfs at `dest` from the host's static busybox (Debian's busybox-static).
+
+    `files` maps paths inside the rootfs to contents, e.g. {"www/index.html": "v1"}.
+    """
+    busybox = Path("/bin/busybox")
+    if not busybox.exists():
+        raise HarnessError(f"{busybox} is missing; {INSTALL_HINT}")
+    for sub in ("bin", "etc", "tmp", "proc", "sys", "dev", "root", "var/run"):
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    (dest / "tmp").chmod(0o1777)
+    shutil.copy2(busybox, dest / "bin/busybox")
+    for applet in BUSYBOX_APPLETS:
+        link = dest / "bin" / applet
+        if not link.is_symlink():
+            link.symlink_to("busybox")
+    (dest / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
+    (dest / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    for rel, content in (files or {}).items():
+        target = dest / rel.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The harness
+
+
+class Harness:
+    """One booted throw-away systemd. Create it with `Harness.boot(...)`; use it as a context manager."""
+
+    def __init__(self, name: str, workdir: Path, launcher: subprocess.Popen[bytes], cgroup: Path) -> None:
+        self.name = name
+        self.workdir = workdir
+        self.cgroup = cgroup
+        self._launcher = launcher
+        self.pid = 0  # host PID of the harness's PID 1, set once it has appeared
+        self._sockets: list[socket.socket] = []
+        self._servers: list[http.server.HTTPServer] = []
+        self.timings: dict[str, float] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @classmethod
+    def boot(
+        cls,
+        workdir: Path,
+        *,
+        binds: Mapping[str, Path] | None = None,
+        overlays: Sequence[str] = ("/etc", "/var", "/usr", "/opt"),
+        docker: bool = False,
+        docker_data: Path | None = None,
+    ) -> Harness:
+        """Boot systemd in fresh namespaces and wait until it is running.
+
+        Overlay upper dirs live under `workdir` on the real disk: booting again on the same workdir (and
+        binds) after `kill()` shows what survived a power cut. `binds` maps an absolute path inside to a
+        host dir; `docker_data` keeps /var/lib/docker on disk (otherwise it is a tmpfs).
+        """
+        missing = missing_dependencies()
+        if missing:
+            raise HarnessError(f"missing {', '.join(missing)}; {INSTALL_HINT}")
+        binds = dict(binds or {})
+        if docker_data is not None:
+            binds["/var/lib/docker"] = docker_data
+        _check_binds(binds, overlays)
+        workdir.mkdir(parents=True, exist_ok=True)
+        name = f"harness-{uuid.uuid4().hex[:12]}"
+        cgroup = cgroup2_root() / name
+        cgroup.mkdir()
+        started = time.monotonic()
+        harness = cls(name, workdir, _launch(name, workdir, cgroup, overlays, binds), cgroup)
+        try:
+            harness._wait_for_pid1()
+            harness._wait_until_running()
+            harness.timings["boot"] = time.monotonic() - started
+            if docker:
+                harness.start_docker()
+        except BaseException:
+            harness.kill()
+            raise
+        return harness
+
+    def poweroff(self, deadline: float = POWEROFF_DEADLINE) -> None:
+        """Shut down cleanly (`systemctl poweroff` inside); SIGKILL PID 1 if it takes longer than deadline."""
+        if self._launcher.poll() is None and self.pid:
+            started = time.monotonic()
+            # The manager goes away under our feet: the call's own result means nothing.
+            with contextlib.suppress(CommandFailed):
+                self.run(["systemctl", "--no-block", "poweroff"], check=False, timeout=10)
+            try:
+                self._launcher.wait(timeout=deadline)
+                self.timings["poweroff"] = time.monotonic() - started
+            except subprocess.TimeoutExpired:
+                self._sigkill_pid1()
+        self._cleanup()
+
+    def kill(self) -> None:
+        """Simulate a power cut: SIGKILL PID 1 now. Overlay upper dirs and bind-mounted dirs stay on disk."""
+        self._sigkill_pid1()
+        self._cleanup()
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.poweroff()
+
+    @property
+    def alive(self) -> bool:
+        return self._launcher.poll() is None
+
+    # -- running things inside -------------------------------------------------------------------------
+
+    def nsenter_argv(self) -> list[str]:
+        """The argv prefix that enters all of the harness's namespaces and its root."""
+        return [
+            "nsenter", f"--target={self.pid}", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup",
+            "--root", "--wd=/",
+        ]  # fmt: skip
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = 60,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,  # noqa: A002  # mirrors subprocess.run
+        user: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv inside the harness (as `user` if given) with a clean environment and a timeout."""
+        if isinstance(argv, str):
+            raise TypeError("Harness.run takes an argv list, not a shell string")
+        full = self.nsenter_argv()
+        if user is not None:
+            # runuser resets HOME/USER/LOGNAME/SHELL for the user and keeps the rest of our env.
+            full += ["runuser", "-u", user, "--"]
+        full += list(argv)
+        result = _run_killing_group(full, timeout=timeout, env=self._env(env), input=input)
+        result.args = list(argv)
+        if check and result.returncode != 0:
+            raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)
+        return result
+
+    def systemctl(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return self.run(["systemctl", "--no-pager", *args], check=check, timeout=timeout)
+
+    def journal(self, *matches: str, unit: str | None = None, timeout: float = 30) -> list[dict[str, Any]]:
+        """Journal entries (journalctl -o json) matching FIELD=value `matches` and/or `unit`."""
+        self.run(["journalctl", "--sync"], timeout=timeout)
+        argv = ["journalctl", "-o", "json", "--no-pager"]
+        if unit is not None:
+            argv += ["--unit", unit]
+        result = self.run([*argv, *matches], timeout=timeout, check=False)
+        if result.returncode not in (0, 1):  # 1: no entries, on some versions
+            raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)
+        return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+    def journal_messages(self, *matches: str, unit: str | None = None) -> list[str]:
+        """Just the MESSAGE fields of `journal(...)`, decoded (journald stores some as byte arrays)."""
+        return [_message_text(entry.get("MESSAGE")) for entry in self.journal(*matches, unit=unit)]
+
+    def path(self, inside: str) -> Path:
+        """The host path that reaches `inside` (through /proc/PID/root: the harness's mounts apply)."""
+        if not inside.startswith("/"):
+            raise ValueError(f"harness paths are absolute: {inside!r}")
+        return Path(f"/proc/{self.pid}/root") / inside.lstrip("/")
+
+    def write_file(self, inside: str, content: str | bytes, mode: int = 0o644) -> Path:
+        target = self.path(inside)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+        target.chmod(mode)
+        return target
+
+    def install_units(self, src_dir: Path, names: Sequence[str] | None = None) -> list[str]:
+        """Copy unit files (all files in src_dir, or `names`) into /etc/systemd/system and daemon-reload."""
+        chosen = list(names) if names is not None else sorted(p.name for p in src_dir.iterdir() if p.is_file())
+        for unit in chosen:
+            self.write_file(f"/etc/systemd/system/{unit}", (src_dir / unit).read_bytes())
+        self.systemctl("daemon-reload")
+        return chosen
+
+    def wait_for(self, predicate: Callable[[], _T], timeout: float, what: str) -> _T:
+        return wait_for(predicate, timeout, what)
+
+    def wait_until_inactive(self, unit: str, timeout: float = 30) -> str:
+        """Wait until a unit has finished (inactive or failed); return its final ActiveState."""
+
+        def finished() -> str:
+            state = self.systemctl("show", "-P", "ActiveState", unit).stdout.strip()
+            return state if state in ("inactive", "failed") else ""
+
+        return wait_for(finished, timeout, f"{unit} to finish")
+
+    # -- networking ------------------------------------------------------------------------------------
+
+    def listen_tcp(self, port: int = 0) -> socket.socket:
+        """A listening TCP socket on 127.0.0.1 inside the harness's network namespace, owned by this process."""
+
+        def make() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen(64)
+            return sock
+
+        sock = _in_netns(self.pid, make)
+        self._sockets.append(sock)
+        return sock
+
+    def connect_tcp(self, port: int, timeout: float = 5) -> socket.socket:
+        """A TCP connection from this process to 127.0.0.1:port inside the harness."""
+        sock = _in_netns(self.pid, lambda: socket.create_connection(("127.0.0.1", port), timeout=timeout))
+        self._sockets.append(sock)
+        return sock
+
+    def serve_http(
+        self, handler: type[http.server.BaseHTTPRequestHandler], port: int = 0
+    ) -> http.server.ThreadingHTTPServer:
+        """Serve HTTP from a host thread on 127.0.0.1:port inside the harness; stopped at teardown."""
+        sock = self.listen_tcp(port)
+        server = http.server.ThreadingHTTPServer(sock.getsockname(), handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = sock
+        server.server_address = sock.getsockname()
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name=f"http-{self.name}", daemon=True).start()
+        self._servers.append(server)
+        return server
+
+    # -- docker ----------------------------------------------------------------------------------------
+
+    def start_docker(self, deadline: float = DOCKER_DEADLINE) -> None:
+        """Start the real dockerd and a no-auth registry on 127.0.0.1:5000 inside; wait until both answer."""
+        started = time.monotonic()
+        if self.run(["mountpoint", "-q", "/var/lib/docker"], check=False).returncode != 0:
+            # overlay2 cannot stack on the /var overlay (dockerd would fall back to slow vfs).
+            self.run(["mkdir", "-p", "/var/lib/docker"])
+            self.run(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", "/var/lib/docker"])
+        # Containers share the harness's network (network_mode: host, as on the device); no bridge, no
+        # iptables: nothing to set up, nothing to leak.
+        daemon = {"bridge": "none", "iptables": False, "ip6tables": False, "ip-masq": False,
+                  "storage-driver": "overlay2", "log-driver": "journald"}  # fmt: skip
+        self.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
+        self.write_file("/etc/docker/registry/config.yml", _REGISTRY_CONFIG)
+        self.run(["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"])
+        self.systemctl("start", "docker.service", "docker-registry.service", timeout=deadline)
+        self.wait_for(lambda: self.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info")
+        self.wait_for(
+            lambda: self.run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0,
+            deadline,
+            f"the registry on {REGISTRY}",
+        )
+        self.timings["docker_start"] = time.monotonic() - started
+
+    def docker(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run(["docker", *args], timeout=timeout, check=check)
+
+    def import_image(self, ref: str, rootfs: Path, cmd: Sequence[str], *, push: bool = True) -> str:
+        """`tar -C rootfs -c . | docker import -c 'CMD [...]' - ref` (the pipe done here), then push; return the ID."""
+        with subprocess.Popen(
+            ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
+        ) as tar:
+            argv = [*self.nsenter_argv(), "docker", "import", "-c", f"CMD {json.dumps(list(cmd))}", "-", ref]
+            result = _run_killing_group(argv, timeout=120, env=self._env(None), stdin=tar.stdout)
+            assert tar.stdout is not None
+            tar.stdout.close()
+            tar_rc = tar.wait(timeout=60)
+        if tar_rc != 0 or result.returncode != 0:
+            raise CommandFailed(["docker", "import", ref], result.returncode, result.stdout, result.stderr)
+        if push:
+            self.docker("push", ref)
+        return self.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        env = {
+            "PATH": HARNESS_PATH, "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb",
+            "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0",
+        }  # fmt: skip
+        env.update(extra or {})
+        return env
+
+    def _wait_for_pid1(self) -> None:
+        def systemd_pid() -> int:
+            if self._launcher.poll() is not None:
+                raise HarnessError(f"the harness init exited {self._launcher.returncode}:\n{self._console_tail()}")
+            child = _only_child(self._launcher.pid)
+            if child and _comm(child) == "systemd":
+                return child
+            return 0
+
+        self.pid = wait_for(systemd_pid, BOOT_DEADLINE, "systemd to start as PID 1 of the harness", 0.01)
+        # cgroup v2 "no internal processes": the launcher (unshare, waiting for its child) must not stay in
+        # the cgroup systemd now owns. Back to where we came from.
+        with contextlib.suppress(ProcessLookupError, OSError):
+            (_own_cgroup2_dir() / "cgroup.procs").write_text(str(self._launcher.pid))
+
+    def _wait_until_running(self) -> None:
+        deadline = time.monotonic() + BOOT_DEADLINE
+        state = ""
+        while time.monotonic() < deadline:
+            if self._launcher.poll() is not None:
+                raise HarnessError(f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}")
+            state = self.run(["systemctl", "is-system-running"], check=False, timeout=10).stdout.strip()
+            if state == "running":
+                return
+            if state == "degraded":
+                failed = self.systemctl("list-units", "--failed", "--no-legend", "--plain").stdout
+                raise HarnessError(f"harness booted degraded; failed units:\n{failed}\n{self._journal_tail()}")
+            time.sleep(0.02)
+        raise HarnessError(
+            f"harness not running after {BOOT_DEADLINE:g} s (state {state!r}); jobs:\n"
+            f"{self.systemctl('list-jobs', check=False).stdout}\n{self._journal_tail()}"
+        )
+
+    def _journal_tail(self, lines: int = 60) -> str:
+        try:
+            result = self.run(["journalctl", "--no-pager", "-n", str(lines)], check=False, timeout=10)
+            return f"--- journal tail ---\n{result.stdout}{result.stderr}"
+        except HarnessError as exc:
+            return f"--- journal unavailable: {exc} ---\n{self._console_tail()}"
+
+    def _console_tail(self, chars: int = 4000) -> str:
+        console = self.workdir / f"{self.name}.console.log"
+        text = console.read_text(errors="replace") if console.exists() else ""
+        return f"--- console ---\n{text[-chars:]}"
+
+    def _sigkill_pid1(self) -> None:
+        if self._launcher.poll() is None:
+            target = self.pid or _only_child(self._launcher.pid)
+            with contextlib.suppress(ProcessLookupError):
+                if target:
+                    os.kill(target, signal.SIGKILL)
+                else:
+                    self._launcher.kill()
+            try:
+                self._launcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._launcher.kill()
+                self._launcher.wait(timeout=10)
+
+    def _cleanup(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+        for sock in self._sockets:
+            sock.close()
+        self._sockets.clear()
+        _remove_cgroup_tree(self.cgroup)
+
+
+_REGISTRY_CONFIG = """\
+# Written by the test harness: a no-auth registry for test images, reachable only inside the harness.
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:5000
+"""
+
+
+def _message_text(message: Any) -> str:
+    if isinstance(message, list):
+        return bytes(message).decode(errors="replace")
+    return "" if message is None else str(message)
+
+
+def _check_binds(binds: Mapping[str, Path], overlays: Sequence[str]) -> None:
+    """A bind target is created if missing: only inside an overlay, never on the host's own disk."""
+    for inside, host in binds.items():
+        if not inside.startswith("/"):
+            raise ValueError(f"bind target must be absolute: {inside!r}")
+        if not Path(host).is_dir():
+            raise ValueError(f"bind source {host} (for {inside}) is not a directory")
+        under_overlay = any(inside == o or inside.startswith(o.rstrip("/") + "/") for o in overlays)
+        if not under_overlay and not Path(inside).is_dir():
+            raise ValueError(f"bind target {inside} is neither under an overlay {tuple(overlays)} nor an existing dir")
+
+
+def _launch(
+    name: str, workdir: Path, cgroup: Path, overlays: Sequence[str], binds: Mapping[str, Path]
+) -> subprocess.Popen[bytes]:
+    env = {
+        "PATH": HARNESS_PATH,
+        "LANG": "C.UTF-8",
+        "HARNESS_NAME": name,
+        "HARNESS_CGROUP": str(cgroup),
+        "HARNESS_WORKDIR": str(workdir.resolve()),
+        "HARNESS_OVERLAYS": "\n".join(overlays),
+        "HARNESS_BINDS": "\n".join(f"{inside}\t{Path(host).resolve()}" for inside, host in binds.items()),
+    }
+    console = (workdir / f"{name}.console.log").open("ab")
+    with console:
+        return subprocess.Popen(
+            ["/bin/bash", str(INIT_SCRIPT), "launch"],
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            env=env,
+            close_fds=True,
+        )
+
+
+def _only_child(pid: int) -> int:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0
+    return int(children[0]) if children else 0
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _cgroup_dirs_bottom_up(top: Path) -> Iterator[Path]:
+    for root, dirs, _files in os.walk(top, topdown=False):
+        for d in dirs:
+            yield Path(root) / d
+    yield top
+
+
+def _remove_cgroup_tree(top: Path, deadline: float = 10.0) -> None:
+    """rmdir the harness's cgroup tree; processes of the dead pid namespace may need a moment to go."""
+    if not top.exists():
+        return
+    end = time.monotonic() + deadline
+    while True:
+        busy = []
+        for cg in _cgroup_dirs_bottom_up(top):
+            try:
+                cg.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if exc.errno != errno.EBUSY:
+                    raise
+                busy.append(cg)
+        if not top.exists():
+            return
+        if time.monotonic() > end:
+            raise HarnessError(f"could not remove cgroup {top}: still busy {busy}")
+        kill_file = top / "cgroup.kill"
+        if kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1")
+        time.sleep(0.05)
