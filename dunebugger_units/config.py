@@ -143,11 +143,16 @@ def _mapping(value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _or_empty(value: object) -> object:
+    """An empty YAML section (`github:` alone) parses as null: treat it as an empty mapping."""
+    return {} if value is None else value
+
+
 def _parse_component(name: str, raw: object) -> ComponentConfig:
     where = f"components.{name}"
     if not COMPONENT_NAME.match(name):
         raise ConfigError(f"{where}: a component name is lowercase letters, digits and '-'")
-    merged = {**DEFAULT_COMPONENTS.get(name, {}), **_mapping(raw or {}, where)}
+    merged = {**DEFAULT_COMPONENTS.get(name, {}), **_mapping(_or_empty(raw), where)}
     kind = merged.get("type")
     if kind not in COMPONENT_TYPES:
         raise ConfigError(f"{where}.type: unknown component type {kind!r} (allowed: {', '.join(COMPONENT_TYPES)})")
@@ -167,8 +172,8 @@ def _positive(value: float, key: str) -> None:
 def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     """Validate a parsed YAML document; defaults fill every key that is left out."""
     top = dict(_mapping(raw if raw is not None else {}, "configuration"))
-    github_raw = _mapping(top.pop("github", None) or {}, "github")
-    components_raw = _mapping(top.pop("components", None) or {}, "components")
+    github_raw = _mapping(_or_empty(top.pop("github", None)), "github")
+    components_raw = _mapping(_or_empty(top.pop("components", None)), "components")
     values = _check_keys(top, _TOP_KEYS, "")
     github = GithubConfig(**_check_keys(github_raw, _GITHUB_KEYS, "github."))
     _positive(github.timeout, "github.timeout")

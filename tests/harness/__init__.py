@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 
 __all__ = [
     "HARNESS_PATH",
+    "INSTALL_HINT",
+    "REGISTRY",
     "CommandFailed",
     "Harness",
     "HarnessError",

@@ -128,6 +128,10 @@ init() {
     private_dev
     copy_on_write_overlays
     bind_mounts
+    # systemd sets the hostname from /etc/hostname: give each harness its own name without touching /etc.
+    mkdir -p /run/harness
+    echo "$HARNESS_NAME" >/run/harness/hostname
+    mount --bind /run/harness/hostname /etc/hostname
     hostname "$HARNESS_NAME"
     ip link set lo up
     mask_host_boot_units

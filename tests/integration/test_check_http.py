@@ -1,0 +1,151 @@
+"""The check phase against the loopback GitHub stand-in: every HTTP case the rate limit and the network bring."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Device, publish_defaults
+from standin import GithubStandin
+
+from dunebugger_units.config import parse_config
+from dunebugger_units.phases.check import FRONTEND_KEYS, run_check
+
+
+def check(device: Device, standin: GithubStandin, **github: object):  # type: ignore[no-untyped-def]
+    return run_check(parse_config(device.config(standin.url, **github)))
+
+
+def test_200_records_every_component(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    report = check(device, standin)
+    body = report.body()["components"]
+    assert body["core"]["current"] == "1.0.0"
+    assert body["core"]["latest"] == "1.2.0"
+    assert body["core"]["update_available"] is True
+    assert body["core"]["release_notes"] == "Notes for v1.2.0"
+    assert body["scheduler"]["current"] == "1.0.0-beta.15"
+    assert body["scheduler"]["latest"] == "1.0.0"
+    assert body["scheduler"]["update_available"] is True
+    # remote only has a prerelease: with include_prerelease off there is nothing to install
+    assert body["remote"]["latest"] is None
+    assert body["remote"]["update_available"] is False
+    stored = device.state()["components"]
+    assert stored["core"]["last_checked"].endswith("Z")
+    assert stored["core"]["etag"]
+    assert set(FRONTEND_KEYS) <= set(stored["core"])
+
+
+def test_304_on_second_run_reuses_stored_release(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    first = check(device, standin)
+    standin.seen.clear()
+    second = check(device, standin)
+    sent = standin.requests_to("/dunebugger/releases")
+    assert sent and sent[0].headers["if-none-match"] == device.state()["components"]["core"]["etag"]
+    assert second.body()["components"]["core"]["latest"] == "1.2.0"
+    assert second.body()["components"]["core"]["release_notes"] == first.body()["components"]["core"]["release_notes"]
+    assert second.components["core"]["last_checked"] >= first.components["core"]["last_checked"]
+
+
+def test_new_release_after_304_is_seen(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    check(device, standin)
+    standin.add_release("dunebugger", "v1.3.0")
+    assert check(device, standin).body()["components"]["core"]["latest"] == "1.3.0"
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        pytest.param("ratelimit403", "rate limited until ", id="403-rate-limited"),
+        pytest.param("ratelimit429", "rate limited until ", id="429-retry-after"),
+        pytest.param("500", "GitHub answered HTTP 500", id="500"),
+        pytest.param("timeout", "within 1 s", id="timeout"),
+        pytest.param("truncated", "malformed JSON", id="truncated-json"),
+        pytest.param("huge", "over the", id="huge-body"),
+        pytest.param("wrongtypes", "'tag_name' is int", id="wrong-types"),
+    ],
+)
+def test_failure_of_one_component_keeps_last_known_and_others_complete(
+    device: Device, standin: GithubStandin, fault: str, message: str
+) -> None:
+    publish_defaults(standin)
+    check(device, standin)
+    standin.faults["dunebugger-scheduler"] = fault
+    report = check(device, standin, timeout=1)
+    scheduler = report.body()["components"]["scheduler"]
+    assert message in scheduler["error"]
+    assert scheduler["latest"] == "1.0.0"  # last known result kept
+    assert report.body()["components"]["core"]["error"] is None
+    assert report.failed == ["scheduler"]
+
+
+def test_rate_limit_is_honoured_without_asking_again(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    standin.faults["dunebugger"] = "ratelimit429"
+    first = check(device, standin)
+    until = first.components["core"]["rate_limited_until"]
+    assert first.components["core"]["error"] == f"rate limited until {until}"
+    standin.seen.clear()
+    del standin.faults["dunebugger"]
+    second = check(device, standin)
+    assert standin.requests_to("/dunebugger/releases") == []
+    assert second.components["core"]["error"] == f"rate limited until {until}"
+
+
+def test_non_version_tags_are_skipped_with_a_warning(device: Device, standin: GithubStandin) -> None:
+    standin.add_release("dunebugger", "v1.1.0")
+    standin.add_release("dunebugger", "nightly")
+    report = check(device, standin, include_prerelease=True)
+    assert report.components["core"]["latest"] == "1.1.0"
+    assert any("'nightly' is not a version" in w for w in report.warnings)
+
+
+def test_only_non_version_latest_gives_no_release(device: Device, standin: GithubStandin) -> None:
+    standin.add_release("dunebugger", "nightly")
+    report = check(device, standin)
+    assert report.components["core"]["latest"] is None
+    assert report.components["core"]["error"] is None
+
+
+@pytest.mark.parametrize(("include", "expected"), [pytest.param(False, "1.0.0", id="off"),
+                                                    pytest.param(True, "1.1.0-beta.10", id="on")])
+def test_prerelease_switch(device: Device, standin: GithubStandin, include: bool, expected: str) -> None:
+    standin.add_release("dunebugger", "v1.1.0-beta.10", prerelease=True)
+    standin.add_release("dunebugger", "v1.1.0-beta.9", prerelease=True)  # listed first: not merely the first
+    standin.add_release("dunebugger", "v1.0.0")
+    standin.add_release("dunebugger", "v2.0.0", draft=True)
+    report = check(device, standin, include_prerelease=include)
+    assert report.components["core"]["latest"] == expected
+    path = standin.requests_to("/dunebugger/releases")[0].path
+    assert path.endswith("/latest") is (not include)
+
+
+def test_token_is_sent_but_never_stored(device: Device, standin: GithubStandin, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish_defaults(standin)
+    token_file = tmp_path / "token"
+    token_file.write_text("ghp_SECRETSECRET\n")
+    report = check(device, standin, token_file=str(token_file))
+    assert standin.seen[0].headers["authorization"] == "Bearer ghp_SECRETSECRET"
+    assert "SECRETSECRET" not in (device.state_dir / "state.json").read_text()
+    assert "SECRETSECRET" not in json.dumps(report.body())
+
+
+def test_corrupt_state_is_moved_aside(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    device.state_dir.mkdir(parents=True)
+    (device.state_dir / "state.json").write_text('{"components": {"core": ')
+    report = check(device, standin)
+    assert report.components["core"]["latest"] == "1.2.0"
+    assert any("moved aside" in w for w in report.warnings)
+    assert list(device.state_dir.glob("state.json.corrupt-*"))
+
+
+def test_components_are_checked_concurrently(device: Device, standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    for repo in ("dunebugger", "dunebugger-scheduler", "dunebugger-remote"):
+        standin.faults[repo] = "timeout"  # each answer takes 3 s, cut at 1 s: all three wait at once
+    report = check(device, standin, timeout=1)
+    assert len(report.failed) == 3
+    assert standin.max_in_flight == 3

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dunebugger_units.config import config_path, load_config, parse_config
+from dunebugger_units.errors import ConfigError
+
+
+def test_defaults_match_the_device() -> None:
+    config = parse_config({})
+    assert config.github.api_url == "https://api.github.com"
+    assert config.github.owner == "marco-svitol"
+    assert config.github.include_prerelease is False
+    assert config.compose_file == "/opt/dunebugger/docker-compose.yml"
+    assert config.backup_dir == "/opt/dunebugger/backups"
+    assert config.state_dir == "/var/lib/dunebugger-units"
+    core = config.component("core")
+    assert (core.type, core.repo, core.service, core.install_dir) == (
+        "python_app", "dunebugger", "dunebugger.service", "/opt/dunebugger/core")
+    assert config.component("scheduler").compose_service == "scheduler"
+    assert config.component("remote").repo == "dunebugger-remote"
+
+
+def test_partial_component_override_keeps_other_defaults() -> None:
+    config = parse_config({"components": {"core": {"install_dir": "/srv/core"}}})
+    assert config.component("core").install_dir == "/srv/core"
+    assert config.component("core").service == "dunebugger.service"
+
+
+BAD = [
+    pytest.param({"colour": "red"}, "colour: unknown key", id="unknown-top-key"),
+    pytest.param({"github": {"tokn": "x"}}, "github.tokn: unknown key", id="unknown-github-key"),
+    pytest.param({"github": {"include_prerelease": "yes"}}, "github.include_prerelease: expected true or false",
+                 id="string-for-bool"),
+    pytest.param({"github": {"timeout": True}}, "github.timeout: expected a number", id="bool-for-number"),
+    pytest.param({"github": {"timeout": -1}}, "github.timeout: must be above 0", id="negative-timeout"),
+    pytest.param({"github": {"api_url": "ftp://x"}}, "github.api_url: expected an http(s) URL", id="bad-scheme"),
+    pytest.param({"state_dir": 5}, "state_dir: expected a path", id="int-for-path"),
+    pytest.param({"github": []}, "github: expected a mapping", id="list-for-section"),
+    pytest.param({"components": {"core": {"type": "snap"}}}, "components.core.type: unknown component type 'snap'",
+                 id="unknown-type"),
+    pytest.param({"components": {"extra": {"type": "container", "repo": "x"}}},
+                 "components.extra.compose_service: required", id="missing-required"),
+    pytest.param({"components": {"remote": {"install_dir": "/x"}}}, "components.remote.install_dir: unknown key",
+                 id="key-of-other-type"),
+    pytest.param({"components": {"Bad_Name": {"type": "container"}}}, "components.Bad_Name:", id="bad-name"),
+    pytest.param(["a", "b"], "configuration: expected a mapping", id="list-document"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD)
+def test_bad_configuration_names_the_key(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_means_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "absent.yaml")
+    assert config.source == "built-in defaults"
+    assert config.component("core").install_dir == "/opt/dunebugger/core"
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "updater.yaml"
+    path.write_text("github:\n  owner: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"updater.yaml at line \d+: not valid YAML"):
+        load_config(path)
+
+
+def test_file_errors_carry_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "updater.yaml"
+    path.write_text("github: {include_prerelease: 3}\n")
+    with pytest.raises(ConfigError, match="updater.yaml: github.include_prerelease"):
+        load_config(path)
+
+
+def test_config_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUNEBUGGER_UNITS_CONFIG", "/env/x.yaml")
+    assert config_path("/cli/y.yaml") == Path("/cli/y.yaml")
+    assert config_path(None) == Path("/env/x.yaml")
+    monkeypatch.delenv("DUNEBUGGER_UNITS_CONFIG")
+    assert config_path(None) == Path("/etc/dunebugger/updater.yaml")
