@@ -133,12 +133,12 @@ def wait_for(predicate: Callable[[], _T], timeout: float, what: str, interval: f
         time.sleep(interval)
 
 
-def _run_killing_group(
+def _run_killing_group(  # noqa: PLR0913  # the subprocess.run options it forwards
     argv: Sequence[str],
     *,
     timeout: float,
     env: Mapping[str, str] | None,
-    input: str | bytes | None = None,  # noqa: A002  # mirrors subprocess.run
+    input: str | bytes | None = None,  # named as in subprocess.run
     stdin: Any = None,
     text: bool = True,
 ) -> subprocess.CompletedProcess[Any]:
@@ -194,7 +194,7 @@ def _in_netns(pid: int, action: Callable[[], _T]) -> _T:
             finally:
                 os.close(fd)
             box["result"] = action()
-        except BaseException as exc:  # noqa: BLE001  # re-raised in the caller's thread below
+        except BaseException as exc:  # re-raised in the caller's thread below
             box["error"] = exc
 
     thread = threading.Thread(target=body, name=f"netns-{pid}", daemon=True)
@@ -280,7 +280,12 @@ class Harness:
         cgroup = cgroup2_root() / name
         cgroup.mkdir()
         started = time.monotonic()
-        harness = cls(name, workdir, _launch(name, workdir, cgroup, overlays, binds), cgroup)
+        try:
+            launcher = _launch(name, workdir, cgroup, overlays, binds)
+        except BaseException:
+            cgroup.rmdir()
+            raise
+        harness = cls(name, workdir, launcher, cgroup)
         try:
             harness._wait_for_pid1()
             harness._wait_until_running()
@@ -332,14 +337,14 @@ class Harness:
             "--root", "--wd=/",
         ]  # fmt: skip
 
-    def run(
+    def run(  # noqa: PLR0913  # subprocess.run-like keywords, all keyword-only
         self,
         argv: Sequence[str],
         *,
         timeout: float = 60,
         check: bool = True,
         env: Mapping[str, str] | None = None,
-        input: str | None = None,  # noqa: A002  # mirrors subprocess.run
+        input: str | None = None,  # named as in subprocess.run
         user: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run argv inside the harness (as `user` if given) with a clean environment and a timeout."""
@@ -356,7 +361,9 @@ class Harness:
             raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)
         return result
 
-    def systemctl(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def systemctl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", "--no-pager", *args], check=check, timeout=timeout)
 
     def journal(self, *matches: str, unit: str | None = None, timeout: float = 30) -> list[dict[str, Any]]:
@@ -392,7 +399,9 @@ class Harness:
 
     def install_units(self, src_dir: Path, names: Sequence[str] | None = None) -> list[str]:
         """Copy unit files (all files in src_dir, or `names`) into /etc/systemd/system and daemon-reload."""
-        chosen = list(names) if names is not None else sorted(p.name for p in src_dir.iterdir() if p.is_file())
+        chosen = (
+            list(names) if names is not None else sorted(p.name for p in src_dir.iterdir() if p.is_file())
+        )
         for unit in chosen:
             self.write_file(f"/etc/systemd/system/{unit}", (src_dir / unit).read_bytes())
         self.systemctl("daemon-reload")
@@ -413,7 +422,7 @@ class Harness:
     # -- networking ------------------------------------------------------------------------------------
 
     def listen_tcp(self, port: int = 0) -> socket.socket:
-        """A listening TCP socket on 127.0.0.1 inside the harness's network namespace, owned by this process."""
+        """A listening TCP socket on 127.0.0.1 in the harness's network namespace, owned by this process."""
 
         def make() -> socket.socket:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -461,9 +470,13 @@ class Harness:
                   "storage-driver": "overlay2", "log-driver": "journald"}  # fmt: skip
         self.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
         self.write_file("/etc/docker/registry/config.yml", _REGISTRY_CONFIG)
-        self.run(["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"])
+        self.run(
+            ["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"]
+        )
         self.systemctl("start", "docker.service", "docker-registry.service", timeout=deadline)
-        self.wait_for(lambda: self.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info")
+        self.wait_for(
+            lambda: self.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info"
+        )
         self.wait_for(
             lambda: self.run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0,
             deadline,
@@ -471,11 +484,13 @@ class Harness:
         )
         self.timings["docker_start"] = time.monotonic() - started
 
-    def docker(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def docker(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return self.run(["docker", *args], timeout=timeout, check=check)
 
     def import_image(self, ref: str, rootfs: Path, cmd: Sequence[str], *, push: bool = True) -> str:
-        """`tar -C rootfs -c . | docker import -c 'CMD [...]' - ref` (the pipe done here), then push; return the ID."""
+        """`tar -C rootfs -c . | docker import -c 'CMD [...]' - ref`, piped here, then push; return the ID."""
         with subprocess.Popen(
             ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
         ) as tar:
@@ -503,7 +518,9 @@ class Harness:
     def _wait_for_pid1(self) -> None:
         def systemd_pid() -> int:
             if self._launcher.poll() is not None:
-                raise HarnessError(f"the harness init exited {self._launcher.returncode}:\n{self._console_tail()}")
+                raise HarnessError(
+                    f"the harness init exited {self._launcher.returncode}:\n{self._console_tail()}"
+                )
             child = _only_child(self._launcher.pid)
             if child and _comm(child) == "systemd":
                 return child
@@ -520,13 +537,17 @@ class Harness:
         state = ""
         while time.monotonic() < deadline:
             if self._launcher.poll() is not None:
-                raise HarnessError(f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}")
+                raise HarnessError(
+                    f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}"
+                )
             state = self.run(["systemctl", "is-system-running"], check=False, timeout=10).stdout.strip()
             if state == "running":
                 return
             if state == "degraded":
                 failed = self.systemctl("list-units", "--failed", "--no-legend", "--plain").stdout
-                raise HarnessError(f"harness booted degraded; failed units:\n{failed}\n{self._journal_tail()}")
+                raise HarnessError(
+                    f"harness booted degraded; failed units:\n{failed}\n{self._journal_tail()}"
+                )
             time.sleep(0.02)
         raise HarnessError(
             f"harness not running after {BOOT_DEADLINE:g} s (state {state!r}); jobs:\n"
@@ -600,7 +621,9 @@ def _check_binds(binds: Mapping[str, Path], overlays: Sequence[str]) -> None:
             raise ValueError(f"bind source {host} (for {inside}) is not a directory")
         under_overlay = any(inside == o or inside.startswith(o.rstrip("/") + "/") for o in overlays)
         if not under_overlay and not Path(inside).is_dir():
-            raise ValueError(f"bind target {inside} is neither under an overlay {tuple(overlays)} nor an existing dir")
+            raise ValueError(
+                f"bind target {inside} is neither under an overlay {tuple(overlays)} nor an existing dir"
+            )
 
 
 def _launch(

@@ -81,7 +81,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # BaseHTTPRequestHandler's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -144,6 +144,12 @@ def test_power_cut_keeps_what_was_on_disk(tmp_path: Path, system_deps: None) -> 
     assert (device / "flag").read_text() == "survived\n"
 
 
+HARNESS_COMMS = {
+    "systemd", "unshare", "dbus-daemon", "systemd-journal", "nsenter", "dockerd", "containerd",
+    "containerd-shim", "docker-registry", "docker-init",
+}  # fmt: skip
+
+
 def _host_snapshot() -> dict[str, object]:
     """What a harness could leak into the host."""
     procs = set()
@@ -159,18 +165,22 @@ def _host_snapshot() -> dict[str, object]:
         "cgroups": sorted(p.name for p in cgroup2_root().iterdir() if p.is_dir()),
         "run": sorted(os.listdir("/run")),
         "dev": sorted(os.listdir("/dev")),
-        "procs": {p for p in procs if p[1] in {"systemd", "unshare", "dbus-daemon", "systemd-journal", "nsenter"}},
+        "procs": {p for p in procs if p[1] in HARNESS_COMMS},
     }  # fmt: skip
 
 
 def test_two_side_by_side_and_no_leaks(tmp_path: Path, system_deps: None) -> None:
     before = _host_snapshot()
-    with Harness.boot(tmp_path / "a") as a, Harness.boot(tmp_path / "b") as b:
+    rootfs = busybox_rootfs(tmp_path / "rootfs")
+    with Harness.boot(tmp_path / "a") as a, Harness.boot(tmp_path / "b", docker=True) as b:
         a.write_file("/etc/only-in-a", "a\n")
         assert a.run(["cat", "/etc/only-in-a"]).stdout == "a\n"
         assert b.run(["test", "-e", "/etc/only-in-a"], check=False).returncode == 1
         assert a.run(["hostname"]).stdout != b.run(["hostname"]).stdout
         assert not Path("/etc/only-in-a").exists()
+        # A running container is the likeliest leak (shims, overlay mounts): leave one running.
+        b.import_image(f"{REGISTRY}/harness/sleeper:1", rootfs, ["sleep", "1000"], push=False)
+        b.docker("run", "-d", "--init", "--network", "host", f"{REGISTRY}/harness/sleeper:1")
     after = _host_snapshot()
 
     assert after == before
@@ -211,7 +221,25 @@ def test_docker_compose_and_registry_round_trip(docker_harness: Harness, tmp_pat
     h.run([*compose, "up", "-d", "--no-deps", "web"], timeout=120)
     h.wait_for(lambda: page() == "web v2\n", 20, "the recreated v2 container to serve")
 
+    assert h.docker("info", "--format", "{{.Driver}}").stdout.strip() == "overlay2"
     container = h.run([*compose, "ps", "-q", "web"]).stdout.split()
     assert len(container) == 1
     state = h.docker("inspect", "--format", "{{.Image}} {{.State.Running}}", container[0]).stdout.split()
     assert state == [ids["v2"], "true"]
+
+
+def test_docker_data_on_disk_survives_power_cut(tmp_path: Path, system_deps: None) -> None:
+    docker_data = tmp_path / "docker"
+    docker_data.mkdir()
+    ref = f"{REGISTRY}/harness/kept:1"
+    first = Harness.boot(tmp_path / "harness", docker=True, docker_data=docker_data)
+    try:
+        image = first.import_image(ref, busybox_rootfs(tmp_path / "rootfs"), ["sleep", "1000"], push=False)
+        first.run(["sync"])
+    finally:
+        first.kill()
+
+    with Harness.boot(tmp_path / "harness", docker=True, docker_data=docker_data) as second:
+        # overlay2 works on a real-disk dir (it would not on the /var overlay).
+        assert second.docker("info", "--format", "{{.Driver}}").stdout.strip() == "overlay2"
+        assert second.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip() == image
