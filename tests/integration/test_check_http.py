@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Device, publish_defaults
+from devicekit import Device, publish_defaults
 from standin import GithubStandin
 
 from dunebugger_units.config import parse_config

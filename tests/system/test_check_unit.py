@@ -1,0 +1,136 @@
+"""dunebugger-check.service and .timer in a real systemd, against the loopback GitHub stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from devicekit import Device, publish_defaults
+from harness import Harness
+from productkit import install_product, unit_names
+from standin import GithubStandin
+
+from dunebugger_units import journal
+
+INSIDE = Device(Path("/"))  # the same layout, seen from inside the harness
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
+
+
+@pytest.fixture
+def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        yield h
+    finally:
+        h.poweroff()
+
+
+@pytest.fixture
+def gh(booted: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(booted.listen_tcp())
+    publish_defaults(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def product(booted: Harness, gh: GithubStandin) -> Harness:
+    install_product(booted, INSIDE.config(gh.url))
+    return booted
+
+
+def state_inside(h: Harness) -> dict:  # type: ignore[type-arg]
+    return json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_check_service_records_results_unprivileged(product: Harness, gh: GithubStandin) -> None:
+    h = product
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    assert h.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
+    components = state_inside(h)["components"]
+    assert components["core"]["current"] == "1.0.0"
+    assert components["core"]["latest"] == "1.2.0"
+    assert components["core"]["update_available"] is True
+    assert components["scheduler"]["latest"] == "1.0.0"
+    assert components["remote"]["latest"] is None
+    # the journal: one line per component with fields, "update available" with its MESSAGE_ID
+    available = h.journal(f"MESSAGE_ID={journal.UPDATE_AVAILABLE}")
+    by_component = {e["COMPONENT"]: e for e in available}
+    assert set(by_component) == {"core", "scheduler"}
+    assert by_component["core"]["CURRENT"] == "1.0.0"
+    assert by_component["core"]["LATEST"] == "1.2.0"
+    assert by_component["core"]["PRIORITY"] == "5"
+    assert by_component["core"]["SYSLOG_IDENTIFIER"] == "dunebugger-check"
+    # it ran unprivileged: a dynamic user, never root
+    assert all(int(e["_UID"]) != 0 for e in available)
+    remote = [e for e in h.journal("COMPONENT=remote", "PHASE=check")]
+    assert remote and "no release published" in remote[-1]["MESSAGE"]
+
+
+def test_second_check_sends_if_none_match_and_gets_304(product: Harness, gh: GithubStandin) -> None:
+    product.systemctl("start", "dunebugger-check.service", timeout=120)
+    etag = state_inside(product)["components"]["core"]["etag"]
+    gh.seen.clear()
+    product.systemctl("start", "dunebugger-check.service", timeout=120)
+    sent = gh.requests_to("/dunebugger/releases")
+    assert sent[0].headers["if-none-match"] == etag
+    assert state_inside(product)["components"]["core"]["latest"] == "1.2.0"
+
+
+def test_check_json_prints_update_check_result_body(product: Harness, gh: GithubStandin) -> None:
+    out = product.run(["dunebugger-units", "check", "--json"], timeout=60).stdout
+    body = json.loads(out)
+    assert set(body) == {"components"}
+    assert set(body["components"]) == {"core", "scheduler", "remote"}
+    assert body["components"]["core"]["update_available"] is True
+    status = json.loads(product.run(["dunebugger-units", "status", "--json"]).stdout)
+    assert status["components"]["core"]["latest"] == "1.2.0"
+
+
+def test_failed_component_fails_the_unit_visibly(product: Harness, gh: GithubStandin) -> None:
+    gh.faults["dunebugger-scheduler"] = "500"
+    result = product.systemctl("start", "dunebugger-check.service", check=False, timeout=120)
+    assert result.returncode != 0
+    assert product.systemctl("show", "-P", "ExecMainStatus", "dunebugger-check.service").stdout.strip() == "5"
+    components = state_inside(product)["components"]
+    assert components["core"]["latest"] == "1.2.0"
+    assert "HTTP 500" in components["scheduler"]["error"]
+    failed = product.journal(f"MESSAGE_ID={journal.CHECK_FAILED}")
+    assert [e["COMPONENT"] for e in failed] == ["scheduler"]
+
+
+def test_timer_fires_when_a_dropin_makes_it_short(product: Harness, gh: GithubStandin) -> None:
+    h = product
+    h.write_file("/etc/systemd/system/dunebugger-check.timer.d/short.conf",
+                 "[Timer]\nOnBootSec=\nOnCalendar=\nRandomizedDelaySec=0\nOnActiveSec=1s\nAccuracySec=100ms\n")
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "dunebugger-check.timer")
+    h.wait_for(lambda: h.path("/var/lib/dunebugger-units/state.json").exists(), 60, "the timer's first check")
+    h.wait_until_inactive("dunebugger-check.service", timeout=60)
+    assert state_inside(h)["components"]["core"]["latest"] == "1.2.0"
+    assert gh.requests_to("/releases")
+
+
+def test_enable_timer_and_verify_every_unit(product: Harness) -> None:
+    h = product
+    h.systemctl("enable", "dunebugger-check.timer")
+    assert h.systemctl("is-enabled", "dunebugger-check.timer").stdout.strip() == "enabled"
+    units = [f"/etc/systemd/system/{name}" for name in unit_names()]
+    result = h.run(["systemd-analyze", "verify", "--man=no", *units], check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+
+
+def test_check_unit_exposure_is_low(product: Harness) -> None:
+    out = product.run(["systemd-analyze", "security", "--no-pager", "dunebugger-check.service"]).stdout
+    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))  # type: ignore[union-attr]
+    assert score <= 2.5, out
