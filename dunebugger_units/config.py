@@ -45,8 +45,28 @@ class ComponentConfig:
     install_dir: str | None = None
     version_file: str = "VERSION"
     asset_pattern: str = "dunebugger-{version}.tar.gz"
+    config_paths: tuple[str, ...] = ("app/config",)  # kept from the device, never taken from a tarball
+    releases_dir: str | None = None  # default: <install_dir>.releases, beside the install path
+    pip_index_url: str | None = None
+    pip_find_links: tuple[str, ...] = ()
     # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
     health_url: str | None = None
+    health_expected_status: int = 200
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """Limits and deadlines of the update pipeline (a release's manifest may only make them stricter)."""
+
+    keep_backups: int = 3
+    stability_seconds: float = 10.0
+    health_timeout: float = 60.0
+    container_min_free_mb: int = 500
+    core_min_free_mb: int = 1000
+    allow_missing_checksum: bool = False
+    max_download_bytes: int = 200 * 1024 * 1024
+    max_unpacked_bytes: int = 500 * 1024 * 1024
+    job_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,7 @@ class Config:
     backup_dir: str = "/opt/dunebugger/backups"
     state_dir: str = "/var/lib/dunebugger-units"
     components: Mapping[str, ComponentConfig] = field(default_factory=dict)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
     source: str = "built-in defaults"
 
     def component(self, name: str) -> ComponentConfig:
@@ -90,6 +111,7 @@ _GITHUB_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
 _TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "github": ((dict,), "a mapping", True),
     "components": ((dict,), "a mapping", True),
+    "update": ((dict,), "a mapping", True),
     "compose_file": ((str,), "a path", False),
     "backup_dir": ((str,), "a path", False),
     "state_dir": ((str,), "a path", False),
@@ -98,6 +120,18 @@ _COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "type": ((str,), "a string", False),
     "repo": ((str,), "a string", False),
     "health_url": ((str,), "a URL", True),
+    "health_expected_status": ((int,), "an HTTP status", False),
+}
+_UPDATE_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "keep_backups": ((int,), "an integer", False),
+    "stability_seconds": ((int, float), "a number of seconds", False),
+    "health_timeout": ((int, float), "a number of seconds", False),
+    "container_min_free_mb": ((int,), "a number of MB", False),
+    "core_min_free_mb": ((int,), "a number of MB", False),
+    "allow_missing_checksum": ((bool,), "true or false", False),
+    "max_download_bytes": ((int,), "an integer", False),
+    "max_unpacked_bytes": ((int,), "an integer", False),
+    "job_timeout": ((int, float), "a number of seconds", False),
 }
 _TYPE_KEYS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
     "container": {"compose_service": ((str,), "a string", False)},
@@ -106,6 +140,10 @@ _TYPE_KEYS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
         "install_dir": ((str,), "a path", False),
         "version_file": ((str,), "a file name", False),
         "asset_pattern": ((str,), "a string", False),
+        "config_paths": ((list,), "a list of paths", False),
+        "releases_dir": ((str,), "a path", True),
+        "pip_index_url": ((str,), "a URL", True),
+        "pip_find_links": ((list,), "a list of paths or URLs", False),
     },
 }
 _REQUIRED_BY_TYPE = {"container": ("repo", "compose_service"), "python_app": ("repo", "service", "install_dir")}
@@ -158,10 +196,20 @@ def _parse_component(name: str, raw: object) -> ComponentConfig:
         raise ConfigError(f"{where}.type: unknown component type {kind!r} (allowed: {', '.join(COMPONENT_TYPES)})")
     schema = {**_COMMON_COMPONENT_KEYS, **_TYPE_KEYS[kind]}
     values = _check_keys(merged, schema, f"{where}.")
+    for key in ("config_paths", "pip_find_links"):
+        if key in values:
+            values[key] = _string_tuple(values[key], f"{where}.{key}")
     for key in _REQUIRED_BY_TYPE[kind]:
         if not values.get(key):
             raise ConfigError(f"{where}.{key}: required for a {kind} component")
     return ComponentConfig(name=name, **values)
+
+
+def _string_tuple(items: list[Any], where: str) -> tuple[str, ...]:
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{where}: expected a list of strings, got an item {_describe(item)}")
+    return tuple(items)
 
 
 def _positive(value: float, key: str) -> None:
@@ -174,6 +222,11 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     top = dict(_mapping(raw if raw is not None else {}, "configuration"))
     github_raw = _mapping(_or_empty(top.pop("github", None)), "github")
     components_raw = _mapping(_or_empty(top.pop("components", None)), "components")
+    update = UpdateConfig(**_check_keys(_mapping(_or_empty(top.pop("update", None)), "update"), _UPDATE_KEYS,
+                                        "update."))
+    for key, value in vars(update).items():
+        if key != "allow_missing_checksum" and not (key == "keep_backups" and value == 0):
+            _positive(value, f"update.{key}")
     values = _check_keys(top, _TOP_KEYS, "")
     github = GithubConfig(**_check_keys(github_raw, _GITHUB_KEYS, "github."))
     _positive(github.timeout, "github.timeout")
@@ -182,7 +235,7 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
         raise ConfigError(f"github.api_url: expected an http(s) URL, got {github.api_url!r}")
     names = {**dict.fromkeys(DEFAULT_COMPONENTS), **dict.fromkeys(components_raw)}
     components = {name: _parse_component(str(name), components_raw.get(name)) for name in names}
-    return Config(github=github, components=components, source=source, **values)
+    return Config(github=github, components=components, update=update, source=source, **values)
 
 
 def config_path(cli_value: str | None) -> Path:

@@ -1,0 +1,81 @@
+"""Post-update health: an HTTP probe within a deadline, and stability over a window.
+
+Healthy means running *and* answering: "the call returned" does not count. Both helpers poll and return a
+CheckOutcome; they never raise for an unhealthy service.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..results import CheckOutcome
+from ..versions import parse_version
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One look at a service: is it running, and how often has it restarted so far."""
+
+    running: bool
+    restarts: int
+    detail: str = ""
+
+
+def judge_probe(status: int, body: bytes, expected_status: int, version: str | None) -> str | None:
+    """Pure: None when the answer is healthy, else why not."""
+    if status != expected_status:
+        return f"HTTP {status}, expected {expected_status}"
+    if version is None:
+        return None
+    try:
+        reported = json.loads(body).get("version")
+    except (ValueError, AttributeError):
+        return "the answer is not a JSON object with a version"
+    if reported is None:
+        return None  # an endpoint that does not report its version is judged by the other checks
+    if parse_version(str(reported)) != parse_version(version):
+        return f"it reports version {reported}, expected {version}"
+    return None
+
+
+def http_health(url: str, expected_status: int, version: str | None, deadline: float,
+                interval: float = 1.0) -> CheckOutcome:
+    """Poll `url` until it answers as expected or the deadline passes."""
+    import requests  # deferred: keeps `--help` fast on a Pi
+
+    end = time.monotonic() + deadline
+    why = "no answer"
+    while True:
+        try:
+            response = requests.get(url, timeout=min(5.0, deadline), allow_redirects=False)
+            problem = judge_probe(response.status_code, response.content[:65536], expected_status, version)
+            if problem is None:
+                return CheckOutcome("health endpoint", True, f"{url} answered {response.status_code}")
+            why = problem
+        except requests.RequestException as exc:
+            why = f"no answer ({type(exc).__name__})"
+        if time.monotonic() >= end:
+            return CheckOutcome("health endpoint", False, f"{url}: {why} within {deadline:g} s")
+        time.sleep(interval)
+
+
+def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0.5,
+                name: str = "stability") -> CheckOutcome:
+    """Running through the whole window with an unchanged restart count (a crash loop under
+    Restart=always never reaches `failed`: only the count gives it away)."""
+    first = sample()
+    if not first.running:
+        return CheckOutcome(name, False, f"not running: {first.detail}".rstrip(": "))
+    end = time.monotonic() + window
+    while time.monotonic() < end:
+        time.sleep(interval)
+        now = sample()
+        if not now.running:
+            return CheckOutcome(name, False, f"stopped running within {window:g} s: {now.detail}".rstrip(": "))
+        if now.restarts != first.restarts:
+            return CheckOutcome(name, False,
+                                f"restarted {now.restarts - first.restarts} time(s) within {window:g} s")
+    return CheckOutcome(name, True, f"running, no restart in {window:g} s")

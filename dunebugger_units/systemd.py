@@ -1,0 +1,240 @@
+"""systemd over D-Bus: proxy declarations for the few members we use, and "run a job, wait for its result".
+
+The bus is opened by the entry point and passed in (never at import time). A job is judged by the
+`JobRemoved` signal that carries its own job path: anything but `done` is a failure. The match rule is in
+place, and `Subscribe()` called, *before* the job is queued, so a fast oneshot's signal is never missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sdbus import DbusInterfaceCommonAsync, dbus_method_async, dbus_property_async
+from sdbus.exceptions import SdBusBaseError, SdBusUnmappedMessageError
+
+from .errors import UnitsError
+
+if TYPE_CHECKING:
+    from sdbus import SdBus
+
+SYSTEMD = "org.freedesktop.systemd1"
+MANAGER_PATH = "/org/freedesktop/systemd1"
+MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
+
+
+class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
+    @dbus_method_async("ss", "o", method_name="StartUnit")
+    async def start_unit(self, name: str, mode: str) -> str:
+        raise NotImplementedError
+
+    @dbus_method_async("ss", "o", method_name="StopUnit")
+    async def stop_unit(self, name: str, mode: str) -> str:
+        raise NotImplementedError
+
+    @dbus_method_async("ss", "o", method_name="RestartUnit")
+    async def restart_unit(self, name: str, mode: str) -> str:
+        raise NotImplementedError
+
+    @dbus_method_async("s", "o", method_name="LoadUnit")
+    async def load_unit(self, name: str) -> str:
+        raise NotImplementedError
+
+    @dbus_method_async(method_name="Subscribe")
+    async def subscribe(self) -> None:
+        raise NotImplementedError
+
+
+class UnitInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop.systemd1.Unit"):
+    @dbus_property_async("s", property_name="ActiveState")
+    def active_state(self) -> str:
+        raise NotImplementedError
+
+    @dbus_property_async("s", property_name="SubState")
+    def sub_state(self) -> str:
+        raise NotImplementedError
+
+    @dbus_property_async("ay", property_name="InvocationID")
+    def invocation_id(self) -> bytes:
+        raise NotImplementedError
+
+
+class ServiceInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop.systemd1.Service"):
+    @dbus_property_async("u", property_name="NRestarts")
+    def n_restarts(self) -> int:
+        raise NotImplementedError
+
+    @dbus_property_async("u", property_name="MainPID")
+    def main_pid(self) -> int:
+        raise NotImplementedError
+
+    @dbus_property_async("s", property_name="StatusText")
+    def status_text(self) -> str:
+        raise NotImplementedError
+
+    @dbus_property_async("s", property_name="Result")
+    def result(self) -> str:
+        raise NotImplementedError
+
+    @dbus_property_async("i", property_name="ExecMainStatus")
+    def exec_main_status(self) -> int:
+        raise NotImplementedError
+
+
+class ServiceUnit(UnitInterface, ServiceInterface):
+    """A unit object of a service: both interfaces on one path."""
+
+
+@dataclass(frozen=True)
+class UnitState:
+    active_state: str
+    sub_state: str
+    n_restarts: int
+    main_pid: int
+    status_text: str
+    result: str
+    invocation_id: str
+
+
+class SystemdError(UnitsError):
+    """A D-Bus call to systemd failed or a job ended with a result other than `done`."""
+
+
+class NoSuchUnit(SystemdError):
+    dbus_name = "org.freedesktop.systemd1.NoSuchUnit"
+
+
+class AccessDenied(SystemdError):
+    dbus_name = "org.freedesktop.DBus.Error.AccessDenied"
+
+
+_TYPED = {cls.dbus_name: cls for cls in (NoSuchUnit, AccessDenied)}
+
+
+class Systemd:
+    """The system manager over one bus connection and one event loop (sdbus ties a bus to its loop).
+
+    Open it in the entry point (`Systemd.connect()`) and pass it down; use it from one thread.
+    """
+
+    def __init__(self, bus: SdBus) -> None:
+        self.bus = bus
+        self._runner = asyncio.Runner()
+
+    @classmethod
+    def connect(cls) -> Systemd:
+        from sdbus import sd_bus_open_system
+
+        try:
+            return cls(sd_bus_open_system())
+        except Exception as exc:  # noqa: BLE001  # the C layer raises plain errors for a missing bus
+            raise SystemdError(f"connecting to the system bus: {exc}") from None
+
+    def close(self) -> None:
+        self._runner.close()
+        self.bus.close()
+
+    def __enter__(self) -> Systemd:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run_job(self, action: str, unit: str, deadline: float) -> str:
+        """Queue a start/stop/restart job and return its result word (`done`, `failed`, `timeout`, ...)."""
+        return self._runner.run(run_job_async(self.bus, action, unit, deadline))
+
+    def require_done(self, action: str, unit: str, deadline: float) -> None:
+        """Run the job; any result but `done` is a SystemdError naming it."""
+        result = self.run_job(action, unit, deadline)
+        if result != "done":
+            raise SystemdError(f"{action}ing {unit}: job result was {result!r}")
+
+    def unit_state(self, unit: str) -> UnitState:
+        return self._runner.run(unit_state_async(self.bus, unit))
+
+
+def _manager(bus: SdBus) -> ManagerInterface:
+    return ManagerInterface.new_proxy(SYSTEMD, MANAGER_PATH, bus)
+
+
+def dbus_error_name(exc: SdBusBaseError) -> str:
+    if isinstance(exc, SdBusUnmappedMessageError) and exc.args:
+        return str(exc.args[0])
+    return str(getattr(exc, "dbus_error_name", type(exc).__name__))
+
+
+def _dbus_error(doing: str, exc: SdBusBaseError) -> SystemdError:
+    """A typed exception keyed by the D-Bus error name, with the text of what was being done."""
+    name = dbus_error_name(exc)
+    detail = str(exc.args[-1]) if exc.args else ""
+    return _TYPED.get(name, SystemdError)(f"{doing}: {detail or name}")
+
+
+async def _subscribe(manager: ManagerInterface) -> None:
+    """Without Subscribe() systemd sends JobRemoved only for jobs this connection made itself."""
+    try:
+        await manager.subscribe()
+    except SdBusBaseError as exc:
+        if dbus_error_name(exc) != "org.freedesktop.systemd1.AlreadySubscribed":
+            raise _dbus_error("subscribing to systemd's signals", exc) from None
+
+
+async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float) -> str:
+    manager = _manager(bus)
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", queue.put_nowait)
+    try:
+        await _subscribe(manager)
+        call = {"start": manager.start_unit, "stop": manager.stop_unit, "restart": manager.restart_unit}[action]
+        try:
+            job = await call(unit, "replace")
+        except SdBusBaseError as exc:
+            raise _dbus_error(f"{action}ing {unit}", exc) from None
+        async with asyncio.timeout(deadline):
+            while True:
+                _id, job_path, _unit, result = (await queue.get()).get_contents()
+                if job_path == job:
+                    return str(result)
+    except TimeoutError:
+        raise SystemdError(f"{action}ing {unit}: no job result within {deadline:g} s") from None
+    finally:
+        slot.close()
+
+
+async def unit_state_async(bus: SdBus, unit: str) -> UnitState:
+    try:
+        path = await _manager(bus).load_unit(unit)
+        proxy = ServiceUnit.new_proxy(SYSTEMD, path, bus)
+        invocation = await proxy.invocation_id
+        return UnitState(
+            active_state=await proxy.active_state,
+            sub_state=await proxy.sub_state,
+            n_restarts=await proxy.n_restarts,
+            main_pid=await proxy.main_pid,
+            status_text=await proxy.status_text,
+            result=await proxy.result,
+            invocation_id=bytes(invocation).hex(),
+        )
+    except SdBusBaseError as exc:
+        raise _dbus_error(f"reading the state of {unit}", exc) from None
+
+
+def notify_status(text: str) -> None:
+    """Set the unit's status text (`systemctl status` shows it); a no-op outside systemd.
+
+    The update units set NotifyAccess=main so that systemd accepts it from a oneshot.
+    """
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(f"STATUS={text}".encode(), address)
+        except OSError:
+            pass  # the status text is a courtesy: never fail an update over it

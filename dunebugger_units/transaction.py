@@ -1,0 +1,63 @@
+"""The transaction record: written and fsynced before each change, so that a rollback (or recovery after a
+power cut) knows what was changed and where the backups are. Touches the disk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StateError
+from .files import atomic_write, fsync_dir
+
+TRANSACTION_FILE = "transaction.json"
+
+
+@dataclass
+class Transaction:
+    component: str
+    kind: str  # container | python_app
+    from_version: str
+    to_version: str
+    step: str = "started"  # the last step reached, e.g. "compose-written", "switched"
+    started_at: str = ""
+    invocation_id: str | None = None
+    # what a rollback needs: the compose backup path, the previous release dir, the tarball backup, ...
+    backups: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # pending | failed | needs-manual
+
+
+def transaction_path(state_dir: Path) -> Path:
+    return state_dir / TRANSACTION_FILE
+
+
+def save(state_dir: Path, txn: Transaction) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(transaction_path(state_dir), json.dumps(asdict(txn), indent=2).encode() + b"\n", mode=0o644)
+
+
+def advance(state_dir: Path, txn: Transaction, step: str, **backups: Any) -> None:
+    """Record that `step` is reached (and any new backups) before going on: durable on return."""
+    txn.step = step
+    txn.backups.update(backups)
+    save(state_dir, txn)
+
+
+def load(state_dir: Path) -> Transaction | None:
+    path = transaction_path(state_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StateError(f"reading transaction record {path}: {exc}") from None
+    try:
+        return Transaction(**data)
+    except TypeError:
+        raise StateError(f"reading transaction record {path}: not a transaction record") from None
+
+
+def clear(state_dir: Path) -> None:
+    transaction_path(state_dir).unlink(missing_ok=True)
+    fsync_dir(state_dir)
