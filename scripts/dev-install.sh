@@ -11,5 +11,10 @@ src="$(mktemp -d)"
 trap 'rm -rf "$src"' EXIT
 cp -a "$REPO/pyproject.toml" "$REPO/dunebugger_units" "$src/"
 if [[ -f "$REPO/README.md" ]]; then cp -a "$REPO/README.md" "$src/"; else : >"$src/README.md"; fi
-"$VENV/bin/python" -m pip install -q --no-deps --force-reinstall --no-build-isolation "$src" 2>&1 | grep -v -e '^WARNING' -e '^$' >&2 || true
+if ! "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall --no-build-isolation "$src" >"$src.log" 2>&1; then
+    cat "$src.log" >&2
+    rm -f "$src.log"
+    exit 1
+fi
+rm -f "$src.log"
 chmod -R a+rX "$(dirname "$VENV")"
