@@ -11,7 +11,7 @@ src="$(mktemp -d)"
 trap 'rm -rf "$src"' EXIT
 cp -a "$REPO/pyproject.toml" "$REPO/dunebugger_units" "$src/"
 if [[ -f "$REPO/README.md" ]]; then cp -a "$REPO/README.md" "$src/"; else : >"$src/README.md"; fi
-if ! "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall --no-build-isolation "$src" >"$src.log" 2>&1; then
+if ! "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$src" >"$src.log" 2>&1; then
     cat "$src.log" >&2
     rm -f "$src.log"
     exit 1
