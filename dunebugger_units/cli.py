@@ -108,8 +108,99 @@ def status(ctx: Context, as_json: bool) -> None:
     emit(data, as_json, render_components)
 
 
+def render_result(data: dict[str, Any]) -> str:
+    lines = [f"{data['component']}: {data['status']}: {data['message']}"]
+    for check in data.get("checks") or []:
+        mark = "ok " if check["ok"] else ("FAIL" if check["required"] else "warn")
+        lines.append(f"  [{mark}] {check['name']}: {check['detail']}")
+    diff = (data.get("plan") or {}).get("compose_diff")
+    if diff:
+        lines.append(diff.rstrip())
+    return "\n".join(lines)
+
+
+def _finish(result: Any, as_json: bool, code: int) -> None:
+    emit(result.to_dict(), as_json, render_result)
+    sys.exit(code)
+
+
+@click.command("run-update")
+@click.argument("component")
+@click.option("--version", "version", metavar="VERSION", help="Install this version (maybe older) instead of the latest.")
+@click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def run_update_command(ctx: Context, component: str, version: str | None, dry_run: bool, as_json: bool) -> None:
+    """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
+    from pathlib import Path as _Path
+
+    from . import state
+    from .phases.preflight import INSTANCE
+    from .phases.update import exit_code_after_update, run_update
+
+    journal.set_identifier("dunebugger-update")
+    try:
+        config = ctx.config()
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    if version is None and not dry_run:
+        version = state.take_request(_Path(config.state_dir), component) if INSTANCE.match(component) else None
+    result = run_update(config, component, version=version, dry_run=dry_run)
+    _finish(result, as_json, int(exit_code_after_update(result)))
+
+
+@click.command("run-rollback")
+@click.argument("component")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
+    """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
+    from .phases.rollback import run_rollback
+    from .phases.update import exit_code_for
+
+    journal.set_identifier("dunebugger-rollback")
+    try:
+        config = ctx.config()
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    result = run_rollback(config, component)
+    _finish(result, as_json, int(exit_code_for(result)))
+
+
+@click.command()
+@click.option("--component", "component", help="Only this component.")
+@click.option("-n", "limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many results.")
+@click.option("--since", metavar="ISO-TIME", help="Only results finished at or after this UTC time.")
+@click.option("--invocation", metavar="ID", help="Only the result of this unit invocation id.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, newest first).")
+@click.pass_obj
+def history(ctx: Context, component: str | None, limit: int, since: str | None, invocation: str | None,
+            as_json: bool) -> None:
+    """Show the last results of updates, dry runs and rollbacks, newest first."""
+    from pathlib import Path as _Path
+
+    from .state import read_results
+
+    try:
+        config = ctx.config()
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    rows = [r for r in read_results(_Path(config.state_dir))
+            if (component is None or r.get("component") == component)
+            and (since is None or str(r.get("finished_at") or "") >= since)
+            and (invocation is None or r.get("invocation_id") == invocation)][:limit]
+    emit(rows, as_json, lambda data: "\n".join(f"{r.get('finished_at')}  {render_result(r)}" for r in data)
+         or "no results yet")
+
+
 main.add_command(check)
 main.add_command(status)
+main.add_command(history)
+main.add_command(run_update_command)
+main.add_command(run_rollback_command)
 
 
 def run() -> None:  # pragma: no cover - console script shim

@@ -252,3 +252,70 @@ class GithubClient:
             return json.loads(body)
         except ValueError:
             raise CheckFailed("GitHub answered with malformed JSON") from None
+
+
+def release_from_record(record: Mapping[str, Any]) -> Release | None:
+    """The release the last check stored for a component (the target of a default update)."""
+    if not record.get("latest"):
+        return None
+    assets = tuple(
+        Asset(name=a["name"], size=int(a.get("size") or 0), url=a["url"], digest=a.get("digest"))
+        for a in record.get("assets") or ()
+        if isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("url"), str)
+    )
+    return Release(
+        tag=record.get("tag") or f"v{record['latest']}",
+        version=record["latest"],
+        name=record.get("tag") or record["latest"],
+        notes=record.get("release_notes") or "",
+        url=record.get("release_url") or "",
+        published_at=record.get("published_at"),
+        prerelease=False,
+        assets=assets,
+    )
+
+
+def _get_limited(url: str, headers: dict[str, str], timeout: float, cap: int) -> tuple[int, bytes]:
+    """GET with a size cap; returns (status, body). Raises CheckFailed on network errors."""
+    import requests  # deferred: keeps `--help` fast on a Pi
+
+    try:
+        with requests.get(url, headers=headers, timeout=timeout, stream=True) as response:
+            body = bytearray()
+            if response.status_code == 200:
+                for chunk in response.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > cap:
+                        raise CheckFailed(f"{url}: larger than {cap} bytes")
+            return response.status_code, bytes(body)
+    except requests.Timeout:
+        raise CheckFailed(f"no answer from {url} within {timeout:g} s") from None
+    except requests.RequestException as exc:
+        raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+
+
+def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> Release | None:
+    """An explicit version's release (`v1.0.0`, else `1.0.0`), or None when GitHub has no such tag."""
+    base = f"{client.config.api_url.rstrip('/')}/repos/{client.config.owner}/{repo}/releases/tags"
+    for tag in (f"v{strip_v(version)}", strip_v(version)):
+        status, body = _get_limited(f"{base}/{tag}", client._headers(None), client.config.timeout,
+                                    client.config.max_response_bytes)
+        if status == 404:
+            continue
+        if status != 200:
+            raise CheckFailed(f"looking up release {tag} of {repo}: GitHub answered HTTP {status}")
+        try:
+            return parse_release(json.loads(body))
+        except ValueError:
+            raise CheckFailed(f"looking up release {tag} of {repo}: malformed JSON") from None
+    return None
+
+
+def fetch_raw(client: GithubClient, url: str, cap: int) -> bytes | None:
+    """A raw file of a release (the update manifest); None on 404."""
+    status, body = _get_limited(url, {"User-Agent": USER_AGENT}, client.config.timeout, cap + 1)
+    if status == 404:
+        return None
+    if status != 200:
+        raise CheckFailed(f"fetching {url}: HTTP {status}")
+    return body

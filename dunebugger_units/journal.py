@@ -26,6 +26,7 @@ RECOVERY = "ad3960314b4644b8817c595ca13f5106"
 
 
 class Priority(IntEnum):
+    CRIT = 2
     ERR = 3
     WARNING = 4
     NOTICE = 5

@@ -79,3 +79,95 @@ def update_state(state_dir: Path, mutate: Callable[[State], None]) -> State:
         data["schema"] = SCHEMA
         write_state(state_dir, data)
         return data
+
+
+# ---- results: one JSON file per update, dry run or rollback -----------------------------------------------
+
+RESULTS_DIR = "results"
+KEEP_RESULTS = 200
+
+
+def record_result(state_dir: Path, result: dict[str, Any]) -> Path:
+    """Keep the result (newest KEEP_RESULTS) and mirror its summary into the component's record."""
+    results = state_dir / RESULTS_DIR
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = str(result.get("finished_at") or result.get("started_at") or "").replace(":", "")
+    name = f"{stamp}-{os.getpid()}-{result['component']}-{result['action']}.json"
+    path = results / name
+    atomic_write(path, json.dumps(result, indent=2).encode() + b"\n", mode=0o644)
+    for old in sorted(results.glob("*.json"))[:-KEEP_RESULTS]:
+        old.unlink(missing_ok=True)
+    summary = {k: result.get(k) for k in ("action", "status", "success", "message", "finished_at")}
+
+    def mirror(data: State) -> None:
+        data["components"].setdefault(result["component"], {})["last_result"] = summary
+
+    update_state(state_dir, mirror)
+    return path
+
+
+def read_results(state_dir: Path) -> list[dict[str, Any]]:
+    """Every kept result, newest first; a file that cannot be read is skipped, never fatal."""
+    out: list[dict[str, Any]] = []
+    for path in sorted((state_dir / RESULTS_DIR).glob("*.json"), reverse=True):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            out.append(data)
+    return out
+
+
+# ---- the one update lock, for every trigger ---------------------------------------------------------------
+
+UPDATE_LOCK = "update.lock"
+
+
+class Busy(Exception):
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+@contextlib.contextmanager
+def update_lock(state_dir: Path, what: str) -> Iterator[None]:
+    """Non-blocking: a second update, rollback or dry run is told who holds the lock, never queued."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / UPDATE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another component"
+            raise Busy(holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, what.encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---- explicit version requests: written by `update --version` (root), consumed by the update unit ---------
+
+REQUESTS_DIR = "requests"
+
+
+def write_request(state_dir: Path, component: str, version: str) -> None:
+    directory = state_dir / REQUESTS_DIR
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(directory / f"{component}.json", json.dumps({"version": version}).encode(), mode=0o600)
+
+
+def take_request(state_dir: Path, component: str) -> str | None:
+    """The requested version, removed as it is read: a request is good for one run."""
+    path = state_dir / REQUESTS_DIR / f"{component}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        data = {}
+    path.unlink(missing_ok=True)
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, str) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,9 +144,13 @@ class Systemd:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run_job(self, action: str, unit: str, deadline: float) -> str:
-        """Queue a start/stop/restart job and return its result word (`done`, `failed`, `timeout`, ...)."""
-        return self._runner.run(run_job_async(self.bus, action, unit, deadline))
+    def run_job(self, action: str, unit: str, deadline: float,
+                watch: Callable[[str], None] | None = None) -> str:
+        """Queue a start/stop/restart job and return its result word (`done`, `failed`, `timeout`, ...).
+
+        `watch` is called with the unit's status text each time it changes while the job runs.
+        """
+        return self._runner.run(run_job_async(self.bus, action, unit, deadline, watch))
 
     def require_done(self, action: str, unit: str, deadline: float) -> None:
         """Run the job; any result but `done` is a SystemdError naming it."""
@@ -183,7 +188,13 @@ async def _subscribe(manager: ManagerInterface) -> None:
             raise _dbus_error("subscribing to systemd's signals", exc) from None
 
 
-async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float) -> str:
+async def _status_text(bus: SdBus, unit: str) -> str:
+    path = await _manager(bus).load_unit(unit)
+    return str(await ServiceUnit.new_proxy(SYSTEMD, path, bus).status_text)
+
+
+async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
+                        watch: Callable[[str], None] | None = None) -> str:
     manager = _manager(bus)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", queue.put_nowait)
@@ -194,9 +205,17 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float) -> 
             job = await call(unit, "replace")
         except SdBusBaseError as exc:
             raise _dbus_error(f"{action}ing {unit}", exc) from None
+        shown = ""
         async with asyncio.timeout(deadline):
             while True:
-                _id, job_path, _unit, result = (await queue.get()).get_contents()
+                try:
+                    message = await asyncio.wait_for(queue.get(), 0.5)
+                except TimeoutError:
+                    if watch is not None and (text := await _status_text(bus, unit)) and text != shown:
+                        shown = text
+                        watch(text)
+                    continue
+                _id, job_path, _unit, result = message.get_contents()
                 if job_path == job:
                     return str(result)
     except TimeoutError:

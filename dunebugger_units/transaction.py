@@ -26,6 +26,7 @@ class Transaction:
     # what a rollback needs: the compose backup path, the previous release dir, the tarball backup, ...
     backups: dict[str, Any] = field(default_factory=dict)
     status: str = "pending"  # pending | failed | needs-manual
+    failure: str = ""  # how the update failed, for the rollback's message: "Post-update checks failed"
 
 
 def transaction_path(state_dir: Path) -> Path:

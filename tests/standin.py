@@ -149,6 +149,13 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
             if self._fault(standin.faults.get(repo)):
                 return
             releases = standin.releases.get(repo, [])
+            if len(parts) == 6 and parts[4] == "tags":
+                match = [r for r in releases if r["tag_name"] == parts[5] and not r["draft"]]
+                if match:
+                    self._send(200, json.dumps(match[0]).encode(), {"Content-Type": "application/json"})
+                else:
+                    self._send(404, b'{"message": "Not Found"}')
+                return
             if parts[-1] == "latest":
                 full = [r for r in releases if not r["draft"] and not r["prerelease"]]
                 if not full:

@@ -1,0 +1,227 @@
+"""The update pipeline of one component: validate, decide, pre-check, apply, post-check, commit, report.
+
+Both kinds (container, python_app) go through this one pipeline; what differs lives in their Kind
+(phases/apply_compose.py, phases/apply_tarball.py). Statuses start as FAILED and change once proven.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import journal, state, transaction
+from ..config import ComponentConfig, Config
+from ..device import read_current_version
+from ..errors import ExitCode, Refused, UnitsError
+from ..github import GithubClient, iso, read_token
+from ..results import CheckOutcome, Status, UpdateResult, first_failure
+from ..systemd import Systemd, SystemdError, notify_status
+from .base import Kind, UpdateContext
+from .preflight import choose_target, common_checks, gather_manifest, gather_release, validate_instance
+
+KINDS = {
+    "container": ("dunebugger_units.phases.apply_compose", "ContainerKind"),
+    "python_app": ("dunebugger_units.phases.apply_tarball", "PythonAppKind"),
+}
+
+
+def load_kind(component: ComponentConfig) -> Kind:
+    module, name = KINDS[component.type]
+    return getattr(importlib.import_module(module), name)()  # type: ignore[no-any-return]
+
+
+def exit_code_for(result: UpdateResult) -> ExitCode:
+    return {
+        Status.UPDATED: ExitCode.OK, Status.UNCHANGED: ExitCode.OK, Status.DRY_RUN: ExitCode.OK,
+        Status.REFUSED: ExitCode.REFUSED, Status.ROLLED_BACK: ExitCode.UPDATE_FAILED,
+        Status.NEEDS_MANUAL: ExitCode.ROLLBACK_FAILED,
+    }.get(result.status, ExitCode.UPDATE_FAILED)
+
+
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
+def stamp_now() -> str:
+    return datetime.now().strftime("%Y%m%d_%H%M%S")
+
+
+def progress_reporter(component: str, fields: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Each phase reached becomes the unit's status text and one journal line."""
+
+    def progress(phase: str) -> None:
+        notify_status(f"{component}: {phase}")
+        journal.event(f"{component}: {phase}", journal.Priority.INFO, component=component, phase=phase,
+                      **fields)
+
+    return progress
+
+
+@dataclass
+class Prepared:
+    ctx: UpdateContext
+    kind: Kind
+    checks: list[CheckOutcome]
+
+
+def connect_systemd() -> tuple[Systemd | None, str | None]:
+    try:
+        return Systemd.connect(), None
+    except SystemdError as exc:
+        return None, str(exc)
+
+
+def prepare(config: Config, component: ComponentConfig, requested: str | None,
+            systemd: Systemd | None, bus_error: str | None) -> Prepared:
+    """Gather and decide: everything up to the pre-checks, with nothing changed on the device."""
+    state_dir = Path(config.state_dir)
+    record = state.load_state(state_dir)["components"].get(component.name, {})
+    current = read_current_version(config, component)
+    target = choose_target(component.name, record, current, requested)
+    client = GithubClient(config.github, read_token(config.github.token_file))
+    release = gather_release(client, component, record, target)
+    manifest = gather_manifest(client, config, component, release.tag if release else f"v{target.version}")
+    fields = {"from_version": current, "to_version": target.version}
+    ctx = UpdateContext(config=config, component=component, from_version=current, to_version=target.version,
+                        release=release, manifest=manifest, systemd=systemd,
+                        progress=progress_reporter(component.name, fields), stamp=stamp_now())
+    remote = config.components.get("remote")
+    remote_version = read_current_version(config, remote) if remote else None
+    checks = common_checks(component, manifest, remote_version, os.access(state_dir, os.W_OK), bus_error)
+    kind = load_kind(component)
+    if first_failure(checks) is None:
+        ctx.progress("pre-update checks")
+        checks += kind.preflight(ctx)
+    return Prepared(ctx, kind, checks)
+
+
+def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False) -> UpdateResult:
+    """The whole update of one component; always returns a recorded result (the caller maps its exit code)."""
+    result = UpdateResult(component=name, action="dry-run" if dry_run else "update", started_at=now_iso(),
+                          invocation_id=os.environ.get("INVOCATION_ID"))
+    state_dir = Path(config.state_dir)
+    try:
+        component = validate_instance(config, name)
+        with state.update_lock(state_dir, name):
+            pending = transaction.load(state_dir)
+            if pending is not None:
+                raise Refused(f"an unfinished update of {pending.component} ({pending.from_version} -> "
+                              f"{pending.to_version}, {pending.status}) must be rolled back first: "
+                              f"dunebugger-units rollback {pending.component}")
+            systemd, bus_error = connect_systemd()
+            try:
+                _run_locked(config, component, version, dry_run, systemd, bus_error, result)
+            finally:
+                if systemd is not None:
+                    systemd.close()
+    except state.Busy as busy:
+        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
+    except Refused as exc:
+        result.status, result.message = Status.REFUSED, str(exc)
+    result.finished_at = now_iso()
+    if state_dir.is_dir() or result.status is not Status.REFUSED:
+        state.record_result(state_dir, result.to_dict())
+    report(result)
+    return result
+
+
+def _run_locked(config: Config, component: ComponentConfig, version: str | None, dry_run: bool,
+                systemd: Systemd | None, bus_error: str | None, result: UpdateResult) -> None:
+    prepared = prepare(config, component, version, systemd, bus_error)
+    ctx, kind = prepared.ctx, prepared.kind
+    result.from_version, result.to_version, result.checks = ctx.from_version, ctx.to_version, prepared.checks
+    failed = first_failure(prepared.checks)
+    if failed is not None:
+        raise Refused(f"pre-update check failed: {failed.line()}")
+    if dry_run:
+        result.plan = kind.plan(ctx)
+        result.status = Status.DRY_RUN
+        result.message = f"Dry run: {component.name} {ctx.from_version} -> {ctx.to_version}, all checks passed"
+        return
+    journal.event(f"Updating {component.name} from {ctx.from_version} to {ctx.to_version}",
+                  journal.Priority.NOTICE, journal.UPDATE_STARTED, component=component.name, phase="apply",
+                  from_version=ctx.from_version, to_version=ctx.to_version)
+    apply_and_verify(ctx, kind, result)
+
+
+def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> None:
+    state_dir = Path(ctx.state_dir)
+    txn = transaction.Transaction(component=ctx.component.name, kind=ctx.component.type,
+                                  from_version=ctx.from_version, to_version=ctx.to_version,
+                                  started_at=now_iso(), invocation_id=result.invocation_id)
+    transaction.save(state_dir, txn)
+    phase = "apply"
+    try:
+        ctx.progress("applying")
+        kind.apply(ctx, txn)
+        phase = "verify"
+        ctx.progress("post-update checks")
+        outcomes = kind.verify(ctx)
+        result.checks += outcomes
+        failed = first_failure(outcomes)
+        if failed is not None:
+            raise UnitsError(f"Post-update checks failed: {failed.line()}")
+        ctx.progress("committing")
+        kind.commit(ctx, txn)
+    except BaseException as exc:
+        _fail_after_change(state_dir, txn, phase, exc, result)
+        if not isinstance(exc, UnitsError):
+            raise  # a bug: the traceback in the journal is the report; OnFailure= still rolls back
+        return
+    transaction.clear(state_dir)
+    record_installed(state_dir, ctx.component.name, ctx.to_version)
+    result.status = Status.UPDATED
+    result.message = f"Updated {ctx.component.name} to {ctx.to_version}"
+
+
+def _fail_after_change(state_dir: Path, txn: transaction.Transaction, phase: str, exc: BaseException,
+                       result: UpdateResult) -> None:
+    reason = str(exc) if isinstance(exc, UnitsError) else f"{type(exc).__name__}: {exc}"
+    summary = reason if reason.startswith("Post-update checks failed") else f"Update failed during {phase}: {reason}"
+    current = transaction.load(state_dir) or txn
+    if current.step == "started":
+        # nothing was changed yet: no rollback needed, the device is as it was
+        transaction.clear(state_dir)
+        result.status = Status.FAILED
+        result.message = f"{summary}; nothing was changed"
+        return
+    current.status = "failed"
+    current.failure = "Post-update checks failed" if phase == "verify" else "Update failed"
+    transaction.save(state_dir, current)
+    result.status = Status.FAILED
+    result.message = f"{summary}; rolling back to {txn.from_version}"
+
+
+def record_installed(state_dir: Path, name: str, version: str) -> None:
+    from ..versions import is_newer
+
+    def mutate(data: state.State) -> None:
+        record = data["components"].setdefault(name, {})
+        record["current"] = version
+        record["update_available"] = is_newer(record.get("latest"), version)
+
+    state.update_state(state_dir, mutate)
+
+
+def report(result: UpdateResult) -> None:
+    fields = {"component": result.component, "phase": result.action, "from_version": result.from_version,
+              "to_version": result.to_version, "status": result.status.value}
+    if result.status is Status.UPDATED:
+        journal.event(result.message, journal.Priority.NOTICE, journal.UPDATE_SUCCEEDED, **fields)
+    elif result.status is Status.FAILED:
+        journal.event(result.message, journal.Priority.ERR, journal.UPDATE_FAILED, **fields)
+    elif result.status is Status.REFUSED:
+        journal.event(f"{result.component}: {result.message}", journal.Priority.WARNING, **fields)
+    else:
+        journal.event(result.message, journal.Priority.INFO, **fields)
+
+
+def exit_code_after_update(result: UpdateResult) -> ExitCode:
+    """A failure before any change exits like a refusal: OnFailure= must not roll back an unchanged device."""
+    if result.status is Status.FAILED and result.message.endswith("nothing was changed"):
+        return ExitCode.REFUSED
+    return exit_code_for(result)

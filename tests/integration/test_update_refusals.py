@@ -1,0 +1,94 @@
+"""The shared pipeline's refusals: each is recorded, exits 75 (no rollback) and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from devicekit import Device, publish_defaults
+from standin import GithubStandin
+
+from dunebugger_units import state, transaction
+from dunebugger_units.cli import main
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, device: Device, standin: GithubStandin) -> Path:
+    publish_defaults(standin)
+    return device.write_config(tmp_path / "updater.yaml", standin.url)
+
+
+def cli(config_file: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--config", str(config_file), *args])
+    return result.exit_code, result.stdout
+
+
+def test_unknown_instance_is_refused(config_file: Path, device: Device) -> None:
+    code, out = cli(config_file, "run-update", "core;x", "--json")
+    assert code == 75
+    assert json.loads(out)["message"].startswith("refusing unit instance 'core;x'")
+    assert not device.state_dir.exists()
+
+
+def test_no_check_result_is_refused(config_file: Path, device: Device) -> None:
+    before = device.compose_file.read_bytes()
+    code, out = cli(config_file, "run-update", "scheduler", "--json")
+    assert code == 75
+    body = json.loads(out)
+    assert body["status"] == "refused"
+    assert "no check result yet" in body["message"]
+    assert device.compose_file.read_bytes() == before
+
+
+def test_up_to_date_is_refused(config_file: Path, device: Device, standin: GithubStandin) -> None:
+    standin.add_release("dunebugger-scheduler", "v1.0.0-beta.15", prerelease=True)
+    cli(config_file, "check")
+    code, out = cli(config_file, "run-update", "remote", "--json")
+    assert code == 75
+    assert "found no published release" in json.loads(out)["message"]
+
+
+def test_second_update_is_told_who_holds_the_lock(config_file: Path, device: Device) -> None:
+    cli(config_file, "check")
+    with state.update_lock(device.state_dir, "scheduler"):
+        code, out = cli(config_file, "run-update", "core", "--json")
+    assert code == 75
+    assert json.loads(out)["message"] == "update of scheduler in progress"
+
+
+def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device) -> None:
+    cli(config_file, "check")
+    transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
+                                                               step="compose-written"))
+    code, out = cli(config_file, "run-update", "core", "--json")
+    assert code == 75
+    assert "unfinished update of scheduler" in json.loads(out)["message"]
+
+
+def test_rollback_without_transaction_is_refused(config_file: Path, device: Device) -> None:
+    cli(config_file, "check")
+    code, out = cli(config_file, "run-rollback", "scheduler", "--json")
+    assert code == 75
+    assert "no unfinished update of scheduler" in json.loads(out)["message"]
+
+
+def test_history_lists_results_newest_first(config_file: Path, device: Device) -> None:
+    cli(config_file, "check")
+    cli(config_file, "run-update", "remote")
+    cli(config_file, "run-rollback", "scheduler")
+    code, out = cli(config_file, "history", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["component"], r["action"]) for r in rows] == [("scheduler", "rollback"), ("remote", "update")]
+    assert {"component", "action", "status", "success", "message", "dry_run", "checks", "plan"} <= set(rows[0])
+    code, out = cli(config_file, "history", "--component", "remote", "--json")
+    assert [r["component"] for r in json.loads(out)] == ["remote"]
+    assert device.state()["components"]["remote"]["last_result"]["status"] == "refused"
+
+
+def test_explicit_version_request_is_consumed_once(config_file: Path, device: Device) -> None:
+    state.write_request(device.state_dir, "scheduler", "0.9.0")
+    assert state.take_request(device.state_dir, "scheduler") == "0.9.0"
+    assert state.take_request(device.state_dir, "scheduler") is None

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from dunebugger_units.manifest import MAX_MANIFEST_BYTES, ManifestInvalid, load_manifest_text
+
+GOOD = b"""
+version: 1.2.0
+component_type: container
+min_remote_version: 1.0.0-beta.8
+pre_update_checks:
+  disk_space: {minimum_mb: 800}
+  service_running: true
+post_update_checks:
+  container_running: true
+  health_endpoint: {url: "http://localhost:8080/health", timeout: 30, expected_status: 200}
+  version_check: true
+"""
+
+
+def test_good_manifest() -> None:
+    manifest = load_manifest_text(GOOD, "test")
+    assert manifest.min_free_mb == 800
+    assert manifest.min_remote_version == "1.0.0-beta.8"
+    assert manifest.health_url == "http://localhost:8080/health"
+    assert manifest.health_timeout == 30
+    assert manifest.require_service_running is True
+
+
+def test_empty_manifest_is_defaults() -> None:
+    assert load_manifest_text(b"", "test").min_free_mb is None
+
+
+BAD = [
+    pytest.param(b"!!python/object/apply:os.system ['true']", "not valid YAML", id="python-tag"),
+    pytest.param(b"commands: [rm -rf /]", "commands: unknown key", id="commands-key"),
+    pytest.param(b"pre_update_checks: {disk_space: {minimum_mb: lots}}", "expected an integer", id="wrong-type"),
+    pytest.param(b"pre_update_checks: {disk_space: {minimum_mb: true}}", "expected an integer", id="bool-for-int"),
+    pytest.param(b"min_remote_version: soon", "is not a version", id="bad-version"),
+    pytest.param(b"component_type: vm", "unknown type 'vm'", id="bad-type"),
+    pytest.param(b"post_update_checks: {health_endpoint: {url: 'file:///etc/shadow'}}", "http(s) URL", id="file-url"),
+    pytest.param(b"- a\n- b\n", "expected a mapping", id="list"),
+    pytest.param(b"a: &a [x,x,x,x]\nb: &b [*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b]\nd: [*c,*c,*c,*c]\n",
+                 "a: unknown key", id="alias-bomb"),
+    pytest.param(b"#" * (MAX_MANIFEST_BYTES + 1), "larger than", id="huge"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD)
+def test_bad_manifests_are_refused(data: bytes, message: str) -> None:
+    with pytest.raises(ManifestInvalid) as info:
+        load_manifest_text(data, "test")
+    assert message in str(info.value)
