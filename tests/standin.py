@@ -20,6 +20,13 @@ from urllib.parse import urlsplit
 OWNER = "marco-svitol"
 
 
+class QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (timeouts, size caps) are expected here: no tracebacks on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 @dataclass
 class Seen:
     method: str
@@ -38,6 +45,7 @@ class GithubStandin:
     seen: list[Seen] = field(default_factory=list)
     drop_after: dict[str, int] = field(default_factory=dict)  # blob path -> bytes to send, then hang up
     server: ThreadingHTTPServer | None = None
+    latency: float = 0.0  # seconds added to every API answer: GitHub is not on loopback
     in_flight: int = 0
     max_in_flight: int = 0
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -92,10 +100,10 @@ class GithubStandin:
     def start(self, sock: socket.socket | None = None) -> GithubStandin:
         handler = _make_handler(self)
         if sock is None:
-            self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            self.server = QuietServer(("127.0.0.1", 0), handler)
         else:
             # a socket made elsewhere, e.g. inside a test systemd's network namespace
-            self.server = ThreadingHTTPServer(sock.getsockname()[:2], handler, bind_and_activate=False)
+            self.server = QuietServer(sock.getsockname()[:2], handler, bind_and_activate=False)
             self.server.socket.close()
             self.server.socket = sock
             self.server.server_address = sock.getsockname()[:2]
@@ -146,6 +154,8 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
                     standin.in_flight -= 1
 
         def _releases(self, parts: list[str], repo: str) -> None:
+            if standin.latency:
+                time.sleep(standin.latency)
             if self._fault(standin.faults.get(repo)):
                 return
             releases = standin.releases.get(repo, [])

@@ -150,13 +150,15 @@ def _load_stored(state_dir: Path, now: datetime) -> tuple[dict[str, Any], list[s
         return {}, [f"{exc}; moved aside to {aside}, starting afresh"]
 
 
-def run_check(config: Config, names: Iterable[str] | None = None, now: datetime | None = None) -> CheckReport:
+def run_check(config: Config, names: Iterable[str] | None = None, now: datetime | None = None,
+              workers: int | None = None) -> CheckReport:
+    """Check the components concurrently (`workers=1`: one after another, for the benchmark)."""
     now = now or datetime.now(UTC)
     components = [config.component(n) for n in (names or config.components)]
     state_dir = Path(config.state_dir)
     stored, warnings = _load_stored(state_dir, now)
     client = GithubClient(config.github, read_token(config.github.token_file))
-    with ThreadPoolExecutor(max_workers=max(1, len(components))) as pool:
+    with ThreadPoolExecutor(max_workers=workers or max(1, len(components))) as pool:
         futures = [pool.submit(gather_facts, client, config, c, stored.get(c.name, {}), now) for c in components]
         all_facts = [f.result() for f in futures]
     records = {facts.component: decide_record(facts, now) for facts in all_facts}
