@@ -1,0 +1,151 @@
+"""The Docker engine and `docker compose`, through the docker CLI: the only module that runs it.
+
+Every call is an argv list (never a shell) with a timeout; a failure becomes a DockerError that says what
+was being done, to what, and the last line docker printed. Parsing what docker prints is pure
+(`container_from_inspect`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UnitsError
+
+DOCKER = "docker"
+QUICK = 30.0  # info, inspect, ps: answered from the daemon's memory
+PULL_TIMEOUT = 900.0  # a large image over a Pi's Wi-Fi
+UP_TIMEOUT = 300.0  # stopping the old container (its stop timeout) and starting the new one
+
+
+class DockerError(UnitsError):
+    """A docker command failed or timed out."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """What `docker container inspect` says about one container."""
+
+    id: str
+    name: str
+    status: str  # created | running | restarting | paused | exited | dead
+    running: bool
+    restarting: bool
+    restart_count: int
+    image_id: str  # sha256:... of the image it runs
+    image_ref: str  # the reference it was created from (Config.Image)
+    health: str | None  # starting | healthy | unhealthy, or None without a HEALTHCHECK
+    started_at: str
+    exit_code: int
+
+    def describe(self) -> str:
+        extra = f", health {self.health}" if self.health else ""
+        code = f" (exit code {self.exit_code})" if self.status == "exited" else ""
+        return f"{self.name} {self.id[:12]} {self.status}{code}{extra}, {self.restart_count} restart(s)"
+
+
+def container_from_inspect(data: dict[str, Any]) -> Container:
+    """Pure: one element of `docker container inspect` output."""
+    state = data.get("State") or {}
+    health = state.get("Health") or {}
+    return Container(
+        id=str(data.get("Id", "")),
+        name=str(data.get("Name", "")).lstrip("/"),
+        status=str(state.get("Status", "unknown")),
+        running=bool(state.get("Running")) and not bool(state.get("Restarting")),
+        restarting=bool(state.get("Restarting")),
+        restart_count=int(data.get("RestartCount") or 0),
+        image_id=str(data.get("Image", "")),
+        image_ref=str((data.get("Config") or {}).get("Image", "")),
+        health=health.get("Status") or None,
+        started_at=str(state.get("StartedAt", "")),
+        exit_code=int(state.get("ExitCode") or 0),
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+@dataclass(frozen=True)
+class Docker:
+    """The docker CLI, pointed at one compose file (its dir is the compose project dir)."""
+
+    compose_file: Path
+    executable: str = DOCKER
+
+    def run(self, args: list[str], doing: str, timeout: float = QUICK) -> str:
+        """Run `docker <args>`; DockerError on a non-zero exit or the timeout. Returns stdout."""
+        argv = [self.executable, *args]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                                    stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise DockerError(f"{doing}: docker did not finish within {timeout:g} s") from None
+        except OSError as exc:
+            raise DockerError(f"{doing}: cannot run {self.executable}: {exc.strerror}") from None
+        if result.returncode != 0:
+            raise DockerError(f"{doing}: docker exited {result.returncode}: {_last_line(result.stderr)}")
+        return result.stdout
+
+    def compose(self, args: list[str], doing: str, timeout: float = QUICK) -> str:
+        file = str(self.compose_file)
+        return self.run(["compose", "-f", file, "--project-directory", str(self.compose_file.parent), *args],
+                        doing, timeout)
+
+    # ---- the engine ---------------------------------------------------------------------------------------
+
+    def root_dir(self) -> str:
+        """The daemon's data root (`DockerRootDir`): where pulled images land. Also proves it answers."""
+        doing = "asking the docker daemon for its data root"
+        out = self.run(["info", "--format", "{{.DockerRootDir}}"], doing)
+        root = out.strip()
+        if not root.startswith("/"):
+            raise DockerError(f"{doing}: it answered {root[:80]!r}")
+        return root
+
+    def inspect(self, container_id: str) -> Container | None:
+        """The container, or None when it no longer exists."""
+        try:
+            out = self.run(["container", "inspect", container_id],
+                           f"inspecting container {container_id[:12]}")
+        except DockerError as exc:
+            if "No such" in str(exc):
+                return None
+            raise
+        data = json.loads(out)
+        return container_from_inspect(data[0]) if data else None
+
+    def image_id(self, ref: str) -> str | None:
+        """The local image's ID, or None when it is not on this machine."""
+        try:
+            out = self.run(["image", "inspect", "--format", "{{.Id}}", ref], f"inspecting image {ref}")
+        except DockerError as exc:
+            if "No such" in str(exc):
+                return None
+            raise
+        return out.strip() or None
+
+    def pull(self, ref: str) -> None:
+        self.run(["pull", "--quiet", ref], f"pulling image {ref}", timeout=PULL_TIMEOUT)
+
+    # ---- compose ------------------------------------------------------------------------------------------
+
+    def service_container(self, service: str) -> str | None:
+        """The ID of the service's container (running or not), or None when it has none."""
+        out = self.compose(["ps", "--all", "--quiet", service], f"listing the container of service {service}")
+        ids = out.split()
+        return ids[0] if ids else None
+
+    def supports_up_pull_never(self) -> bool:
+        """`up --pull never` exists from compose 2.?; older ones would fail on the unknown flag."""
+        return "--pull" in self.compose(["up", "--help"], "asking docker compose for its options")
+
+    def up(self, service: str, *, doing: str) -> None:
+        """`up -d --no-deps <service>`: recreate only this service, never pull (the image must be local)."""
+        never = ["--pull", "never"] if self.supports_up_pull_never() else []
+        self.compose(["up", "--detach", "--no-deps", *never, service], doing, timeout=UP_TIMEOUT)

@@ -1,0 +1,337 @@
+"""The container kind (scheduler, remote): pre-checks, plan, pull, compose edit, recreate, post-checks, undo.
+
+Order of apply, chosen so that every failure before the compose file is written changes nothing:
+pull the new image by its full reference while the old container runs, back the compose file up, record the
+backup in the transaction, write the edited compose file, then `docker compose up -d --no-deps <service>`.
+Old images are never removed here: a rollback recreates the old container from the local image, with the
+registry unreachable (`--pull never`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import composefile, transaction
+from ..docker import Container, Docker, DockerError
+from ..errors import UnitsError
+from ..files import atomic_write, fsync_dir
+from ..results import CheckOutcome, first_failure
+from ..transaction import Transaction
+from ..versions import UNKNOWN
+from .base import UpdateContext
+from .health import Sample, http_health, stable_over
+
+MB = 1024 * 1024
+BACKUP_NAME = re.compile(r"^docker-compose\.\d{8}_\d{6}(?:-\d+)?\.yml$")
+HEALTH_POLL = 0.5
+
+
+# ---- pure decisions ---------------------------------------------------------------------------------------
+
+
+def disk_space_outcome(paths: list[str], free_bytes: int, needed_mb: int) -> CheckOutcome:
+    """`disk space: 312 MB free on /var/lib/docker, 500 MB needed`."""
+    free_mb = free_bytes // MB
+    where = " and ".join(paths)
+    return CheckOutcome("disk space", free_mb >= needed_mb,
+                        f"{free_mb} MB free on {where}, {needed_mb} MB needed")
+
+
+def backups_to_remove(names: list[str], keep: int, protect: set[str]) -> list[str]:
+    """Compose backups beyond the newest `keep`, never one in `protect`; other files are not ours."""
+    ours = sorted((n for n in names if BACKUP_NAME.match(n)), key=_backup_order, reverse=True)
+    return [n for n in ours[keep:] if n not in protect]
+
+
+def _backup_order(name: str) -> tuple[str, int]:
+    stem = name.removeprefix("docker-compose.").removesuffix(".yml")
+    stamp, _, n = stem.partition("-")
+    return stamp, int(n or 0)
+
+
+def backup_name(stamp: str, taken: set[str]) -> str:
+    """`docker-compose.<stamp>.yml`, or with `-2`, `-3`... when two runs share a second."""
+    name, n = f"docker-compose.{stamp}.yml", 1
+    while name in taken:
+        n += 1
+        name = f"docker-compose.{stamp}-{n}.yml"
+    return name
+
+
+def judge_container(container: Container | None, service: str, must_run: bool) -> list[CheckOutcome]:
+    if container is None:
+        return [CheckOutcome("container", False, f"service {service} has no container (docker compose ps)")]
+    outcomes = [CheckOutcome("container", True, container.describe())]
+    if not container.running:
+        outcomes.append(CheckOutcome("container running", False, f"{container.name} is {container.status}",
+                                     required=must_run))
+    return outcomes
+
+
+def judge_running_image(container: Container, image: str, image_id: str | None) -> CheckOutcome:
+    if container.image_ref != image:
+        return CheckOutcome("running image", False,
+                            f"{container.name} runs {container.image_ref}, expected {image}")
+    if image_id is not None and container.image_id != image_id:
+        return CheckOutcome("running image", False, f"{container.name} runs image "
+                                                    f"{container.image_id[:19]}, {image} is {image_id[:19]}")
+    return CheckOutcome("running image", True, f"{container.name} runs {image}")
+
+
+# ---- the kind ---------------------------------------------------------------------------------------------
+
+
+class ContainerKind:
+    """A compose service whose version is its image tag."""
+
+    # -- before anything changes --------------------------------------------------------------------------
+
+    def preflight(self, ctx: UpdateContext) -> list[CheckOutcome]:
+        """Each check needs the ones before it; the first failing required check ends the list."""
+        outcomes: list[CheckOutcome] = []
+        for check in (_check_compose, _check_permissions, _check_docker, _check_container, _check_disk_space):
+            produced = check(ctx)
+            outcomes += produced
+            if first_failure(produced) is not None:
+                break
+        return outcomes
+
+    def plan(self, ctx: UpdateContext) -> dict[str, Any]:
+        path = _compose_path(ctx)
+        before = _read_text(path)
+        service = _service(ctx)
+        image_from = composefile.service_image(before, service)
+        image_to = composefile.target_image(image_from, ctx.to_version)
+        after = composefile.set_service_image(before, service, image_to)
+        backup = Path(ctx.config.backup_dir) / backup_name(ctx.stamp or "YYYYmmdd_HHMMSS", set())
+        return {
+            "compose_file": str(path),
+            "service": service,
+            "image_from": image_from,
+            "image_to": image_to,
+            "pull": image_to,
+            "backup": str(backup),
+            "compose_diff": composefile.unified_diff(before, after, str(path)),
+            "steps": [f"docker pull {image_to}", f"back up {path} to {backup}", f"set {service}'s image tag",
+                      f"docker compose -f {path} up -d --no-deps {service}"],
+        }
+
+    # -- the change ---------------------------------------------------------------------------------------
+
+    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
+        path, service, docker = _compose_path(ctx), _service(ctx), _docker(ctx)
+        before = path.read_bytes()
+        image_from = composefile.service_image(before.decode(), service)
+        image_to = composefile.target_image(image_from, ctx.to_version)
+        after = composefile.set_service_image(before.decode(), service, image_to).encode()
+        ctx.progress("pulling")
+        # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
+        docker.pull(image_to)
+        ctx.progress("backing up the compose file")
+        backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, before, like=path)
+        state_dir = Path(ctx.state_dir)
+        transaction.advance(state_dir, txn, "compose-writing", compose_file=str(path),
+                            compose_backup=str(backup), service=service, previous_image=image_from,
+                            new_image=image_to)
+        atomic_write(path, after, like=path)
+        transaction.advance(state_dir, txn, "recreating")
+        ctx.progress("recreating the container")
+        docker.up(service, doing=f"recreating {service} with {image_to}")
+
+    def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
+        current = composefile.service_image(_read_text(_compose_path(ctx)), _service(ctx))
+        image = composefile.target_image(current, ctx.to_version)
+        return post_checks(ctx, _docker(ctx), _service(ctx), image, ctx.to_version)
+
+    def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
+        backup_dir = Path(ctx.config.backup_dir)
+        protect = {Path(txn.backups["compose_backup"]).name} if txn.backups.get("compose_backup") else set()
+        keep = ctx.config.update.keep_backups
+        for name in backups_to_remove(sorted(os.listdir(backup_dir)), keep, protect):
+            (backup_dir / name).unlink(missing_ok=True)
+        path = _compose_path(ctx)
+        # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
+        for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+        fsync_dir(backup_dir)
+
+    def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
+        service = str(txn.backups.get("service") or _service(ctx))
+        path = Path(txn.backups.get("compose_file") or ctx.config.compose_file)
+        docker = Docker(path)
+        backup = txn.backups.get("compose_backup")
+        if backup:
+            _restore(path, Path(backup))
+        previous = composefile.service_image(_read_text(path), service)
+        if docker.image_id(previous) is None:
+            raise UnitsError(f"rolling back {service}: image {previous} is no longer on this machine")
+        ctx.progress("recreating the previous container")
+        docker.up(service, doing=f"recreating {service} with {previous} during rollback")
+        return post_checks(ctx, docker, service, previous, ctx.from_version)
+
+
+# ---- post-checks, shared by verify and rollback ---------------------------------------------------------
+
+
+def post_checks(ctx: UpdateContext, docker: Docker, service: str, image: str,
+                version: str) -> list[CheckOutcome]:
+    """Running the expected image, stable over the window, healthy (HEALTHCHECK and HTTP) by the deadline."""
+    container_id = docker.service_container(service)
+    container = docker.inspect(container_id) if container_id else None
+    if container_id is None or container is None:
+        return [CheckOutcome("container running", False, f"service {service} has no container")]
+    outcomes = [judge_running_image(container, image, docker.image_id(image))]
+    steps: list[Callable[[], CheckOutcome]] = [
+        lambda: stable_over(lambda: _sample(docker, container_id), ctx.config.update.stability_seconds,
+                            name="container running"),
+        lambda: _docker_health(docker, container_id, ctx.health_timeout),
+    ]
+    if ctx.health_url:
+        url = ctx.health_url
+        want = version if ctx.manifest.version_check and version != UNKNOWN else None
+        steps.append(lambda: http_health(url, ctx.health_expected_status, want, ctx.health_timeout))
+    for step in steps:
+        if first_failure(outcomes) is not None:
+            break
+        outcomes.append(step())
+    return outcomes
+
+
+def _sample(docker: Docker, container_id: str) -> Sample:
+    container = docker.inspect(container_id)
+    if container is None:
+        return Sample(False, 0, f"container {container_id[:12]} is gone")
+    return Sample(container.running, container.restart_count, container.describe())
+
+
+def _docker_health(docker: Docker, container_id: str, deadline: float) -> CheckOutcome:
+    end = time.monotonic() + deadline
+    while True:
+        container = docker.inspect(container_id)
+        if container is None:
+            return CheckOutcome("docker healthcheck", False, f"container {container_id[:12]} is gone")
+        if container.health is None:
+            return CheckOutcome("docker healthcheck", True, "the image defines no HEALTHCHECK")
+        if container.health == "healthy":
+            return CheckOutcome("docker healthcheck", True, f"{container.name} is healthy")
+        if container.health == "unhealthy" or time.monotonic() >= end:
+            return CheckOutcome("docker healthcheck", False,
+                                f"{container.name} is {container.health} after {deadline:g} s"
+                                if container.health != "unhealthy" else f"{container.name} is unhealthy")
+        time.sleep(HEALTH_POLL)
+
+
+# ---- pre-checks -------------------------------------------------------------------------------------------
+
+
+def _check_compose(ctx: UpdateContext) -> list[CheckOutcome]:
+    path, service = _compose_path(ctx), _service(ctx)
+    try:
+        image = composefile.service_image(_read_text(path), service)
+    except UnitsError as exc:
+        return [CheckOutcome("compose file", False, f"{path}: {exc}")]
+    outcomes = [CheckOutcome("compose file", True, f"{path}: service {service} runs {image}")]
+    try:
+        target = composefile.target_image(image, ctx.to_version)
+    except UnitsError as exc:
+        return [*outcomes, CheckOutcome("image reference", False, str(exc))]
+    ctx.notes.update(image_from=image, image_to=target)
+    return [*outcomes, CheckOutcome("image reference", True, f"{target} (from {image})")]
+
+
+def _check_permissions(ctx: UpdateContext) -> list[CheckOutcome]:
+    path, backup_dir = _compose_path(ctx), Path(ctx.config.backup_dir)
+    problems = []
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        problems.append(f"compose file {path} (and its directory) not writable")
+    existing = _nearest_existing(backup_dir)
+    if not os.access(existing, os.W_OK):
+        problems.append(f"backup dir {backup_dir} not writable ({existing})")
+    if problems:
+        return [CheckOutcome("permissions", False, "; ".join(problems))]
+    return [CheckOutcome("permissions", True, f"{path} and {backup_dir} writable")]
+
+
+def _check_docker(ctx: UpdateContext) -> list[CheckOutcome]:
+    try:
+        root = _docker(ctx).root_dir()
+    except DockerError as exc:
+        return [CheckOutcome("docker", False, str(exc))]
+    ctx.notes["docker_root"] = root
+    return [CheckOutcome("docker", True, f"the daemon answers; data root {root}")]
+
+
+def _check_container(ctx: UpdateContext) -> list[CheckOutcome]:
+    docker, service = _docker(ctx), _service(ctx)
+    try:
+        container_id = docker.service_container(service)
+        container = docker.inspect(container_id) if container_id else None
+    except DockerError as exc:
+        return [CheckOutcome("container", False, str(exc))]
+    if container is not None:
+        ctx.notes["container_id"] = container.id
+    return judge_container(container, service, must_run=ctx.manifest.require_service_running)
+
+
+def _check_disk_space(ctx: UpdateContext) -> list[CheckOutcome]:
+    """Measured on each filesystem that will be written; two paths on one filesystem are one check."""
+    by_device: dict[int, tuple[list[str], int]] = {}
+    for path in (str(ctx.notes.get("docker_root", "/var/lib/docker")), ctx.config.backup_dir):
+        existing = _nearest_existing(Path(path))
+        try:
+            st, vfs = os.stat(existing), os.statvfs(existing)
+        except OSError as exc:
+            return [CheckOutcome("disk space", False, f"cannot measure {path}: {exc.strerror}")]
+        paths, _ = by_device.get(st.st_dev, ([], 0))
+        by_device[st.st_dev] = ([*paths, path], vfs.f_bavail * vfs.f_frsize)
+    return [disk_space_outcome(paths, free, ctx.min_free_mb) for paths, free in by_device.values()]
+
+
+# ---- small helpers ----------------------------------------------------------------------------------------
+
+
+def _compose_path(ctx: UpdateContext) -> Path:
+    return Path(ctx.config.compose_file)
+
+
+def _service(ctx: UpdateContext) -> str:
+    return ctx.component.compose_service or ctx.component.name
+
+
+def _docker(ctx: UpdateContext) -> Docker:
+    return Docker(_compose_path(ctx))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UnitsError(f"reading compose file {path}: {exc.strerror}") from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
+    """Fsynced, with the compose file's mode and owner (it may hold secrets, and belongs to pi)."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    backup = backup_dir / backup_name(stamp, set(os.listdir(backup_dir)))
+    atomic_write(backup, data, like=like)
+    return backup
+
+
+def _restore(path: Path, backup: Path) -> None:
+    try:
+        data = backup.read_bytes()
+    except OSError as exc:
+        raise UnitsError(f"restoring {path} from {backup}: {exc.strerror}") from None
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write(path, data, like=path)
