@@ -4,8 +4,8 @@ No I/O: text in, text out (only the container kind imports this module, so ruame
 
 The edit uses ruamel.yaml's round-trip parser, which records where each scalar sits in the text: the new
 scalar is written at exactly that spot, in the old one's quoting, and nothing else moves. Re-emitting the
-whole document would not do: the emitter re-aligns trailing comments, re-indents lists and drops CRLF line ends.
-The result is then parsed again and must equal the old document with only that one image changed.
+whole document would not do: the emitter re-aligns trailing comments, re-indents lists and drops CRLF line
+ends. The result is then parsed again and must equal the old document with only that one image changed.
 """
 
 from __future__ import annotations
