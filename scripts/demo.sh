@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The demo: install what it needs, boot a throw-away systemd with a simulated device, and play the update
+# story, printing the frontend's messages as they go. It cleans up after itself.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV=/usr/local/lib/dunebugger-units/venv
+bash "$REPO/scripts/install-test-deps.sh" >/dev/null
+bash "$REPO/scripts/dev-install.sh"
+exec "$VENV/bin/python" "$REPO/scripts/demo.py" "$@"
