@@ -1,0 +1,149 @@
+"""The archive safety corpus: real tar files built here, each judged before anything is written."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dunebugger_units.archive import (
+    ArchiveError,
+    Member,
+    extract_archive,
+    inspect_archive,
+    judge_member,
+    normalise,
+)
+
+CAP = 1024 * 1024
+
+
+def _file(name: str, data: bytes = b"x", mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes | None]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), mode
+    return info, data
+
+
+def _special(name: str, kind: bytes, linkname: str = "", mode: int = 0o644) -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, linkname, mode
+    return info, None
+
+
+def build(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+GOOD = [_special(".", tarfile.DIRTYPE, mode=0o755), _file("./VERSION", b'{"full_version": "1.2.0"}'),
+        _special("./app", tarfile.DIRTYPE, mode=0o755), _file("./app/main.py", b"print(1)\n", 0o755),
+        _file("requirements.txt", b""), _special("app/link", tarfile.SYMTYPE, "main.py"),
+        _special("app/hard", tarfile.LNKTYPE, "app/main.py")]
+
+UNSAFE: list[object] = [
+    pytest.param([_file("../evil", b"x")], "'..' in path", id="dot-dot"),
+    pytest.param([_file("app/../../evil")], "'..' in path", id="dot-dot-inside"),
+    pytest.param([_file("/etc/evil")], "absolute path", id="absolute"),
+    pytest.param([_special("out", tarfile.SYMTYPE, "/etc/passwd")], "link points outside",
+                 id="symlink-absolute"),
+    pytest.param([_special("app/out", tarfile.SYMTYPE, "../../x")], "link points outside", id="symlink-up"),
+    pytest.param([_special("dir", tarfile.SYMTYPE, "."), _file("dir/x")], "through a link",
+                 id="path-via-link"),
+    pytest.param([_special("h", tarfile.LNKTYPE, "/etc/shadow")], "hard link points outside",
+                 id="hardlink-abs"),
+    pytest.param([_special("h", tarfile.LNKTYPE, "../x")], "hard link points outside", id="hardlink-up"),
+    pytest.param([_special("h", tarfile.LNKTYPE, "nothing")], "not an earlier file", id="hardlink-dangling"),
+    pytest.param([_special("dev", tarfile.CHRTYPE)], "device entries", id="char-device"),
+    pytest.param([_special("blk", tarfile.BLKTYPE)], "device entries", id="block-device"),
+    pytest.param([_special("fifo", tarfile.FIFOTYPE)], "fifo entries", id="fifo"),
+    pytest.param([_file("suid", b"x", 0o4755)], "setuid/setgid", id="setuid"),
+    pytest.param([_file("sgid", b"x", 0o2755)], "setuid/setgid", id="setgid"),
+    pytest.param([_file("a", b"1"), _file("a", b"2")], "appears twice", id="duplicate"),
+    pytest.param([_file("big", b"x" * (CAP // 2)), _file("big2", b"x" * (CAP // 2 + 1))], "unpacks to over",
+                 id="huge-unpacked"),
+]
+
+
+@pytest.mark.parametrize(("entries", "why"), UNSAFE)
+def test_unsafe_archive_is_refused_and_nothing_written(tmp_path: Path, entries: list, why: str) -> None:  # type: ignore[type-arg]
+    archive = build(tmp_path / "bad.tar.gz", entries)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match=why.replace("(", r"\(")):
+        extract_archive(archive, dest, CAP)
+    assert list(dest.iterdir()) == []
+
+
+def test_flat_archive_extracts_with_owner_and_masked_modes(tmp_path: Path) -> None:
+    archive = build(tmp_path / "good.tar.gz", GOOD)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    extract_archive(archive, dest, CAP, owner=(4321, 4321))
+    assert (dest / "app/main.py").read_bytes() == b"print(1)\n"
+    assert (dest / "app/link").is_symlink() and (dest / "app/link").read_bytes() == b"print(1)\n"
+    assert (dest / "app/hard").stat().st_ino == (dest / "app/main.py").stat().st_ino
+    assert stat.S_IMODE((dest / "app/main.py").stat().st_mode) == 0o755
+    assert all(p.lstat().st_uid == 4321 for p in [dest, *dest.rglob("*")])
+
+
+def test_writable_bits_for_group_and_world_are_dropped(tmp_path: Path) -> None:
+    archive = build(tmp_path / "a.tar.gz", [_file("w", b"x", 0o777)])
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    extract_archive(archive, dest, CAP)
+    assert stat.S_IMODE((dest / "w").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9], ids=["half", "most"])
+def test_truncated_gzip_is_a_clean_error(tmp_path: Path, cut: float) -> None:
+    whole = build(tmp_path / "whole.tar.gz", [_file("data", bytes(range(256)) * 4000)]).read_bytes()
+    archive = tmp_path / "cut.tar.gz"
+    archive.write_bytes(whole[: int(len(whole) * cut)])
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match=r"cut\.tar\.gz: (truncated|corrupt)"):
+        extract_archive(archive, dest, CAP)
+    assert list(dest.iterdir()) == []
+
+
+def test_not_an_archive_is_a_clean_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(gzip.compress(b"not a tar at all" * 100)[:40])
+    with pytest.raises(ArchiveError, match=r"junk\.tar\.gz"):
+        inspect_archive(junk, CAP)
+
+
+NAMES = [
+    pytest.param("./app/x", "app/x", id="dot-slash"),
+    pytest.param(".", "", id="root"),
+    pytest.param("a//b/./c", "a/b/c", id="doubled"),
+    pytest.param("/abs", None, id="absolute"),
+    pytest.param("a/../b", None, id="dot-dot"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), NAMES)
+def test_normalise(name: str, expected: str | None) -> None:
+    assert normalise(name) == expected
+
+
+JUDGED: list[object] = [
+    pytest.param(Member("app/l", "symlink", linkname="../VERSION"), set(), None, id="link-up-but-inside"),
+    pytest.param(Member("l", "symlink", linkname=".."), set(), "outside", id="link-to-parent"),
+    pytest.param(Member("a/b", "file"), {"a"}, "through a link", id="under-a-link"),
+    pytest.param(Member("x", "other"), set(), "other entries", id="unknown-type"),
+]
+
+
+@pytest.mark.parametrize(("member", "links", "why"), JUDGED)
+def test_judge_member(member: Member, links: set[str], why: str | None) -> None:
+    verdict = judge_member(member, links)
+    assert (verdict is None) if why is None else (verdict is not None and why in verdict)
+
+
