@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from devicekit import Device, publish_defaults  # noqa: E402
-from standin import GithubStandin  # noqa: E402
+from devicekit import Device, publish_defaults
+from standin import GithubStandin
 
-from dunebugger_units.config import parse_config  # noqa: E402
-from dunebugger_units.phases.check import run_check  # noqa: E402
+from dunebugger_units.config import parse_config
+from dunebugger_units.phases.check import run_check
 
 ROUNDS = 15
 

@@ -126,7 +126,8 @@ def _finish(result: Any, as_json: bool, code: int) -> None:
 
 @click.command("run-update")
 @click.argument("component")
-@click.option("--version", "version", metavar="VERSION", help="Install this version (maybe older) instead of the latest.")
+@click.option("--version", "version", metavar="VERSION",
+              help="Install this version (maybe older) instead of the latest.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
@@ -176,8 +177,9 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
 @click.option("--invocation", metavar="ID", help="Only the result of this unit invocation id.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, newest first).")
 @click.pass_obj
-def history(ctx: Context, component: str | None, limit: int, since: str | None, invocation: str | None,
-            as_json: bool) -> None:
+def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
+    ctx: Context, component: str | None, limit: int, since: str | None, invocation: str | None, as_json: bool
+) -> None:
     """Show the last results of updates, dry runs and rollbacks, newest first."""
     from pathlib import Path as _Path
 

@@ -8,6 +8,7 @@ place, and `Subscribe()` called, *before* the job is queued, so a fast oneshot's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Callable
@@ -131,7 +132,7 @@ class Systemd:
 
         try:
             return cls(sd_bus_open_system())
-        except Exception as exc:  # noqa: BLE001  # the C layer raises plain errors for a missing bus
+        except Exception as exc:  # the C layer raises plain errors for a missing bus
             raise SystemdError(f"connecting to the system bus: {exc}") from None
 
     def close(self) -> None:
@@ -252,8 +253,6 @@ def notify_status(text: str) -> None:
         return
     if address.startswith("@"):
         address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.sendto(f"STATUS={text}".encode(), address)
-        except OSError:
-            pass  # the status text is a courtesy: never fail an update over it
+    # the status text is a courtesy: never fail an update over it
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+        sock.sendto(f"STATUS={text}".encode(), address)

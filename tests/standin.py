@@ -7,6 +7,7 @@ told to misbehave per repository.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -231,9 +232,7 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body) if length is None else length))
             self.end_headers()
             if self.command != "HEAD":
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
     return Handler

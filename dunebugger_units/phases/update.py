@@ -129,8 +129,10 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
     return result
 
 
-def _run_locked(config: Config, component: ComponentConfig, version: str | None, dry_run: bool,
-                systemd: Systemd | None, bus_error: str | None, result: UpdateResult) -> None:
+def _run_locked(  # noqa: PLR0913, PLR0917  # forwards the request and the bus of this one run
+    config: Config, component: ComponentConfig, version: str | None, dry_run: bool,
+    systemd: Systemd | None, bus_error: str | None, result: UpdateResult,
+) -> None:
     prepared = prepare(config, component, version, systemd, bus_error)
     ctx, kind = prepared.ctx, prepared.kind
     result.from_version, result.to_version, result.checks = ctx.from_version, ctx.to_version, prepared.checks

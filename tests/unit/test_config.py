@@ -74,7 +74,7 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
 def test_file_errors_carry_the_path(tmp_path: Path) -> None:
     path = tmp_path / "updater.yaml"
     path.write_text("github: {include_prerelease: 3}\n")
-    with pytest.raises(ConfigError, match="updater.yaml: github.include_prerelease"):
+    with pytest.raises(ConfigError, match=r"updater\.yaml: github\.include_prerelease"):
         load_config(path)
 
 

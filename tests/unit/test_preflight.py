@@ -64,7 +64,7 @@ def test_targets(record: dict[str, Any], current: str, requested: str | None, ve
 ])
 def test_min_remote_version(needed: str, remote: str, ok: bool, detail: str) -> None:
     outcomes = common_checks(CONFIG.component("scheduler"), Manifest(min_remote_version=needed), remote, True, None)
-    remote_check = [o for o in outcomes if o.name == "remote version"][0]
+    remote_check = next(o for o in outcomes if o.name == "remote version")
     assert remote_check.ok is ok
     assert detail in remote_check.detail
 
