@@ -169,7 +169,7 @@ def _check_keys(
             out[key] = None
             continue
         # bool is an int in Python: never accept true where a number is meant
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             raise ConfigError(f"{dotted}: expected {wanted}, got {_describe(value)}")
         out[key] = value
     return out
