@@ -31,6 +31,9 @@ def install_product(h: Harness, config: dict[str, Any] | None = None) -> None:
         elif item.is_dir():
             for dropin in sorted(item.iterdir()):
                 h.write_file(f"/etc/systemd/system/{item.name}/{dropin.name}", dropin.read_bytes())
+    sysusers = REPO / "packaging" / "sysusers.d" / "dunebugger-units.conf"
+    h.write_file("/usr/lib/sysusers.d/dunebugger-units.conf", sysusers.read_bytes())
+    h.run(["systemd-sysusers", "/usr/lib/sysusers.d/dunebugger-units.conf"])
     if config is not None:
         write_config(h, config)
     h.systemctl("daemon-reload")

@@ -70,8 +70,10 @@ def test_check_service_records_results_unprivileged(product: Harness, gh: Github
     assert by_component["core"]["LATEST"] == "1.2.0"
     assert by_component["core"]["PRIORITY"] == "5"
     assert by_component["core"]["SYSLOG_IDENTIFIER"] == "dunebugger-check"
-    # it ran unprivileged: a dynamic user, never root
-    assert all(int(e["_UID"]) != 0 for e in available)
+    # it ran unprivileged, as its own system user, never root
+    uid = product.run(["id", "-u", "dunebugger-units"]).stdout.strip()
+    assert {e["_UID"] for e in available} == {uid}
+    assert uid != "0"
     remote = [e for e in h.journal("COMPONENT=remote", "PHASE=check")]
     assert remote and "no release published" in remote[-1]["MESSAGE"]
 
