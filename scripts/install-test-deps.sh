@@ -47,6 +47,8 @@ install_compose_plugin() {
     tmp="$(mktemp -d)"
     # shellcheck disable=SC2064  # expand $tmp now: it is local to this function
     trap "rm -rf '$tmp'" RETURN
+    # apt downloads as the unprivileged _apt user: it must be able to walk into the temp dir.
+    chmod 0755 "$tmp"
     mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/etc/preferences.d" "$tmp/extract"
     cat >"$tmp/sources.list" <<'EOF'
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main

@@ -133,7 +133,7 @@ def wait_for(predicate: Callable[[], _T], timeout: float, what: str, interval: f
         time.sleep(interval)
 
 
-def _run_killing_group(  # noqa: PLR0913  # the subprocess.run options it forwards
+def _run_killing_group(
     argv: Sequence[str],
     *,
     timeout: float,
@@ -299,16 +299,15 @@ class Harness:
 
     def poweroff(self, deadline: float = POWEROFF_DEADLINE) -> None:
         """Shut down cleanly (`systemctl poweroff` inside); SIGKILL PID 1 if it takes longer than deadline."""
-        if self._launcher.poll() is None and self.pid:
+        if self.alive and self.pid:
             started = time.monotonic()
             # The manager goes away under our feet: the call's own result means nothing.
             with contextlib.suppress(CommandFailed):
                 self.run(["systemctl", "--no-block", "poweroff"], check=False, timeout=10)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._launcher.wait(timeout=deadline)
                 self.timings["poweroff"] = time.monotonic() - started
-            except subprocess.TimeoutExpired:
-                self._sigkill_pid1()
+        self._sigkill_pid1()  # no-op once it is down; otherwise the deadline passed
         self._cleanup()
 
     def kill(self) -> None:
@@ -337,7 +336,7 @@ class Harness:
             "--root", "--wd=/",
         ]  # fmt: skip
 
-    def run(  # noqa: PLR0913  # subprocess.run-like keywords, all keyword-only
+    def run(
         self,
         argv: Sequence[str],
         *,
@@ -361,9 +360,7 @@ class Harness:
             raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)
         return result
 
-    def systemctl(
-        self, *args: str, check: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
+    def systemctl(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", "--no-pager", *args], check=check, timeout=timeout)
 
     def journal(self, *matches: str, unit: str | None = None, timeout: float = 30) -> list[dict[str, Any]]:
@@ -399,9 +396,7 @@ class Harness:
 
     def install_units(self, src_dir: Path, names: Sequence[str] | None = None) -> list[str]:
         """Copy unit files (all files in src_dir, or `names`) into /etc/systemd/system and daemon-reload."""
-        chosen = (
-            list(names) if names is not None else sorted(p.name for p in src_dir.iterdir() if p.is_file())
-        )
+        chosen = list(names) if names is not None else sorted(p.name for p in src_dir.iterdir() if p.is_file())
         for unit in chosen:
             self.write_file(f"/etc/systemd/system/{unit}", (src_dir / unit).read_bytes())
         self.systemctl("daemon-reload")
@@ -470,13 +465,9 @@ class Harness:
                   "storage-driver": "overlay2", "log-driver": "journald"}  # fmt: skip
         self.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
         self.write_file("/etc/docker/registry/config.yml", _REGISTRY_CONFIG)
-        self.run(
-            ["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"]
-        )
+        self.run(["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"])
         self.systemctl("start", "docker.service", "docker-registry.service", timeout=deadline)
-        self.wait_for(
-            lambda: self.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info"
-        )
+        self.wait_for(lambda: self.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info")
         self.wait_for(
             lambda: self.run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0,
             deadline,
@@ -484,16 +475,12 @@ class Harness:
         )
         self.timings["docker_start"] = time.monotonic() - started
 
-    def docker(
-        self, *args: str, timeout: float = 120, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def docker(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["docker", *args], timeout=timeout, check=check)
 
     def import_image(self, ref: str, rootfs: Path, cmd: Sequence[str], *, push: bool = True) -> str:
         """`tar -C rootfs -c . | docker import -c 'CMD [...]' - ref`, piped here, then push; return the ID."""
-        with subprocess.Popen(
-            ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
-        ) as tar:
+        with subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE) as tar:
             argv = [*self.nsenter_argv(), "docker", "import", "-c", f"CMD {json.dumps(list(cmd))}", "-", ref]
             result = _run_killing_group(argv, timeout=120, env=self._env(None), stdin=tar.stdout)
             assert tar.stdout is not None
@@ -518,9 +505,7 @@ class Harness:
     def _wait_for_pid1(self) -> None:
         def systemd_pid() -> int:
             if self._launcher.poll() is not None:
-                raise HarnessError(
-                    f"the harness init exited {self._launcher.returncode}:\n{self._console_tail()}"
-                )
+                raise HarnessError(f"the harness init exited {self._launcher.returncode}:\n{self._console_tail()}")
             child = _only_child(self._launcher.pid)
             if child and _comm(child) == "systemd":
                 return child
@@ -537,17 +522,13 @@ class Harness:
         state = ""
         while time.monotonic() < deadline:
             if self._launcher.poll() is not None:
-                raise HarnessError(
-                    f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}"
-                )
+                raise HarnessError(f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}")
             state = self.run(["systemctl", "is-system-running"], check=False, timeout=10).stdout.strip()
             if state == "running":
                 return
             if state == "degraded":
                 failed = self.systemctl("list-units", "--failed", "--no-legend", "--plain").stdout
-                raise HarnessError(
-                    f"harness booted degraded; failed units:\n{failed}\n{self._journal_tail()}"
-                )
+                raise HarnessError(f"harness booted degraded; failed units:\n{failed}\n{self._journal_tail()}")
             time.sleep(0.02)
         raise HarnessError(
             f"harness not running after {BOOT_DEADLINE:g} s (state {state!r}); jobs:\n"
@@ -621,9 +602,7 @@ def _check_binds(binds: Mapping[str, Path], overlays: Sequence[str]) -> None:
             raise ValueError(f"bind source {host} (for {inside}) is not a directory")
         under_overlay = any(inside == o or inside.startswith(o.rstrip("/") + "/") for o in overlays)
         if not under_overlay and not Path(inside).is_dir():
-            raise ValueError(
-                f"bind target {inside} is neither under an overlay {tuple(overlays)} nor an existing dir"
-            )
+            raise ValueError(f"bind target {inside} is neither under an overlay {tuple(overlays)} nor an existing dir")
 
 
 def _launch(

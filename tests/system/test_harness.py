@@ -44,8 +44,7 @@ def test_on_failure_starts_the_handler(harness: Harness, tmp_path: Path) -> None
     units = tmp_path / "units"
     units.mkdir()
     (units / "harness-broken.service").write_text(
-        "[Unit]\nOnFailure=harness-rescue.service\n[Service]\nType=oneshot\nExecStart=/bin/false\n"
-        "TimeoutStartSec=10\n"
+        "[Unit]\nOnFailure=harness-rescue.service\n[Service]\nType=oneshot\nExecStart=/bin/false\nTimeoutStartSec=10\n"
     )
     (units / "harness-rescue.service").write_text(
         "[Service]\nType=oneshot\nExecStart=/bin/touch /run/rescued\nTimeoutStartSec=10\n"
@@ -60,9 +59,7 @@ def test_on_failure_starts_the_handler(harness: Harness, tmp_path: Path) -> None
 
 
 def test_timer_fires(harness: Harness) -> None:
-    harness.write_file(
-        "/etc/systemd/system/harness-tick.timer", "[Timer]\nOnActiveSec=1s\nAccuracySec=50ms\n"
-    )
+    harness.write_file("/etc/systemd/system/harness-tick.timer", "[Timer]\nOnActiveSec=1s\nAccuracySec=50ms\n")
     harness.write_file(
         "/etc/systemd/system/harness-tick.service",
         "[Service]\nType=oneshot\nExecStart=/bin/touch /run/ticked\nTimeoutStartSec=10\n",
@@ -144,32 +141,30 @@ def test_power_cut_keeps_what_was_on_disk(tmp_path: Path, system_deps: None) -> 
     assert (device / "flag").read_text() == "survived\n"
 
 
-HARNESS_COMMS = {
-    "systemd", "unshare", "dbus-daemon", "systemd-journal", "nsenter", "dockerd", "containerd",
-    "containerd-shim", "docker-registry", "docker-init",
-}  # fmt: skip
-
-
-def _host_snapshot() -> dict[str, object]:
-    """What a harness could leak into the host."""
-    procs = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                procs.add((entry.name, (entry / "comm").read_text().strip()))
-            except OSError:
-                continue
+def _host_snapshot() -> dict[str, list[str]]:
+    """The host's mounts and its /run and /dev: where a harness could leak."""
+    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
     return {
-        "mounts": sorted(line.split(" - ")[0].split(" ", 4)[4] for line in
-                         Path("/proc/self/mountinfo").read_text().splitlines()),
-        "cgroups": sorted(p.name for p in cgroup2_root().iterdir() if p.is_dir()),
+        "mounts": sorted(line.split(" - ")[0].split(" ", 4)[4] for line in mountinfo),
         "run": sorted(os.listdir("/run")),
         "dev": sorted(os.listdir("/dev")),
-        "procs": {p for p in procs if p[1] in HARNESS_COMMS},
-    }  # fmt: skip
+    }
+
+
+def _processes_in_pid_namespaces(namespaces: set[str]) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "ns/pid") in namespaces:
+                found.append(f"{entry.name} {(entry / 'comm').read_text().strip()}")
+        except OSError:
+            continue  # exited while we looked
+    return found
 
 
 def test_two_side_by_side_and_no_leaks(tmp_path: Path, system_deps: None) -> None:
+    # Other harnesses may come and go on this machine meanwhile (parallel sessions): compare only what
+    # ours could have left behind.
     before = _host_snapshot()
     rootfs = busybox_rootfs(tmp_path / "rootfs")
     with Harness.boot(tmp_path / "a") as a, Harness.boot(tmp_path / "b", docker=True) as b:
@@ -181,8 +176,14 @@ def test_two_side_by_side_and_no_leaks(tmp_path: Path, system_deps: None) -> Non
         # A running container is the likeliest leak (shims, overlay mounts): leave one running.
         b.import_image(f"{REGISTRY}/harness/sleeper:1", rootfs, ["sleep", "1000"], push=False)
         b.docker("run", "-d", "--init", "--network", "host", f"{REGISTRY}/harness/sleeper:1")
+        namespaces = {os.readlink(f"/proc/{h.pid}/ns/pid") for h in (a, b)}
+        assert len(_processes_in_pid_namespaces(namespaces)) > 6
     after = _host_snapshot()
 
+    assert not a.alive and not b.alive
+    assert _processes_in_pid_namespaces(namespaces) == []
+    assert not a.cgroup.exists() and not b.cgroup.exists()
+    assert [cg.name for cg in cgroup2_root().iterdir() if cg.name in (a.name, b.name)] == []
     assert after == before
 
 
