@@ -334,6 +334,7 @@ class PythonAppKind:
         try:
             members = inspect_archive(archive, ctx.config.update.max_unpacked_bytes)
         except ArchiveError as exc:
+            archive.unlink(missing_ok=True)  # verified, but unusable: never kept for a later run
             return _outcome("archive", False, str(exc))
         return _outcome("archive", True, f"{len(members)} entries, all safe")
 

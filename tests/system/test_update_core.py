@@ -1,0 +1,221 @@
+"""Updating core in a real systemd: the fixture app run by a real dunebugger.service (User=pi,
+Restart=always), releases served by the loopback GitHub stand-in, the real update@ and rollback@ units.
+
+Each case asserts the JSON first (`dunebugger-units history --json`), then disk and systemd, then the journal;
+and after every outcome: the device's settings byte-identical, files owned by pi, core healthy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corekit import (
+    DEVICE_SETTINGS,
+    SERVICE,
+    asset,
+    install_core,
+    owners,
+    publish_all,
+    service_props,
+    updater_config,
+    wait_healthy,
+)
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from standin import GithubStandin
+
+from dunebugger_units import journal
+
+UPDATE = "dunebugger-update@core.service"
+ROLLBACK = "dunebugger-rollback@core.service"
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
+
+
+@pytest.fixture
+def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        yield h
+    finally:
+        h.poweroff()
+
+
+@pytest.fixture
+def gh(booted: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(booted.listen_tcp())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def core(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
+    """Product installed, core 1.0.0 running in today's plain layout; pi's uid is kept on the harness."""
+    install_product(booted, updater_config(device, gh.url))
+    booted.pi_uid = install_core(booted, device)  # type: ignore[attr-defined]
+    return booted
+
+
+def update_to(h: Harness, gh: GithubStandin, version: str) -> None:
+    """Publish the release as the latest, check, then start the real update unit (and wait for it)."""
+    publish_all(gh, [version])
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    h.systemctl("start", UPDATE, check=False, timeout=300)
+
+
+def history(h: Harness) -> list[dict[str, Any]]:
+    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
+
+
+def assert_settings_kept(device: Device, uid: int) -> None:
+    core = device.core_dir.resolve()
+    for name, text in DEVICE_SETTINGS.items():
+        assert (core / name).read_text() == text, name
+        assert (core / name).stat().st_uid == uid, name
+
+
+def main_pid(h: Harness) -> str:
+    return service_props(h, "MainPID")["MainPID"]
+
+
+def test_good_release_migrates_keeps_settings_and_restarts_once(core: Harness, gh: GithubStandin,
+                                                               device: Device) -> None:
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
+    before = main_pid(h)
+    update_to(h, gh, "1.2.0")
+    newest = history(h)[0]
+    assert (newest["action"], newest["status"], newest["message"]) == ("update", "updated",
+                                                                      "Updated core to 1.2.0"), newest
+    assert [c["name"] for c in newest["checks"] if not c["ok"]] == []
+    assert {"download", "archive", "disk space", "dunebugger.service stable", "health endpoint", "version"} <= {
+        c["name"] for c in newest["checks"]}
+    # disk: the plain dir became releases/1.0.0 (nothing lost), core is a link to releases/1.2.0
+    releases = device.root / "opt/dunebugger/core.releases"
+    assert device.core_dir.is_symlink() and device.core_dir.resolve() == releases / "1.2.0"
+    old = releases / "1.0.0"
+    assert (old / "logs/dunebugger.log").exists() and (old / ".venv/bin/python").exists()
+    assert json.loads((old / "VERSION").read_text())["full_version"] == "1.0.0"
+    assert_settings_kept(device, uid)
+    new = releases / "1.2.0"
+    assert (new / "app/config/commands.conf").exists()  # a default the device lacked is added
+    assert owners(new) == {uid}
+    backups = sorted((device.root / "opt/dunebugger/backups").glob("core.*.tar.gz"))
+    assert len(backups) == 1 and backups[0].stat().st_uid == uid
+    # systemd: one stop and one start, no crash restart; the new code answers
+    props = service_props(h, "ActiveState", "NRestarts", "MainPID")
+    assert (props["ActiveState"], props["NRestarts"]) == ("active", "0")
+    assert props["MainPID"] != before
+    body = wait_healthy(h, "1.2.0")
+    assert body["show"] == "Presepe di Marco" and body["dep"] == "hello from the wheelhouse"
+    state = json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())["components"]["core"]
+    assert (state["current"], state["update_available"]) == ("1.2.0", False)
+    # journal
+    done = h.journal(f"MESSAGE_ID={journal.UPDATE_SUCCEEDED}", "COMPONENT=core")
+    assert done and done[-1]["TO_VERSION"] == "1.2.0"
+    phases = [e.get("PHASE") for e in h.journal("COMPONENT=core", "SYSLOG_IDENTIFIER=dunebugger-update")]
+    assert "downloading 100%" in phases and "switching" in phases
+    assert phases.index("installing requirements") < phases.index("switching")
+
+
+def test_crashing_release_is_rolled_back_to_the_previous_release(core: Harness, gh: GithubStandin,
+                                                                device: Device) -> None:
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
+    update_to(h, gh, "1.3.0")
+    h.wait_until_inactive(ROLLBACK, timeout=120)
+    results = history(h)
+    rollback, update = results[0], results[1]
+    assert (rollback["action"], rollback["status"]) == ("rollback", "rolled-back")
+    assert rollback["message"] == "Post-update checks failed, rolled back to v1.0.0"
+    assert (update["action"], update["status"]) == ("update", "failed")
+    assert any(c["name"] == "dunebugger.service stable" and not c["ok"] for c in update["checks"])
+    assert h.systemctl("show", "-P", "Result", UPDATE).stdout.strip() == "exit-code"
+    releases = device.root / "opt/dunebugger/core.releases"
+    assert device.core_dir.resolve() == releases / "1.0.0"
+    assert not (releases / "1.3.0").exists()
+    assert_settings_kept(device, uid)
+    assert owners(releases / "1.0.0") == {uid}
+    assert service_props(h, "ActiveState")["ActiveState"] == "active"
+    wait_healthy(h, "1.0.0")
+    assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
+    assert h.journal(f"MESSAGE_ID={journal.ROLLBACK_SUCCEEDED}", "COMPONENT=core")
+
+
+def test_uninstallable_requirement_changes_nothing_and_never_stops_core(core: Harness, gh: GithubStandin,
+                                                                       device: Device) -> None:
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
+    before = main_pid(h)
+    update_to(h, gh, "1.4.0")
+    newest = history(h)[0]
+    assert (newest["action"], newest["status"]) == ("update", "failed")
+    assert newest["message"].endswith("nothing was changed")
+    assert "dunebugger-no-such-dep" in newest["message"]
+    assert h.systemctl("show", "-P", "Result", UPDATE).stdout.strip() == "success"  # 75: no rollback
+    assert h.systemctl("show", "-P", "ActiveState", ROLLBACK).stdout.strip() == "inactive"
+    assert device.core_dir.is_dir() and not device.core_dir.is_symlink()  # not even migrated
+    assert not (device.root / "opt/dunebugger/core.releases/1.4.0").exists()
+    assert main_pid(h) == before  # no downtime at all
+    assert_settings_kept(device, uid)
+    wait_healthy(h, "1.0.0")
+    failed = h.journal(f"MESSAGE_ID={journal.UPDATE_FAILED}", "COMPONENT=core")
+    assert failed and "nothing was changed" in failed[-1]["MESSAGE"]
+
+
+@pytest.mark.parametrize(("version", "why"), [("1.5.0", "does not match"), ("1.6.0", "unsafe archive")],
+                         ids=["wrong-checksum", "unsafe-paths"])
+def test_bad_archive_is_refused_before_anything_changes(core: Harness, gh: GithubStandin, device: Device,
+                                                        version: str, why: str) -> None:
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
+    before = main_pid(h)
+    update_to(h, gh, version)
+    newest = history(h)[0]
+    assert (newest["action"], newest["status"]) == ("update", "refused")
+    assert why in newest["message"]
+    assert h.systemctl("show", "-P", "Result", UPDATE).stdout.strip() == "success"
+    assert main_pid(h) == before
+    assert device.core_dir.is_dir() and not device.core_dir.is_symlink()
+    assert not (device.root / "opt/dunebugger/core.releases").exists()
+    assert not (device.root / "opt/dunebugger/escaped.txt").exists()
+    assert not h.path("/tmp/absolute.txt").exists()
+    assert not h.path(f"/var/lib/dunebugger-units/downloads/core/{asset(version)}").exists()
+    assert_settings_kept(device, uid)
+    wait_healthy(h, "1.0.0")
+
+
+def test_interrupted_download_resumes_with_range(core: Harness, gh: GithubStandin, device: Device) -> None:
+    h = core
+    publish_all(gh, ["1.2.0"])
+    path = f"/download/dunebugger/v1.2.0/{asset('1.2.0')}"
+    gh.drop_after[path] = len(gh.blobs[path]) // 2
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    h.systemctl("start", UPDATE, check=False, timeout=300)
+    assert history(h)[0]["status"] == "updated"
+    ranges = [s.headers.get("range") for s in gh.requests_to(path)]
+    assert ranges[0] is None and ranges[1] == f"bytes={len(gh.blobs[path]) // 2}-"
+    wait_healthy(h, "1.2.0")
+
+
+def test_dry_run_plans_the_migration_and_changes_nothing(core: Harness, gh: GithubStandin,
+                                                         device: Device) -> None:
+    h = core
+    publish_all(gh, ["1.2.0"])
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    before = main_pid(h)
+    out = json.loads(h.run(["dunebugger-units", "run-update", "core", "--dry-run", "--json"], timeout=120).stdout)
+    assert out["status"] == "dry-run"
+    plan = out["plan"]
+    assert plan["migrate_plain_install_dir_to"] == "/opt/dunebugger/core.releases/1.0.0"
+    assert plan["release_dir"] == "/opt/dunebugger/core.releases/1.2.0"
+    assert set(DEVICE_SETTINGS) <= set(plan["settings_kept_from_device"])
+    assert device.core_dir.is_dir() and not device.core_dir.is_symlink()
+    assert main_pid(h) == before
+    assert SERVICE == plan["restart"]
