@@ -64,8 +64,10 @@ EOF
         -o "APT::Architecture=amd64"
     )
     apt-get "${apt_opts[@]}" update -q
-    (cd "$tmp" && apt-get "${apt_opts[@]}" download docker-compose)
-    dpkg-deb -x "$tmp"/docker-compose_*.deb "$tmp/extract"
+    # apt-get download writes into the current dir as _apt.
+    install -d -m 0755 -o _apt "$tmp/download"
+    (cd "$tmp/download" && apt-get "${apt_opts[@]}" download docker-compose)
+    dpkg-deb -x "$tmp"/download/docker-compose_*.deb "$tmp/extract"
     install -D -m 0755 "$tmp/extract/usr/libexec/docker/cli-plugins/docker-compose" "$PLUGIN"
     log "installed $("$PLUGIN" version)"
 }
