@@ -198,9 +198,69 @@ def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
          or "no results yet")
 
 
+def _follow(events: Any, as_json: bool) -> None:
+    """Show progress as it comes (stderr with --json), then the result; exit with the result's code."""
+    from .phases.update import exit_code_for
+    from .results import UpdateResult
+
+    for event in events:
+        if event.kind == "progress":
+            click.echo(f"... {event.data['phase']}", err=as_json)
+            continue
+        data = event.data
+        emit(data, as_json, render_result)
+        sys.exit(int(exit_code_for(UpdateResult.from_dict(data))) if "status" in data else 1)
+
+
+@click.command()
+@click.argument("component")
+@click.option("--version", "version", metavar="VERSION",
+              help="Install this version (maybe older) instead of the latest: an explicit request.")
+@click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_json: bool) -> None:
+    """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
+    from pathlib import Path as _Path
+
+    from . import state
+    from .client import UpdaterClient
+    from .phases.preflight import validate_instance
+
+    try:
+        config = ctx.config()
+        validate_instance(config, component)
+        if version is not None:
+            if dry_run:
+                raise click.UsageError("--version and --dry-run together are not supported")
+            state.write_request(_Path(config.state_dir), component, version)
+        _follow(UpdaterClient(config.state_dir).update(component, dry_run), as_json)
+    except UnitsError as exc:
+        fail(exc, as_json)
+
+
+@click.command()
+@click.argument("component")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def rollback(ctx: Context, component: str, as_json: bool) -> None:
+    """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
+    from .client import UpdaterClient
+    from .phases.preflight import validate_instance
+
+    try:
+        config = ctx.config()
+        validate_instance(config, component)
+        _follow(UpdaterClient(config.state_dir).rollback(component), as_json)
+    except UnitsError as exc:
+        fail(exc, as_json)
+
+
 main.add_command(check)
 main.add_command(status)
 main.add_command(history)
+main.add_command(update)
+main.add_command(rollback)
 main.add_command(run_update_command)
 main.add_command(run_rollback_command)
 

@@ -113,7 +113,9 @@ class AccessDenied(SystemdError):
     dbus_name = "org.freedesktop.DBus.Error.AccessDenied"
 
 
-_TYPED = {cls.dbus_name: cls for cls in (NoSuchUnit, AccessDenied)}
+_TYPED: dict[str, type[SystemdError]] = {cls.dbus_name: cls for cls in (NoSuchUnit, AccessDenied)}
+# polkit said no and there is no agent to ask a person: for us that is a refusal too
+_TYPED["org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"] = AccessDenied
 
 
 class Systemd:

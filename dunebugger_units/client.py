@@ -1,0 +1,157 @@
+"""The remote's client: start our units over D-Bus, follow them, and read the recorded results.
+
+Importable on its own (the remote imports only this module and what it needs: systemd.py and sdbus): no
+configuration file is read. The results come from the state dir, which the remote's container mounts
+read-only. Every wait has a deadline; an unreachable bus or a refused permission becomes a ClientError with
+one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UnitsError
+from .systemd import AccessDenied, Systemd, SystemdError
+
+COMPONENTS = ("core", "scheduler", "remote")
+CHECK_UNIT = "dunebugger-check.service"
+
+
+class ClientError(UnitsError):
+    pass
+
+
+def update_unit(component: str, dry_run: bool = False) -> str:
+    return f"dunebugger-update{'-dry-run' if dry_run else ''}@{component}.service"
+
+
+def rollback_unit(component: str) -> str:
+    return f"dunebugger-rollback@{component}.service"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "progress" (data: {"phase"}) or "result" (data: the recorded result)
+    data: dict[str, Any]
+
+
+class UpdaterClient:
+    def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, deadline: float = 1800.0,
+                 connect: Callable[[], Systemd] = Systemd.connect) -> None:
+        self.state_dir = Path(state_dir)
+        self.deadline = deadline
+        self._connect = connect
+
+    # ---- reading what was recorded --------------------------------------------------------------------
+
+    def check_result(self) -> dict[str, Any]:
+        """The body of `update_check_result`, from the last check's record."""
+        from .phases.check import frontend_view
+
+        try:
+            data = json.loads((self.state_dir / "state.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {"components": {}}
+        except (OSError, ValueError) as exc:
+            raise ClientError(f"reading {self.state_dir / 'state.json'}: {exc}") from None
+        components = data.get("components", {})
+        return {"components": {n: frontend_view(components.get(n, {})) for n in COMPONENTS}}
+
+    def results(self, *, since: str | None = None, invocation_id: str | None = None,
+                component: str | None = None) -> list[dict[str, Any]]:
+        """Recorded results, newest first; e.g. the new remote instance reads what it missed."""
+        from .state import read_results
+
+        return [r for r in read_results(self.state_dir)
+                if (since is None or str(r.get("finished_at") or "") >= since)
+                and (invocation_id is None or r.get("invocation_id") == invocation_id)
+                and (component is None or r.get("component") == component)]
+
+    # ---- starting units ---------------------------------------------------------------------------------
+
+    def _run(self, unit: str, watch: Callable[[str], None] | None = None) -> tuple[str, str]:
+        """Start `unit`, wait for its job; returns (job result, invocation id of the run)."""
+        try:
+            with self._connect() as systemd:
+                result = systemd.run_job("start", unit, self.deadline, watch)
+                return result, systemd.unit_state(unit).invocation_id
+        except AccessDenied as exc:
+            raise ClientError(f"starting {unit}: permission refused ({exc})") from None
+        except SystemdError as exc:
+            raise ClientError(f"starting {unit}: {exc}") from None
+
+    def check(self) -> dict[str, Any]:
+        self._run(CHECK_UNIT)  # a failed component is in the record, with its error
+        return self.check_result()
+
+    def remote_update_pending(self) -> bool:
+        """Today's rule: core and scheduler wait while an update of remote is pending."""
+        try:
+            with self._connect() as systemd:
+                state = systemd.unit_state(update_unit("remote")).active_state
+        except SystemdError:
+            return False
+        return state in ("activating", "active", "reloading", "deactivating")
+
+    def follow(self, unit: str, component: str, rollback_after_failure: bool = True) -> Iterator[Event]:
+        """Start `unit` in a thread and yield its progress, then the recorded result (the rollback's result
+        when the run failed and OnFailure= rolled it back)."""
+        events: queue.Queue[Event | BaseException] = queue.Queue()
+
+        def work() -> None:
+            try:
+                result, invocation = self._run(unit, lambda text: events.put(Event("progress", {"phase": text})))
+                events.put(Event("result", self._final_result(component, invocation, result,
+                                                              rollback_after_failure)))
+            except BaseException as exc:  # noqa: BLE001  # handed to the consumer's thread, re-raised there
+                events.put(exc)
+
+        threading.Thread(target=work, name=f"follow-{unit}", daemon=True).start()
+        while True:
+            item = events.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.kind == "result":
+                return
+
+    def update(self, component: str, dry_run: bool = False) -> Iterator[Event]:
+        return self.follow(update_unit(component, dry_run), component, rollback_after_failure=not dry_run)
+
+    def rollback(self, component: str) -> Iterator[Event]:
+        return self.follow(rollback_unit(component), component, rollback_after_failure=False)
+
+    def _final_result(self, component: str, invocation: str, job_result: str,
+                      rollback_after_failure: bool) -> dict[str, Any]:
+        own = self._wait_for(lambda: self.results(invocation_id=invocation), 10.0)
+        if job_result == "done" or not rollback_after_failure:
+            return own[0] if own else self._missing(component, invocation, job_result)
+        # the run failed after a change: OnFailure= started the rollback; its result is the outcome
+        rolled = self._wait_for(lambda: [r for r in self.results(component=component)
+                                         if r.get("action") == "rollback"
+                                         and (r.get("plan") or {}).get("failed_invocation_id") == invocation],
+                                self.deadline)
+        if rolled:
+            return rolled[0]
+        return own[0] if own else self._missing(component, invocation, job_result)
+
+    def _wait_for(self, fetch: Callable[[], list[dict[str, Any]]], deadline: float) -> list[dict[str, Any]]:
+        end = time.monotonic() + deadline
+        while True:
+            found = fetch()
+            if found or time.monotonic() >= end:
+                return found
+            time.sleep(0.2)
+
+    @staticmethod
+    def _missing(component: str, invocation: str, job_result: str) -> dict[str, Any]:
+        return {"component": component, "action": "update", "status": "failed", "success": False,
+                "dry_run": False, "invocation_id": invocation,
+                "message": f"the unit ended with job result {job_result!r} and recorded no result"}

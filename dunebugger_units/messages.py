@@ -1,0 +1,107 @@
+"""The remote's message handler: the frontend's envelope in, the replies out (as a generator, so progress
+can be sent as it happens).
+
+Protocol (see the README): `updater.check_updates` -> `update_check_result`; `updater.perform_update`
+{component, dry_run} -> `update_progress`..., then `update_result` {component, success, message, dry_run}.
+Today's shapes are accepted too: `updater.update` with a plain-string body -> `updater_progress`..., then `log`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from .client import COMPONENTS, ClientError, Event
+
+SOURCE = "controller"
+
+
+class Client(Protocol):
+    def check(self) -> dict[str, Any]: ...
+    def update(self, component: str, dry_run: bool = False) -> Iterator[Event]: ...
+    def remote_update_pending(self) -> bool: ...
+
+
+def reply(subject: str, body: Any, destination: str) -> dict[str, Any]:
+    return {"subject": subject, "body": body, "source": SOURCE, "destination": destination}
+
+
+def parse_update_request(subject: str, body: Any) -> tuple[str | None, bool, str | None]:
+    """Pure: (component, dry_run, error). A `dunebugger-` prefix is allowed in today's string form."""
+    if subject == "updater.update":
+        if not isinstance(body, str):
+            return None, False, "the body of updater.update must be a component name"
+        component, dry_run = body.strip().removeprefix("dunebugger-"), False
+    else:
+        if not isinstance(body, dict):
+            return None, False, "the body of updater.perform_update must be an object with a component"
+        component, dry_run = body.get("component"), body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            return None, False, "dry_run must be true or false"
+        if not isinstance(component, str):
+            return None, False, "component must be a string"
+    if component not in COMPONENTS:
+        return component, dry_run, f"unknown component {component!r} (known: {', '.join(COMPONENTS)})"
+    return component, dry_run, None
+
+
+def handle(envelope: Any, client: Client) -> Iterator[dict[str, Any]]:
+    """Yield the replies to one frontend message; never raises for bad input."""
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("subject"), str):
+        yield reply("log", {"success": False, "message": "malformed message: no subject", "level": "error"},
+                    "broadcast")
+        return
+    destination = str(envelope.get("connectionId") or "broadcast")
+    subject = envelope["subject"]
+    if subject == "updater.check_updates":
+        yield from _check(client, destination)
+    elif subject in ("updater.perform_update", "updater.update"):
+        yield from _update(client, subject, envelope.get("body"), destination)
+    else:
+        yield reply("log", {"success": False, "message": f"unknown subject {subject!r}", "level": "error"},
+                    destination)
+
+
+def _check(client: Client, destination: str) -> Iterator[dict[str, Any]]:
+    try:
+        yield reply("update_check_result", client.check(), destination)
+    except ClientError as exc:
+        yield reply("log", {"success": False, "message": f"update check failed: {exc}", "level": "error"},
+                    destination)
+
+
+def _update(client: Client, subject: str, body: Any, destination: str) -> Iterator[dict[str, Any]]:
+    legacy = subject == "updater.update"
+    component, dry_run, error = parse_update_request(subject, body)
+    if error is None and component in ("core", "scheduler") and client.remote_update_pending():
+        error = f"an update of remote is pending: {component} waits until it is done"
+    if error is not None:
+        yield _final(legacy, str(component), False, error, dry_run, destination)
+        return
+    assert component is not None
+    try:
+        for event in client.update(component, dry_run):
+            if event.kind == "progress":
+                yield _progress(legacy, component, event.data["phase"], destination)
+            else:
+                data = event.data
+                yield _final(legacy, component, bool(data.get("success")), str(data.get("message", "")),
+                             dry_run, destination)
+    except ClientError as exc:
+        yield _final(legacy, component, False, str(exc), dry_run, destination)
+
+
+def _progress(legacy: bool, component: str, phase: str, destination: str) -> dict[str, Any]:
+    if legacy:
+        return reply("updater_progress", {"success": True, "message": f"Update in progress: {phase}...",
+                                          "level": "info", "phase": phase}, destination)
+    return reply("update_progress", {"component": component, "phase": phase}, destination)
+
+
+def _final(legacy: bool, component: str, success: bool, message: str, dry_run: bool,
+           destination: str) -> dict[str, Any]:
+    if legacy:
+        return reply("log", {"success": success, "message": message, "level": "info" if success else "error"},
+                     destination)
+    return reply("update_result", {"component": component, "success": success, "message": message,
+                                   "dry_run": dry_run}, destination)
