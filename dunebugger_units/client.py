@@ -110,7 +110,7 @@ class UpdaterClient:
                 result, invocation = self._run(unit, lambda text: events.put(Event("progress", {"phase": text})))
                 events.put(Event("result", self._final_result(component, invocation, result,
                                                               rollback_after_failure)))
-            except BaseException as exc:  # noqa: BLE001  # handed to the consumer's thread, re-raised there
+            except BaseException as exc:  # handed to the consumer's thread and re-raised there
                 events.put(exc)
 
         threading.Thread(target=work, name=f"follow-{unit}", daemon=True).start()

@@ -9,6 +9,7 @@ Today's shapes are accepted too: `updater.update` with a plain-string body -> `u
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .client import COMPONENTS, ClientError, Event
@@ -31,7 +32,8 @@ def parse_update_request(subject: str, body: Any) -> tuple[str | None, bool, str
     if subject == "updater.update":
         if not isinstance(body, str):
             return None, False, "the body of updater.update must be a component name"
-        component, dry_run = body.strip().removeprefix("dunebugger-"), False
+        component: Any = body.strip().removeprefix("dunebugger-")
+        dry_run: Any = False
     else:
         if not isinstance(body, dict):
             return None, False, "the body of updater.perform_update must be an object with a component"
@@ -75,33 +77,38 @@ def _update(client: Client, subject: str, body: Any, destination: str) -> Iterat
     component, dry_run, error = parse_update_request(subject, body)
     if error is None and component in ("core", "scheduler") and client.remote_update_pending():
         error = f"an update of remote is pending: {component} waits until it is done"
+    request = Request(legacy, str(component), dry_run, destination)
     if error is not None:
-        yield _final(legacy, str(component), False, error, dry_run, destination)
+        yield request.final(False, error)
         return
-    assert component is not None
     try:
-        for event in client.update(component, dry_run):
+        for event in client.update(request.component, dry_run):
             if event.kind == "progress":
-                yield _progress(legacy, component, event.data["phase"], destination)
+                yield request.progress(event.data["phase"])
             else:
-                data = event.data
-                yield _final(legacy, component, bool(data.get("success")), str(data.get("message", "")),
-                             dry_run, destination)
+                yield request.final(bool(event.data.get("success")), str(event.data.get("message", "")))
     except ClientError as exc:
-        yield _final(legacy, component, False, str(exc), dry_run, destination)
+        yield request.final(False, str(exc))
 
 
-def _progress(legacy: bool, component: str, phase: str, destination: str) -> dict[str, Any]:
-    if legacy:
-        return reply("updater_progress", {"success": True, "message": f"Update in progress: {phase}...",
-                                          "level": "info", "phase": phase}, destination)
-    return reply("update_progress", {"component": component, "phase": phase}, destination)
+@dataclass(frozen=True)
+class Request:
+    """One update request, and the shapes its replies take (today's `legacy` ones or the documented ones)."""
 
+    legacy: bool
+    component: str
+    dry_run: bool
+    destination: str
 
-def _final(legacy: bool, component: str, success: bool, message: str, dry_run: bool,
-           destination: str) -> dict[str, Any]:
-    if legacy:
-        return reply("log", {"success": success, "message": message, "level": "info" if success else "error"},
-                     destination)
-    return reply("update_result", {"component": component, "success": success, "message": message,
-                                   "dry_run": dry_run}, destination)
+    def progress(self, phase: str) -> dict[str, Any]:
+        if self.legacy:
+            return reply("updater_progress", {"success": True, "message": f"Update in progress: {phase}...",
+                                              "level": "info", "phase": phase}, self.destination)
+        return reply("update_progress", {"component": self.component, "phase": phase}, self.destination)
+
+    def final(self, success: bool, message: str) -> dict[str, Any]:
+        if self.legacy:
+            body = {"success": success, "message": message, "level": "info" if success else "error"}
+            return reply("log", body, self.destination)
+        return reply("update_result", {"component": self.component, "success": success, "message": message,
+                                       "dry_run": self.dry_run}, self.destination)
