@@ -261,12 +261,15 @@ class Harness:
         overlays: Sequence[str] = ("/etc", "/var", "/usr", "/opt"),
         docker: bool = False,
         docker_data: Path | None = None,
+        allow_degraded: bool = False,
     ) -> Harness:
         """Boot systemd in fresh namespaces and wait until it is running.
 
         Overlay upper dirs live under `workdir` on the real disk: booting again on the same workdir (and
         binds) after `kill()` shows what survived a power cut. `binds` maps an absolute path inside to a
-        host dir; `docker_data` keeps /var/lib/docker on disk (otherwise it is a tmpfs).
+        host dir; `docker_data` keeps /var/lib/docker on disk (otherwise it is a tmpfs). A boot that ends
+        `degraded` (a unit failed) raises, unless `allow_degraded`: a test may boot a device on purpose
+        with a unit that fails at boot.
         """
         missing = missing_dependencies()
         if missing:
@@ -288,7 +291,7 @@ class Harness:
         harness = cls(name, workdir, launcher, cgroup)
         try:
             harness._wait_for_pid1()
-            harness._wait_until_running()
+            harness._wait_until_running(allow_degraded)
             harness.timings["boot"] = time.monotonic() - started
             if docker:
                 harness.start_docker()
@@ -517,14 +520,14 @@ class Harness:
         with contextlib.suppress(ProcessLookupError, OSError):
             (_own_cgroup2_dir() / "cgroup.procs").write_text(str(self._launcher.pid))
 
-    def _wait_until_running(self) -> None:
+    def _wait_until_running(self, allow_degraded: bool) -> None:
         deadline = time.monotonic() + BOOT_DEADLINE
         state = ""
         while time.monotonic() < deadline:
             if self._launcher.poll() is not None:
                 raise HarnessError(f"systemd exited {self._launcher.returncode} during boot:\n{self._console_tail()}")
             state = self.run(["systemctl", "is-system-running"], check=False, timeout=10).stdout.strip()
-            if state == "running":
+            if state == "running" or (state == "degraded" and allow_degraded):
                 return
             if state == "degraded":
                 failed = self.systemctl("list-units", "--failed", "--no-legend", "--plain").stdout

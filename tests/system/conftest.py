@@ -12,7 +12,7 @@ from harness import INSTALL_HINT, Harness, missing_dependencies
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.fspath).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.system)
 
 
