@@ -26,6 +26,19 @@ install_debian_packages() {
         ca-certificates curl tar xz-utils procps
 }
 
+debian_mirror() {
+    # The first main-archive URI of the machine's apt sources (deb822 .sources files or one-line lists).
+    local uri
+    uri="$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' \
+        | grep -v -e security -e updates | head -n 1 || true)"
+    if [[ -z "$uri" ]]; then
+        uri="$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+            | grep -v -e security -e '\[.*\]' | awk '{print $2}' | head -n 1 || true)"
+    fi
+    [[ -n "$uri" ]] || { echo "no Debian mirror found in the apt sources" >&2; return 1; }
+    printf '%s\n' "$uri"
+}
+
 compose_v2_installed() {
     # The harness uses Debian's /usr/bin/docker inside; ask that client when it is there.
     local docker_bin
@@ -50,9 +63,10 @@ install_compose_plugin() {
     # apt downloads as the unprivileged _apt user: it must be able to walk into the temp dir.
     chmod 0755 "$tmp"
     mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/etc/preferences.d" "$tmp/extract"
-    cat >"$tmp/sources.list" <<'EOF'
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-EOF
+    # The same Debian mirror this machine already uses (from its own apt sources), trixie instead of bookworm.
+    local mirror
+    mirror="$(debian_mirror)"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$tmp/sources.list"
     local -a apt_opts=(
         -o "Dir::Etc::SourceList=$tmp/sources.list"
         -o "Dir::Etc::SourceParts=-"
