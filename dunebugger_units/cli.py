@@ -256,8 +256,29 @@ def rollback(ctx: Context, component: str, as_json: bool) -> None:
         fail(exc, as_json)
 
 
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def recover(ctx: Context, as_json: bool) -> None:
+    """Finish or roll back an update that was interrupted (what dunebugger-recover.service runs at boot)."""
+    from .phases.recover import run_recovery
+    from .phases.update import exit_code_for
+
+    journal.set_identifier("dunebugger-recover")
+    try:
+        result = run_recovery(ctx.config())
+    except UnitsError as exc:
+        fail(exc, as_json)
+        return
+    if result is None:
+        emit({"status": "none", "message": "no interrupted update"}, as_json, lambda d: d["message"])
+        return
+    _finish(result, as_json, int(exit_code_for(result)))
+
+
 main.add_command(check)
 main.add_command(status)
+main.add_command(recover)
 main.add_command(history)
 main.add_command(update)
 main.add_command(rollback)

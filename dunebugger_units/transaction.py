@@ -4,6 +4,8 @@ power cut) knows what was changed and where the backups are. Touches the disk.""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +40,22 @@ def save(state_dir: Path, txn: Transaction) -> None:
     atomic_write(transaction_path(state_dir), json.dumps(asdict(txn), indent=2).encode() + b"\n", mode=0o644)
 
 
+# Fault injection for the crash-safety tests: a unit drop-in sets this to a step name, and the update is
+# killed with SIGKILL right after that step is durable, as a power cut or an OOM kill would.
+KILL_AT_ENV = "DUNEBUGGER_UNITS_KILL_AT"
+
+# Steps the pipeline itself records; kinds record theirs (e.g. "compose-written", "switched") in between.
+APPLIED = "applied"  # every change is made: the new version is complete
+VERIFIED = "verified"  # the post-update checks passed
+
+
 def advance(state_dir: Path, txn: Transaction, step: str, **backups: Any) -> None:
     """Record that `step` is reached (and any new backups) before going on: durable on return."""
     txn.step = step
     txn.backups.update(backups)
     save(state_dir, txn)
+    if os.environ.get(KILL_AT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def load(state_dir: Path) -> Transaction | None:

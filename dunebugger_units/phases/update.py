@@ -160,6 +160,7 @@ def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> No
     try:
         ctx.progress("applying")
         kind.apply(ctx, txn)
+        transaction.advance(state_dir, txn, transaction.APPLIED)
         phase = "verify"
         ctx.progress("post-update checks")
         outcomes = kind.verify(ctx)
@@ -167,6 +168,7 @@ def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> No
         failed = first_failure(outcomes)
         if failed is not None:
             raise UnitsError(f"Post-update checks failed: {failed.line()}")
+        transaction.advance(state_dir, txn, transaction.VERIFIED)
         ctx.progress("committing")
         kind.commit(ctx, txn)
     except BaseException as exc:

@@ -1,0 +1,118 @@
+"""Recovery at boot: finish or roll back an update that a power cut (or a kill) interrupted.
+
+If the transaction reached "applied" (every change made), the new version is judged by the kind's post-checks:
+healthy means the update is finished and recorded; anything else, or an earlier step, is rolled back. A
+transaction a person must look at ("needs-manual") is reported again and left alone: never a loop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import journal, state, transaction
+from ..config import Config
+from ..errors import Refused, UnitsError
+from ..manifest import Manifest
+from ..results import Status, UpdateResult, first_failure
+from .base import Kind, UpdateContext
+from .update import connect_systemd, load_kind, now_iso, progress_reporter, record_installed, stamp_now
+
+
+def decide_recovery(txn: transaction.Transaction) -> str:
+    """Pure: "none" (nothing changed yet), "finish" (complete: verify it), "rollback" or "manual"."""
+    if txn.status == "needs-manual":
+        return "manual"
+    if txn.step == "started":
+        return "none"
+    if txn.step in (transaction.APPLIED, transaction.VERIFIED) and txn.status == "pending":
+        return "finish"
+    return "rollback"
+
+
+def run_recovery(config: Config) -> UpdateResult | None:
+    """None when there is no interrupted update; otherwise the recorded result of the recovery."""
+    state_dir = Path(config.state_dir)
+    txn = transaction.load(state_dir)
+    if txn is None:
+        return None
+    result = UpdateResult(component=txn.component, action="recovery", started_at=now_iso(),
+                          from_version=txn.from_version, to_version=txn.to_version,
+                          invocation_id=os.environ.get("INVOCATION_ID"))
+    try:
+        with state.update_lock(state_dir, f"{txn.component} (recovery)"):
+            _recover_locked(config, txn, result)
+    except state.Busy as busy:
+        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
+    except Refused as exc:
+        result.status, result.message = Status.REFUSED, str(exc)
+    result.finished_at = now_iso()
+    state.record_result(state_dir, result.to_dict())
+    priority = journal.Priority.CRIT if result.status is Status.NEEDS_MANUAL else journal.Priority.WARNING
+    journal.event(result.message, priority, journal.RECOVERY, component=txn.component, phase="recovery",
+                  from_version=txn.from_version, to_version=txn.to_version, status=result.status.value,
+                  step=txn.step)
+    return result
+
+
+def _recover_locked(config: Config, txn: transaction.Transaction, result: UpdateResult) -> None:
+    state_dir = Path(config.state_dir)
+    name = txn.component
+    decision = decide_recovery(txn)
+    if decision == "manual":
+        result.status = Status.NEEDS_MANUAL
+        result.message = (f"An earlier rollback of {name} to {txn.from_version} failed: "
+                          "manual intervention required")
+        return
+    if decision == "none":
+        transaction.clear(state_dir)
+        result.status = Status.UNCHANGED
+        result.message = f"An update of {name} was interrupted before any change; nothing to recover"
+        return
+    component = config.components[name]
+    systemd, bus_error = connect_systemd()
+    fields = {"from_version": txn.from_version, "to_version": txn.to_version}
+    ctx = UpdateContext(config=config, component=component, from_version=txn.from_version,
+                        to_version=txn.to_version, release=None, manifest=Manifest(), systemd=systemd,
+                        progress=progress_reporter(name, fields), stamp=stamp_now())
+    kind = load_kind(component)
+    try:
+        if systemd is None:
+            raise UnitsError(f"recovering {name}: {bus_error}")
+        if decision == "finish" and _finish(ctx, kind, txn, result):
+            return
+        txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step!r}"
+        outcomes = kind.rollback(ctx, txn)
+        result.checks += outcomes
+        failed = first_failure(outcomes)
+        if failed is not None:
+            raise UnitsError(f"re-check after rollback failed: {failed.line()}")
+    except UnitsError as exc:
+        txn.status = "needs-manual"
+        transaction.save(state_dir, txn)
+        result.status = Status.NEEDS_MANUAL
+        result.message = f"Recovery of {name} failed: {exc}: manual intervention required"
+        return
+    finally:
+        if systemd is not None:
+            systemd.close()
+    transaction.clear(state_dir)
+    record_installed(state_dir, name, txn.from_version)
+    result.status = Status.ROLLED_BACK
+    result.message = f"{txn.failure}, rolled back to v{txn.from_version}"
+
+
+def _finish(ctx: UpdateContext, kind: Kind, txn: transaction.Transaction, result: UpdateResult) -> bool:
+    """The interrupted update made every change: keep it if it passes the post-checks."""
+    outcomes = kind.verify(ctx)
+    result.checks += outcomes
+    if first_failure(outcomes) is not None:
+        txn.failure = "An interrupted update failed its post-update checks"
+        return False
+    kind.commit(ctx, txn)
+    state_dir = Path(ctx.state_dir)
+    transaction.clear(state_dir)
+    record_installed(state_dir, ctx.component.name, ctx.to_version)
+    result.status = Status.UPDATED
+    result.message = f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)"
+    return True
