@@ -60,7 +60,14 @@ def _version_line(name: str, record: dict[str, Any]) -> str:
 
 
 def render_components(data: dict[str, Any]) -> str:
-    return "\n".join(_version_line(n, r) for n, r in data["components"].items())
+    lines = [_version_line(n, r) for n, r in data["components"].items()]
+    for name, record in data["components"].items():
+        last = record.get("last_result")
+        if last:
+            lines.append(f"  last {last.get('action')} of {name}: {last.get('status')}: {last.get('message')}")
+    if data.get("unfinished_update"):
+        lines.append(f"WARNING: {data['unfinished_update']['message']}")
+    return "\n".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

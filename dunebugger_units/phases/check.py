@@ -170,6 +170,10 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     state.update_state(state_dir, merge)
     for facts in all_facts:
         warnings += [f"{facts.component}: tag {t!r} is not a version, skipped" for t in _skipped(facts)]
+    from .status import unfinished_update
+
+    if (unfinished := unfinished_update(state_dir)) is not None:
+        warnings.append(unfinished["message"])
     report = CheckReport(components=records, warnings=tuple(warnings))
     report_to_journal(report)
     return report

@@ -92,3 +92,16 @@ def test_explicit_version_request_is_consumed_once(config_file: Path, device: De
     state.write_request(device.state_dir, "scheduler", "0.9.0")
     assert state.take_request(device.state_dir, "scheduler") == "0.9.0"
     assert state.take_request(device.state_dir, "scheduler") is None
+
+
+def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device: Device) -> None:
+    cli(config_file, "check")
+    transaction.save(device.state_dir, transaction.Transaction("core", "python_app", "1.0.0", "1.2.0",
+                                                               step="switched", status="needs-manual"))
+    code, out = cli(config_file, "status", "--json")
+    assert code == 0
+    unfinished = json.loads(out)["unfinished_update"]
+    assert unfinished["component"] == "core"
+    assert "needs manual intervention" in unfinished["message"]
+    result = CliRunner().invoke(main, ["--config", str(config_file), "check"])
+    assert "the update of core from 1.0.0 to 1.2.0 needs manual intervention" in result.stderr
