@@ -60,7 +60,7 @@ def _link_target(name: str, linkname: str) -> str | None:
     return "" if joined == "." else joined
 
 
-def judge_member(member: Member, symlinks: set[str]) -> str | None:  # noqa: PLR0911  # one rule, one return
+def judge_member(member: Member, symlinks: set[str]) -> str | None:  # one rule, one return
     """Pure: None when the member is safe to extract, else why not (`symlinks`: link names seen so far)."""
     where = member.name
     name = normalise(member.name)

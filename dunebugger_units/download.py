@@ -108,7 +108,7 @@ def percent(done: int, total: int | None) -> int | None:
 
 
 def _session() -> requests.Session:
-    import requests  # noqa: PLC0415  # deferred: keeps `--help` fast on a Pi
+    import requests  # deferred: keeps `--help` fast on a Pi
 
     session = requests.Session()
     session.max_redirects = MAX_REDIRECTS
@@ -118,7 +118,7 @@ def _session() -> requests.Session:
 
 def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 15.0) -> str:
     """A small text asset (the `.sha256` file), capped."""
-    import requests  # noqa: PLC0415  # deferred: keeps `--help` fast on a Pi
+    import requests  # deferred: keeps `--help` fast on a Pi
 
     try:
         with _session() as session, session.get(url, timeout=timeout, stream=True) as response:
@@ -158,7 +158,8 @@ class Download:
 
     def run(self) -> Path:
         """Fetch until whole, resuming with Range after a break; return `part` (not yet verified)."""
-        import requests  # noqa: PLC0415  # deferred: keeps `--help` fast on a Pi
+        import requests  # deferred: keeps `--help` fast on a Pi
+        import urllib3  # deferred, as requests
 
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         last = ""
@@ -169,7 +170,7 @@ class Download:
                 if self._attempt():
                     return self.part
                 last = "the connection closed early"
-            except requests.RequestException as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError) as exc:
                 last = f"{type(exc).__name__}"
         raise DownloadError(f"downloading {self.url}: {last} after {self.attempts} attempts")
 
@@ -205,7 +206,9 @@ class Download:
         shown = -1
         with self.part.open(mode) as out:
             try:
-                for chunk in response.iter_content(CHUNK):
+                # read1: whatever has arrived, so a transfer that breaks off keeps every byte that came
+                # (iter_content would wait for a whole chunk and lose the tail of a short answer)
+                while chunk := response.raw.read1(CHUNK, decode_content=False):
                     done += len(chunk)
                     if done > self.max_bytes:
                         raise DownloadError(f"downloading {self.url}: over the {self.max_bytes}-byte cap")

@@ -86,3 +86,14 @@ def test_sidecar_fetch_follows_redirects(standin: GithubStandin) -> None:
     publish(standin, b"content")
     text = fetch_small(f"{standin.url}/redirect/download/dunebugger/v1.2.0/{NAME}.sha256")
     assert text.endswith(f"  {NAME}\n")
+
+
+def test_a_small_file_cut_in_half_keeps_the_half_that_came(standin: GithubStandin, tmp_path: Path) -> None:
+    data = os.urandom(1400)  # smaller than one read: the bytes that came must not be lost with the error
+    path = publish(standin, data)
+    standin.drop_after[path] = 700
+    download_verified(Download(standin.url + path, tmp_path / NAME, 10**6, retry_pause=0),
+                      [Checksum(hashlib.sha256(data).hexdigest(), "test")], allow_missing=False)
+    ranges = [s.headers.get("range") for s in standin.seen if s.path == path]
+    assert ranges == [None, "bytes=700-"]
+    assert (tmp_path / NAME).read_bytes() == data
