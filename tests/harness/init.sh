@@ -138,6 +138,10 @@ init() {
     systemd_config
     # Last: the workdir and the host dirs to bind may live under the host's /tmp.
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+    # As on a booted device, mounts are shared inside this world: systemd sets up credentials
+    # (LoadCredential=) in a child mount namespace and relies on propagation to bring them back. The peer
+    # groups are new and local: the host's mounts were made private by unshare above, so nothing leaks.
+    mount --make-rshared /
     cd /
     # container= makes systemd-shutdown skip remounting / read-only at poweroff.
     exec env -i container="harness" LANG=C.UTF-8 \

@@ -136,3 +136,20 @@ def test_check_unit_exposure_is_low(product: Harness) -> None:
     out = product.run(["systemd-analyze", "security", "--no-pager", "dunebugger-check.service"]).stdout
     score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))  # type: ignore[union-attr]
     assert score <= 2.5, out
+
+
+def test_token_from_a_credential_is_sent_and_never_logged(booted: Harness, gh: GithubStandin) -> None:
+    h = booted
+    secret = "ghp_TOPSECRET0123456789"
+    h.write_file("/etc/dunebugger/github-token", secret + "\n", mode=0o600)  # root-only, as on a device
+    h.write_file("/etc/systemd/system/dunebugger-check.service.d/token.conf",
+                 "[Service]\nLoadCredential=github-token:/etc/dunebugger/github-token\n")
+    install_product(h, INSIDE.config(gh.url))
+    gh.faults["dunebugger-remote"] = "500"  # an error path too: errors must not leak it either
+    h.systemctl("start", "dunebugger-check.service", check=False, timeout=120)
+    assert {s.headers.get("authorization") for s in gh.requests_to("/releases")} == {f"Bearer {secret}"}
+    journal = h.run(["journalctl", "-o", "json", "--no-pager"]).stdout
+    assert "Checking remote for updates failed" in journal
+    assert secret not in journal
+    assert secret not in h.path("/var/lib/dunebugger-units/state.json").read_text()
+    assert secret not in h.run(["dunebugger-units", "status", "--json"]).stdout
