@@ -31,6 +31,13 @@ class GithubConfig:
     timeout: float = 15.0
     max_response_bytes: int = 4 * 1024 * 1024
     manifest_url: str = "https://raw.githubusercontent.com/{owner}/{repo}/{tag}/update-manifest.yaml"
+    # Hosts a redirect may lead to (besides the host asked). GitHub sends asset downloads elsewhere.
+    redirect_hosts: tuple[str, ...] = (
+        "github.com",
+        "objects.githubusercontent.com",
+        "release-assets.githubusercontent.com",
+        "codeload.github.com",
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ _GITHUB_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "timeout": ((int, float), "a number of seconds", False),
     "max_response_bytes": ((int,), "an integer", False),
     "manifest_url": ((str,), "a string", False),
+    "redirect_hosts": ((list,), "a list of host names", False),
 }
 _TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "github": ((dict,), "a mapping", True),
@@ -228,7 +236,10 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
         if key != "allow_missing_checksum" and not (key == "keep_backups" and value == 0):
             _positive(value, f"update.{key}")
     values = _check_keys(top, _TOP_KEYS, "")
-    github = GithubConfig(**_check_keys(github_raw, _GITHUB_KEYS, "github."))
+    github_values = _check_keys(github_raw, _GITHUB_KEYS, "github.")
+    if "redirect_hosts" in github_values:
+        github_values["redirect_hosts"] = _string_tuple(github_values["redirect_hosts"], "github.redirect_hosts")
+    github = GithubConfig(**github_values)
     _positive(github.timeout, "github.timeout")
     _positive(github.max_response_bytes, "github.max_response_bytes")
     if not github.api_url.startswith(("http://", "https://")):

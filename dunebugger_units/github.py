@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from .errors import CheckFailed, RateLimited
 from .versions import parse_version, strip_v
@@ -154,6 +155,19 @@ def rate_limit_until(status: int, headers: Mapping[str, str], now: datetime) -> 
     return None
 
 
+def redirect_allowed(origin: str, target: str, extra_hosts: tuple[str, ...]) -> str | None:
+    """Pure: None when following `origin` -> `target` is fine, else why not. The scheme may not get weaker
+    (https -> http) or leave http(s), and the host must be the one asked or one the config allows."""
+    src, dst = urlsplit(origin), urlsplit(target)
+    if dst.scheme not in ("http", "https"):
+        return f"a redirect to a {dst.scheme or 'relative'!s} URL is refused"
+    if src.scheme == "https" and dst.scheme != "https":
+        return "a redirect from https to http is refused"
+    if dst.hostname != src.hostname and dst.hostname not in extra_hosts:
+        return f"a redirect to host {dst.hostname} is refused (not in github.redirect_hosts)"
+    return None
+
+
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -208,9 +222,7 @@ class GithubClient:
 
         url = self.releases_url(repo)
         try:
-            with requests.get(
-                url, headers=self._headers(etag), timeout=self.config.timeout, stream=True
-            ) as response:
+            with open_following(url, self._headers(etag), self.config) as response:
                 return self._interpret(response, etag)
         except requests.Timeout:
             raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
@@ -275,12 +287,38 @@ def release_from_record(record: Mapping[str, Any]) -> Release | None:
     )
 
 
-def _get_limited(url: str, headers: dict[str, str], timeout: float, cap: int) -> tuple[int, bytes]:
+MAX_REDIRECTS = 5
+
+
+def open_following(url: str, headers: dict[str, str], config: GithubConfig) -> requests.Response:
+    """GET `url` (streamed), following at most MAX_REDIRECTS redirects that `redirect_allowed` accepts.
+
+    The token is dropped when a redirect leaves the host it was meant for.
+    """
+    import requests  # deferred: keeps `--help` fast on a Pi
+
+    for _ in range(MAX_REDIRECTS + 1):
+        response = requests.get(url, headers=headers, timeout=config.timeout, stream=True, allow_redirects=False)
+        location = response.headers.get("location")
+        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+            return response
+        response.close()
+        target = urljoin(url, location)
+        if (why := redirect_allowed(url, target, config.redirect_hosts)) is not None:
+            raise CheckFailed(f"requesting {url}: {why}")
+        if urlsplit(target).hostname != urlsplit(url).hostname:
+            headers = {k: v for k, v in headers.items() if k != "Authorization"}
+        url = target
+    raise CheckFailed(f"requesting {url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _get_limited(url: str, headers: dict[str, str], config: GithubConfig, cap: int) -> tuple[int, bytes]:
     """GET with a size cap; returns (status, body). Raises CheckFailed on network errors."""
     import requests  # deferred: keeps `--help` fast on a Pi
 
+    timeout = config.timeout
     try:
-        with requests.get(url, headers=headers, timeout=timeout, stream=True) as response:
+        with open_following(url, headers, config) as response:
             body = bytearray()
             if response.status_code == 200:
                 for chunk in response.iter_content(64 * 1024):
@@ -298,7 +336,7 @@ def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> R
     """An explicit version's release (`v1.0.0`, else `1.0.0`), or None when GitHub has no such tag."""
     base = f"{client.config.api_url.rstrip('/')}/repos/{client.config.owner}/{repo}/releases/tags"
     for tag in (f"v{strip_v(version)}", strip_v(version)):
-        status, body = _get_limited(f"{base}/{tag}", client._headers(None), client.config.timeout,
+        status, body = _get_limited(f"{base}/{tag}", client._headers(None), client.config,
                                     client.config.max_response_bytes)
         if status == 404:
             continue
@@ -313,7 +351,7 @@ def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> R
 
 def fetch_raw(client: GithubClient, url: str, cap: int) -> bytes | None:
     """A raw file of a release (the update manifest); None on 404."""
-    status, body = _get_limited(url, {"User-Agent": USER_AGENT}, client.config.timeout, cap + 1)
+    status, body = _get_limited(url, {"User-Agent": USER_AGENT}, client.config, cap + 1)
     if status == 404:
         return None
     if status != 200:

@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,22 +88,26 @@ RESULTS_DIR = "results"
 KEEP_RESULTS = 200
 
 
-def record_result(state_dir: Path, result: dict[str, Any]) -> Path:
-    """Keep the result (newest KEEP_RESULTS) and mirror its summary into the component's record."""
+def record_result(state_dir: Path, result: dict[str, Any], *, mirror: bool = True) -> Path:
+    """Keep the result (newest KEEP_RESULTS) and mirror its summary into the component's record (not for a
+    refused instance that names no component)."""
     results = state_dir / RESULTS_DIR
     results.mkdir(parents=True, exist_ok=True)
     stamp = str(result.get("finished_at") or result.get("started_at") or "").replace(":", "")
-    name = f"{stamp}-{os.getpid()}-{result['component']}-{result['action']}.json"
+    # the component may be a refused, hostile instance name ("../x"): never let it shape a path
+    safe = re.sub(r"[^a-z0-9-]", "_", str(result["component"]))[:32] or "_"
+    name = f"{stamp}-{os.getpid()}-{safe}-{result['action']}.json"
     path = results / name
     atomic_write(path, json.dumps(result, indent=2).encode() + b"\n", mode=0o644)
     for old in sorted(results.glob("*.json"))[:-KEEP_RESULTS]:
         old.unlink(missing_ok=True)
-    summary = {k: result.get(k) for k in ("action", "status", "success", "message", "finished_at")}
+    if mirror:
+        summary = {k: result.get(k) for k in ("action", "status", "success", "message", "finished_at")}
 
-    def mirror(data: State) -> None:
-        data["components"].setdefault(result["component"], {})["last_result"] = summary
+        def set_last(data: State) -> None:
+            data["components"].setdefault(result["component"], {})["last_result"] = summary
 
-    update_state(state_dir, mirror)
+        update_state(state_dir, set_last)
     return path
 
 

@@ -199,6 +199,16 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b'{"tag_name": "v9.9.9", "assets": [', {"Content-Type": "application/json"})
             elif fault == "huge":
                 self._send(200, b"[" + b" " * (8 * 1024 * 1024) + b"]")
+            elif fault == "missingfields":
+                self._send(200, b'{"name": "no tag here", "assets": []}')
+            elif fault == "redirect-other-host":
+                self._send(302, b"", {"Location": "https://other.invalid/releases/latest"})
+            elif fault == "redirect-file":
+                self._send(302, b"", {"Location": "file:///etc/passwd"})
+            elif fault == "redirect-loop":
+                self._send(302, b"", {"Location": self.path})
+            elif fault == "notjson":
+                self._send(200, b"<html>not json</html>", {"Content-Type": "text/html"})
             elif fault == "wrongtypes":
                 self._send(200, b'{"tag_name": 12, "assets": "none"}')
             else:

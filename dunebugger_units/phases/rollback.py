@@ -34,7 +34,7 @@ def run_rollback(config: Config, name: str) -> UpdateResult:
         result.status, result.message = Status.REFUSED, str(exc)
     result.finished_at = now_iso()
     if state_dir.is_dir():
-        state.record_result(state_dir, result.to_dict())
+        state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
     report_rollback(result)
     return result
 

@@ -124,7 +124,7 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
         result.status, result.message = Status.REFUSED, str(exc)
     result.finished_at = now_iso()
     if state_dir.is_dir() or result.status is not Status.REFUSED:
-        state.record_result(state_dir, result.to_dict())
+        state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
     report(result)
     return result
 
