@@ -8,6 +8,7 @@ and after every outcome: the device's settings byte-identical, files owned by pi
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,18 @@ def update_to(h: Harness, gh: GithubStandin, version: str) -> None:
     h.systemctl("start", UPDATE, check=False, timeout=300)
 
 
+def wait_for_rollback(h: Harness) -> None:
+    """OnFailure= queues the rollback as the update fails: wait until it has run, not just for "inactive"."""
+
+    def finished() -> bool:
+        out = h.systemctl("show", ROLLBACK, "--property=InactiveExitTimestampMonotonic",
+                          "--property=ActiveState").stdout
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return props["InactiveExitTimestampMonotonic"] != "0" and props["ActiveState"] in ("inactive", "failed")
+
+    h.wait_for(finished, 180, f"{ROLLBACK} to run")
+
+
 def history(h: Harness) -> list[dict[str, Any]]:
     return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
 
@@ -131,7 +144,7 @@ def test_crashing_release_is_rolled_back_to_the_previous_release(core: Harness, 
                                                                 device: Device) -> None:
     h, uid = core, core.pi_uid  # type: ignore[attr-defined]
     update_to(h, gh, "1.3.0")
-    h.wait_until_inactive(ROLLBACK, timeout=120)
+    wait_for_rollback(h)
     results = history(h)
     rollback, update = results[0], results[1]
     assert (rollback["action"], rollback["status"]) == ("rollback", "rolled-back")
@@ -219,3 +232,26 @@ def test_dry_run_plans_the_migration_and_changes_nothing(core: Harness, gh: Gith
     assert device.core_dir.is_dir() and not device.core_dir.is_symlink()
     assert main_pid(h) == before
     assert plan["restart"] == SERVICE
+
+
+def test_rollback_restores_from_the_tarball_backup_when_the_previous_release_is_gone(
+        core: Harness, gh: GithubStandin, device: Device) -> None:
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
+    # hold the automatic rollback back, so that the previous release can vanish before it runs
+    h.systemctl("mask", "--runtime", ROLLBACK)
+    update_to(h, gh, "1.3.0")
+    assert history(h)[0]["status"] == "failed"
+    releases = device.root / "opt/dunebugger/core.releases"
+    shutil.rmtree(releases / "1.0.0")
+    h.systemctl("unmask", "--runtime", ROLLBACK)
+    h.systemctl("start", ROLLBACK, timeout=300)
+    newest = history(h)[0]
+    assert (newest["action"], newest["status"]) == ("rollback", "rolled-back"), newest
+    assert device.core_dir.resolve() == releases / "1.0.0"
+    assert (releases / "1.0.0/.venv/bin/python").exists()
+    assert (releases / "1.0.0/logs/dunebugger.log").exists()
+    assert_settings_kept(device, uid)
+    assert owners(releases / "1.0.0") == {uid}
+    wait_healthy(h, "1.0.0")
+    phases = [e.get("PHASE") for e in h.journal("COMPONENT=core", "SYSLOG_IDENTIFIER=dunebugger-rollback")]
+    assert "restoring from backup" in phases
