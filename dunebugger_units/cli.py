@@ -166,6 +166,7 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
     """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
     from .phases.rollback import run_rollback
     from .phases.update import exit_code_for
+    from .results import Status
 
     journal.set_identifier("dunebugger-rollback")
     try:
@@ -174,7 +175,8 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
         fail(exc, as_json)
         return
     result = run_rollback(config, component)
-    _finish(result, as_json, int(exit_code_for(result)))
+    # for the rollback unit, a good rollback is a success: only a failed one fails the unit (exit 4)
+    _finish(result, as_json, 0 if result.status is Status.ROLLED_BACK else int(exit_code_for(result)))
 
 
 @click.command()
@@ -270,6 +272,7 @@ def recover(ctx: Context, as_json: bool) -> None:
     """Finish or roll back an update that was interrupted (what dunebugger-recover.service runs at boot)."""
     from .phases.recover import run_recovery
     from .phases.update import exit_code_for
+    from .results import Status
 
     journal.set_identifier("dunebugger-recover")
     try:
@@ -280,7 +283,7 @@ def recover(ctx: Context, as_json: bool) -> None:
     if result is None:
         emit({"status": "none", "message": "no interrupted update"}, as_json, lambda d: d["message"])
         return
-    _finish(result, as_json, int(exit_code_for(result)))
+    _finish(result, as_json, 0 if result.status is Status.ROLLED_BACK else int(exit_code_for(result)))
 
 
 main.add_command(check)

@@ -14,85 +14,37 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from containerkit import (
+    COMPOSE,
+    INSIDE,
+    MANIFEST_URL,
+    PORTS,
+    lay_out,
+    publish,
+    ref,
+    start_containers,
+    wait_health,
+)
 from devicekit import Device
-from harness import REGISTRY, Harness, busybox_rootfs
+from harness import Harness
 from productkit import install_product
 from standin import GithubStandin
 
 from dunebugger_units import journal
-
-INSIDE = Device(Path("/"))
-PORTS = {"scheduler": 18080, "remote": 18081}
-MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"
-
-COMPOSE = f"""\
-# Dunebugger containers (a test device: images from the loopback registry)
-services:
-  remote:
-    image: {REGISTRY}/dunebugger-remote:1.0.0   # bridge to the cloud frontend
-    container_name: dunebugger-remote
-    network_mode: host
-    init: true
-    restart: unless-stopped
-    env_file: .env
-    volumes:
-      - /var/lib/dunebugger-units:/state:ro
-
-  scheduler:
-    # pinned tag: version detection reads it
-    image: "{REGISTRY}/dunebugger-scheduler:1.0.0"
-    container_name: dunebugger-scheduler
-    network_mode: host
-    init: true
-    restart: unless-stopped
-    env_file: .env
-"""
-
-
-def serving(component: str, version: str, health: bool = True) -> tuple[dict[str, str], list[str]]:
-    """busybox httpd on the component's port; /health answers JSON with the version (or 404)."""
-    files = {"www/index.html": f"{component} {version}\n"}
-    if health:
-        files["www/health"] = json.dumps({"status": "healthy", "version": version, "uptime": 1})
-    return files, ["httpd", "-f", "-p", f"127.0.0.1:{PORTS[component]}", "-h", "/www"]
-
-
-IMAGES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
-    ("scheduler", "1.0.0"): serving("scheduler", "1.0.0"),
-    ("scheduler", "1.2.0"): serving("scheduler", "1.2.0"),
-    ("scheduler", "1.3.0"): ({}, ["sh", "-c", "echo 'scheduler 1.3.0: bad config' >&2; exit 3"]),
-    ("scheduler", "1.4.0"): serving("scheduler", "1.4.0", health=False),
-    ("scheduler", "1.5.0"): serving("scheduler", "1.5.0"),
-    ("remote", "1.0.0"): serving("remote", "1.0.0"),
-    ("remote", "1.2.0"): serving("remote", "1.2.0"),
-}
-INSTALLED = "1.0.0"
-
-
-def ref(component: str, version: str) -> str:
-    return f"{REGISTRY}/dunebugger-{component}:{version}"
-
 
 # ---- fixtures ---------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def device(tmp_path: Path) -> Device:
-    dev = Device(tmp_path / "device").lay_out()
-    dev.compose_file.write_text(COMPOSE)
-    (dev.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
-    return dev
+    return lay_out(Device(tmp_path / "device").lay_out())
 
 
 @pytest.fixture
 def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
     booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
-        build_images(booted, tmp_path / "rootfs")
-        booted.run(["docker", "compose", "-f", str(INSIDE.compose_file), "up", "-d"], timeout=120)
-        for component in PORTS:
-            wait_health(booted, component, INSTALLED)
+        start_containers(booted, tmp_path / "rootfs")
         yield booted
     finally:
         booted.poweroff()
@@ -118,33 +70,7 @@ def product(h: Harness, gh: GithubStandin) -> Harness:
     return h
 
 
-def build_images(h: Harness, root: Path) -> None:
-    """Import and push every test image; only the installed ones stay local, so an update really pulls."""
-    for (component, version), (files, cmd) in IMAGES.items():
-        rootfs = busybox_rootfs(root / f"{component}-{version}", files)
-        h.import_image(ref(component, version), rootfs, cmd)
-        if version != INSTALLED:
-            h.docker("rmi", ref(component, version))
-
-
 # ---- helpers ----------------------------------------------------------------------------------------------
-
-
-def wait_health(h: Harness, component: str, version: str, timeout: float = 30) -> None:
-    url = f"http://127.0.0.1:{PORTS[component]}/health"
-
-    def answers() -> bool:
-        out = h.run(["curl", "-fsS", "--max-time", "2", url], check=False)
-        return out.returncode == 0 and json.loads(out.stdout).get("version") == version
-
-    h.wait_for(answers, timeout, f"{component} {version} to answer on {url}")
-
-
-def publish(gh: GithubStandin, component: str, version: str, manifest: dict[str, Any] | None = None) -> None:
-    repo = f"dunebugger-{component}"
-    gh.add_release(repo, f"v{version}")
-    if manifest is not None:
-        gh.add_raw(repo, f"v{version}", "update-manifest.yaml", yaml.safe_dump(manifest).encode())
 
 
 def check(h: Harness) -> None:
