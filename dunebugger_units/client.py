@@ -20,6 +20,12 @@ from typing import Any
 from .errors import UnitsError
 from .systemd import AccessDenied, Systemd, SystemdError
 
+
+def now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
 COMPONENTS = ("core", "scheduler", "remote")
 CHECK_UNIT = "dunebugger-check.service"
 
@@ -76,12 +82,11 @@ class UpdaterClient:
 
     # ---- starting units ---------------------------------------------------------------------------------
 
-    def _run(self, unit: str, watch: Callable[[str], None] | None = None) -> tuple[str, str]:
-        """Start `unit`, wait for its job; returns (job result, invocation id of the run)."""
+    def _run(self, unit: str, watch: Callable[[str], None] | None = None) -> str:
+        """Start `unit` and wait for its job; returns the job result."""
         try:
             with self._connect() as systemd:
-                result = systemd.run_job("start", unit, self.deadline, watch)
-                return result, systemd.unit_state(unit).invocation_id
+                return systemd.run_job("start", unit, self.deadline, watch)
         except AccessDenied as exc:
             raise ClientError(f"starting {unit}: permission refused ({exc})") from None
         except SystemdError as exc:
@@ -100,15 +105,16 @@ class UpdaterClient:
             return False
         return state in ("activating", "active", "reloading", "deactivating")
 
-    def follow(self, unit: str, component: str, rollback_after_failure: bool = True) -> Iterator[Event]:
+    def follow(self, unit: str, component: str, action: str, rollback_after_failure: bool = True) -> Iterator[Event]:
         """Start `unit` in a thread and yield its progress, then the recorded result (the rollback's result
         when the run failed and OnFailure= rolled it back)."""
         events: queue.Queue[Event | BaseException] = queue.Queue()
 
         def work() -> None:
             try:
-                result, invocation = self._run(unit, lambda text: events.put(Event("progress", {"phase": text})))
-                events.put(Event("result", self._final_result(component, invocation, result,
+                asked = now_iso()
+                result = self._run(unit, lambda text: events.put(Event("progress", {"phase": text})))
+                events.put(Event("result", self._final_result(component, action, asked, result,
                                                               rollback_after_failure)))
             except BaseException as exc:  # handed to the consumer's thread and re-raised there
                 events.put(exc)
@@ -123,24 +129,30 @@ class UpdaterClient:
                 return
 
     def update(self, component: str, dry_run: bool = False) -> Iterator[Event]:
-        return self.follow(update_unit(component, dry_run), component, rollback_after_failure=not dry_run)
+        return self.follow(update_unit(component, dry_run), component, "dry-run" if dry_run else "update",
+                           rollback_after_failure=not dry_run)
 
     def rollback(self, component: str) -> Iterator[Event]:
-        return self.follow(rollback_unit(component), component, rollback_after_failure=False)
+        return self.follow(rollback_unit(component), component, "rollback", rollback_after_failure=False)
 
-    def _final_result(self, component: str, invocation: str, job_result: str,
+    def _own_result(self, component: str, action: str, asked: str) -> list[dict[str, Any]]:
+        """The run this request joined: the first of its unit to finish after it was asked for (systemd merges
+        a start into a running start job of the same unit, so no earlier run can finish after `asked`)."""
+        runs = [r for r in self.results(component=component, since=asked) if r.get("action") == action]
+        return runs[-1:]  # results are newest first
+
+    def _final_result(self, component: str, action: str, asked: str, job_result: str,
                       rollback_after_failure: bool) -> dict[str, Any]:
-        own = self._wait_for(lambda: self.results(invocation_id=invocation), 10.0)
-        if job_result == "done" or not rollback_after_failure:
-            return own[0] if own else self._missing(component, invocation, job_result)
+        own = self._wait_for(lambda: self._own_result(component, action, asked), 10.0)
+        if job_result == "done" or not rollback_after_failure or not own:
+            return own[0] if own else self._missing(component, job_result)
         # the run failed after a change: OnFailure= started the rollback; its result is the outcome
-        rolled = self._wait_for(lambda: [r for r in self.results(component=component)
+        invocation = own[0].get("invocation_id")
+        rolled = self._wait_for(lambda: [r for r in self.results(component=component, since=asked)
                                          if r.get("action") == "rollback"
                                          and (r.get("plan") or {}).get("failed_invocation_id") == invocation],
                                 self.deadline)
-        if rolled:
-            return rolled[0]
-        return own[0] if own else self._missing(component, invocation, job_result)
+        return rolled[-1] if rolled else own[0]
 
     def _wait_for(self, fetch: Callable[[], list[dict[str, Any]]], deadline: float) -> list[dict[str, Any]]:
         end = time.monotonic() + deadline
@@ -151,7 +163,6 @@ class UpdaterClient:
             time.sleep(0.2)
 
     @staticmethod
-    def _missing(component: str, invocation: str, job_result: str) -> dict[str, Any]:
+    def _missing(component: str, job_result: str) -> dict[str, Any]:
         return {"component": component, "action": "update", "status": "failed", "success": False,
-                "dry_run": False, "invocation_id": invocation,
-                "message": f"the unit ended with job result {job_result!r} and recorded no result"}
+                "dry_run": False, "message": f"the unit ended with job result {job_result!r} and recorded no result"}

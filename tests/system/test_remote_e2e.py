@@ -1,0 +1,213 @@
+"""End to end: a test frontend talks WebSocket to a remote stand-in built on the real message handler, which
+runs inside the test systemd as an unprivileged `dunebugger` group member and starts the real units over the
+real system bus (polkit decides), with real containers from the loopback registry."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from devicekit import Device
+from harness import Harness
+from productkit import REPO, VENV, install_product
+from standin import GithubStandin
+from websockets.sync.client import ClientConnection, connect
+
+from dunebugger_units import journal
+
+PORT = 8765
+FINAL = {"update_result", "update_check_result", "log"}
+COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
+                  "published_at", "assets", "error"}
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return lay_out(Device(tmp_path / "device").lay_out())
+
+
+@pytest.fixture
+def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        start_containers(booted, tmp_path / "rootfs")
+        yield booted
+    finally:
+        booted.poweroff()
+
+
+@pytest.fixture
+def gh(h: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(h.listen_tcp())
+    publish(server, "scheduler", "1.2.0")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def remote(h: Harness, gh: GithubStandin) -> Harness:
+    """The product, the polkit rule, and the remote stand-in running as `remoteuser` on port 8765."""
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    for component, port in PORTS.items():
+        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
+    install_product(h, config)
+    h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
+                 (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
+    h.write_file("/usr/local/lib/remote-standin.py", (REPO / "tests/remote_standin.py").read_bytes())
+    h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
+    h.run(["systemd-run", "--unit=remote-standin", "-p", "User=remoteuser",
+           str(VENV / "bin/python"), "/usr/local/lib/remote-standin.py", "--port", str(PORT)])
+    h.wait_for(lambda: _listening(h), 30, "the remote stand-in to listen")
+    return h
+
+
+def _listening(h: Harness) -> bool:
+    try:
+        h.connect_tcp(PORT, timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def frontend(h: Harness) -> ClientConnection:
+    return connect(f"ws://127.0.0.1:{PORT}", sock=h.connect_tcp(PORT), open_timeout=10)
+
+
+def converse(ws: ClientConnection, message: dict[str, Any], timeout: float = 180) -> list[dict[str, Any]]:
+    """Send one message; collect the replies up to and including the final one."""
+    ws.send(json.dumps(message))
+    replies = []
+    end = time.monotonic() + timeout
+    while True:
+        reply = json.loads(ws.recv(timeout=max(0.1, end - time.monotonic())))
+        assert set(reply) == {"subject", "body", "source", "destination"}
+        replies.append(reply)
+        if reply["subject"] in FINAL:
+            return replies
+
+
+def running_image(h: Harness, component: str) -> str:
+    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
+
+
+def test_check_over_websocket(remote: Harness) -> None:
+    with frontend(remote) as ws:
+        [reply] = converse(ws, {"subject": "updater.check_updates", "connectionId": "conn-1"})
+    assert reply["subject"] == "update_check_result"
+    assert reply["destination"] == "conn-1"
+    components = reply["body"]["components"]
+    assert set(components) == {"core", "scheduler", "remote"}
+    assert set(components["scheduler"]) == COMPONENT_KEYS
+    assert (components["scheduler"]["current"], components["scheduler"]["latest"]) == ("1.0.0", "1.2.0")
+    assert components["scheduler"]["update_available"] is True
+
+
+def test_update_over_websocket(remote: Harness) -> None:
+    with frontend(remote) as ws:
+        converse(ws, {"subject": "updater.check_updates"})
+        replies = converse(ws, {"subject": "updater.perform_update",
+                                "body": {"component": "scheduler", "dry_run": False}, "connectionId": "c"})
+    *progress, final = replies
+    assert final == {"subject": "update_result", "source": "controller", "destination": "c",
+                     "body": {"component": "scheduler", "success": True, "message": "Updated scheduler to 1.2.0",
+                              "dry_run": False}}
+    assert progress and all(p["subject"] == "update_progress" for p in progress)
+    assert all(set(p["body"]) == {"component", "phase"} for p in progress)
+    assert running_image(remote, "scheduler") == ref("scheduler", "1.2.0")
+    wait_health(remote, "scheduler", "1.2.0", timeout=10)
+
+
+def test_dry_run_over_websocket_changes_nothing(remote: Harness, device: Device) -> None:
+    before = device.compose_file.read_bytes()
+    with frontend(remote) as ws:
+        converse(ws, {"subject": "updater.check_updates"})
+        *_, final = converse(ws, {"subject": "updater.perform_update",
+                                  "body": {"component": "scheduler", "dry_run": True}})
+    assert final["body"]["success"] is True
+    assert final["body"]["dry_run"] is True
+    assert final["body"]["message"].startswith("Dry run: scheduler 1.0.0 -> 1.2.0")
+    assert device.compose_file.read_bytes() == before
+    assert running_image(remote, "scheduler") == ref("scheduler", "1.0.0")
+
+
+def test_failed_update_rolls_back_over_websocket(remote: Harness, gh: GithubStandin) -> None:
+    publish(gh, "scheduler", "1.3.0")  # exits at start
+    with frontend(remote) as ws:
+        converse(ws, {"subject": "updater.check_updates"})
+        *_, final = converse(ws, {"subject": "updater.perform_update", "body": {"component": "scheduler"}})
+    assert final["body"]["success"] is False
+    assert final["body"]["message"] == "Post-update checks failed, rolled back to v1.0.0"
+    assert running_image(remote, "scheduler") == ref("scheduler", "1.0.0")
+    wait_health(remote, "scheduler", "1.0.0", timeout=10)
+    assert remote.journal(f"MESSAGE_ID={journal.ROLLBACK_SUCCEEDED}", "COMPONENT=scheduler")
+
+
+def test_legacy_update_message_over_websocket(remote: Harness) -> None:
+    with frontend(remote) as ws:
+        converse(ws, {"subject": "updater.check_updates"})
+        *progress, final = converse(ws, {"subject": "updater.update", "body": "dunebugger-scheduler"})
+    assert {p["subject"] for p in progress} == {"updater_progress"}
+    assert all(p["body"]["message"].startswith("Update in progress: ") for p in progress)
+    assert final["subject"] == "log"
+    assert final["body"] == {"success": True, "message": "Updated scheduler to 1.2.0", "level": "info"}
+
+
+def _update_windows(h: Harness) -> list[tuple[int, int, str]]:
+    """(start, end, unit) in microseconds of every update run that got past its pre-checks, from the journal."""
+    started = {e["_SYSTEMD_INVOCATION_ID"]: (int(e["__REALTIME_TIMESTAMP"]), e["_SYSTEMD_UNIT"])
+               for e in h.journal(f"MESSAGE_ID={journal.UPDATE_STARTED}")}
+    ended = {e["_SYSTEMD_INVOCATION_ID"]: int(e["__REALTIME_TIMESTAMP"])
+             for mid in (journal.UPDATE_SUCCEEDED, journal.UPDATE_FAILED) for e in h.journal(f"MESSAGE_ID={mid}")}
+    assert set(started) == set(ended), "an update started and never finished: half-run"
+    return sorted((start, ended[inv], unit) for inv, (start, unit) in started.items())
+
+
+def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: GithubStandin, device: Device) -> None:
+    publish(gh, "remote", "1.2.0")
+    with frontend(remote) as ws:
+        converse(ws, {"subject": "updater.check_updates"})
+    answers: queue.Queue[tuple[int, list[dict[str, Any]]]] = queue.Queue()
+
+    def ask(i: int) -> None:
+        component = ("scheduler", "remote")[i % 2]
+        with frontend(remote) as ws:
+            answers.put((i, converse(ws, {"subject": "updater.perform_update", "body": {"component": component},
+                                          "connectionId": f"req-{i}"}, timeout=300)))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=360)
+    finals = {}
+    while not answers.empty():
+        i, replies = answers.get()
+        finals[i] = replies[-1]
+    # every request got exactly one final answer, addressed to it
+    assert sorted(finals) == list(range(20))
+    assert all(f["subject"] == "update_result" and f["destination"] == f"req-{i}" for i, f in finals.items())
+    # exactly one update at a time: the runs that changed something never overlap
+    windows = _update_windows(remote)
+    assert windows
+    for (_, end, _), (start, _, _) in zip(windows, windows[1:], strict=False):
+        assert end <= start, windows
+    # nothing half-run: no transaction left, both updated once, compose file and state agree
+    assert not remote.path("/var/lib/dunebugger-units/transaction.json").exists()
+    messages = {f["body"]["message"] for f in finals.values()}
+    assert any(m.startswith("Updated ") for m in messages), messages
+    state = json.loads(remote.path("/var/lib/dunebugger-units/state.json").read_text())["components"]
+    for component in ("scheduler", "remote"):
+        assert running_image(remote, component) == ref(component, state[component]["current"])
+    refusals = [m for m in messages if not m.startswith("Updated")]
+    assert all(any(word in m for word in ("in progress", "pending", "already up to date")) for m in refusals), \
+        refusals
