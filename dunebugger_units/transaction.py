@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,11 @@ def save(state_dir: Path, txn: Transaction) -> None:
     atomic_write(transaction_path(state_dir), json.dumps(asdict(txn), indent=2).encode() + b"\n", mode=0o644)
 
 
-# Fault injection for the crash-safety tests: a unit drop-in sets this to a step name, and the update is
-# killed with SIGKILL right after that step is durable, as a power cut or an OOM kill would.
+# Fault injection for the crash-safety tests: a unit drop-in sets one of these to a step name. KILL_AT kills
+# the update with SIGKILL right after that step is durable, as an OOM kill would; PAUSE_AT holds it there so
+# that a test can cut the power (SIGKILL the whole test systemd) at exactly that point.
 KILL_AT_ENV = "DUNEBUGGER_UNITS_KILL_AT"
+PAUSE_AT_ENV = "DUNEBUGGER_UNITS_PAUSE_AT"
 
 # Steps the pipeline itself records; kinds record theirs (e.g. "compose-written", "switched") in between.
 APPLIED = "applied"  # every change is made: the new version is complete
@@ -56,6 +59,8 @@ def advance(state_dir: Path, txn: Transaction, step: str, **backups: Any) -> Non
     save(state_dir, txn)
     if os.environ.get(KILL_AT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_AT_ENV) == step:
+        time.sleep(3600)
 
 
 def load(state_dir: Path) -> Transaction | None:

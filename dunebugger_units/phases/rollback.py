@@ -77,7 +77,11 @@ def _rollback_locked(config: Config, name: str, result: UpdateResult) -> None:
     transaction.clear(state_dir)
     record_installed(state_dir, name, txn.from_version)
     result.status = Status.ROLLED_BACK
-    result.message = f"{txn.failure or 'Update failed'}, rolled back to v{txn.from_version}"
+    monitored = os.environ.get("MONITOR_SERVICE_RESULT")
+    # a killed update never recorded why it failed: systemd's word for how it ended says it
+    why = txn.failure or (f"Update ended with {monitored!r}" if monitored and monitored != "exit-code"
+                          else "Update failed")
+    result.message = f"{why}, rolled back to v{txn.from_version}"
 
 
 def report_rollback(result: UpdateResult) -> None:

@@ -156,7 +156,7 @@ def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> No
     txn = transaction.Transaction(component=ctx.component.name, kind=ctx.component.type,
                                   from_version=ctx.from_version, to_version=ctx.to_version,
                                   started_at=now_iso(), invocation_id=result.invocation_id)
-    transaction.save(state_dir, txn)
+    transaction.advance(state_dir, txn, "started")
     phase = "apply"
     try:
         ctx.progress("applying")

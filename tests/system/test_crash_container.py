@@ -1,0 +1,140 @@
+"""Crash safety of the container pipeline: the update is killed (SIGKILL) at every step boundary, and the
+power is cut (the whole test systemd SIGKILLed, then a new one booted on the same disks). After each, the
+recovery runs (the OnFailure= rollback, or dunebugger-recover.service at boot), and then: the component is
+healthy on the old or the new version, the settings are byte-identical, the state, the compose file and the
+running container agree, no transaction is left, and a result is recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from standin import GithubStandin
+
+# every step the container pipeline records, in order (pipeline: started, applied, verified; kind: the rest)
+STEPS = ["started", "compose-writing", "recreating", "applied", "verified"]
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return lay_out(Device(tmp_path / "device").lay_out())
+
+
+def disks(tmp_path: Path, device: Device) -> dict[str, Any]:
+    """What survives a power cut: the device dir, the state dir, the unit files, /var/lib/docker."""
+    for name in ("state", "units", "docker"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger", "/var/lib/dunebugger-units": tmp_path / "state",
+                      "/etc/systemd/system": tmp_path / "units"},
+            "docker_data": tmp_path / "docker"}
+
+
+def boot(tmp_path: Path, device: Device) -> Harness:
+    return Harness.boot(tmp_path / "harness", docker=True, **disks(tmp_path, device))
+
+
+def install(h: Harness, gh: GithubStandin) -> None:
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    config["components"]["scheduler"] = {"health_url": f"http://127.0.0.1:{PORTS['scheduler']}/health"}
+    config["update"] = {"stability_seconds": 1, "health_timeout": 8}
+    install_product(h, config)
+    h.systemctl("enable", "docker.service", "docker-registry.service", "dunebugger-recover.service")
+
+
+def settle(h: Harness, settings: dict[str, bytes], device: Device) -> dict[str, Any]:
+    """The invariants after recovery; returns the component's final record."""
+    assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
+    state = json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())["components"]["scheduler"]
+    version = state["current"]
+    assert version in ("1.0.0", "1.2.0")
+    running = h.docker("inspect", "--format", "{{.Config.Image}}", "dunebugger-scheduler").stdout.strip()
+    assert running == ref("scheduler", version)
+    assert f"{ref('scheduler', version)}\"" in device.compose_file.read_text()
+    wait_health(h, "scheduler", version, timeout=20)
+    for path, data in settings.items():
+        assert Path(path).read_bytes() == data, path
+    return state  # type: ignore[no-any-return]
+
+
+def snapshot(device: Device) -> dict[str, bytes]:
+    """The device's settings that no update may change: .env, and the compose file minus the image line."""
+    env = device.compose_file.parent / ".env"
+    return {str(env): env.read_bytes()}
+
+
+def history(h: Harness) -> list[dict[str, Any]]:
+    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def prepared(system_deps: None, tmp_path: Path, device: Device) -> Iterator[tuple[Harness, GithubStandin]]:
+    h = boot(tmp_path, device)
+    try:
+        start_containers(h, tmp_path / "rootfs")
+        gh = GithubStandin().start(h.listen_tcp())
+        publish(gh, "scheduler", "1.2.0")
+        install(h, gh)
+        h.run(["dunebugger-units", "check"], check=False)
+        yield h, gh
+        gh.stop()
+    finally:
+        h.poweroff()
+
+
+@pytest.mark.parametrize("step", [pytest.param(s, id=f"sigkill-at-{s}") for s in STEPS])
+def test_sigkill_at_each_step_boundary(prepared: tuple[Harness, GithubStandin], device: Device, step: str) -> None:
+    h, _ = prepared
+    settings = snapshot(device)
+    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/kill.conf",
+                 f"[Service]\nEnvironment=DUNEBUGGER_UNITS_KILL_AT={step}\n")
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
+    assert h.systemctl("show", "-P", "Result", "dunebugger-update@scheduler.service").stdout.strip() == "signal"
+    h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 120, "the OnFailure= rollback")
+    [rollback] = [r for r in history(h) if r["action"] == "rollback"]
+    assert rollback["status"] == "rolled-back", rollback
+    assert rollback["message"].endswith("rolled back to v1.0.0")
+    record = settle(h, settings, device)
+    assert record["current"] == "1.0.0"
+
+
+def test_power_cut_mid_update_recovers_at_boot(system_deps: None, tmp_path: Path, device: Device) -> None:
+    first = boot(tmp_path, device)
+    try:
+        start_containers(first, tmp_path / "rootfs")
+        gh = GithubStandin().start(first.listen_tcp())
+        publish(gh, "scheduler", "1.2.0")
+        install(first, gh)
+        first.run(["dunebugger-units", "check"], check=False)
+        settings = snapshot(device)
+        first.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
+                         "[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT=recreating\n")
+        first.systemctl("daemon-reload")
+        first.systemctl("start", "--no-block", "dunebugger-update@scheduler.service")
+        txn = tmp_path / "state" / "transaction.json"
+        first.wait_for(lambda: txn.exists() and json.loads(txn.read_text())["step"] == "recreating", 120,
+                       "the update to reach 'recreating'")
+        gh.stop()
+    finally:
+        first.kill()  # the power cut
+    # the compose file was already written when the power went: it names the new image
+    assert ref("scheduler", "1.2.0") in device.compose_file.read_text()
+    second = boot(tmp_path, device)
+    try:
+        second.wait_for(lambda: not (tmp_path / "state" / "transaction.json").exists(), 120,
+                        "dunebugger-recover.service to resolve the transaction")
+        [recovery] = [r for r in history(second) if r["action"] == "recovery"]
+        assert recovery["status"] == "rolled-back", recovery
+        assert "interrupted at step 'recreating'" in recovery["message"]
+        record = settle(second, settings, device)
+        assert record["current"] == "1.0.0"
+        assert second.journal("SYSLOG_IDENTIFIER=dunebugger-recover", "COMPONENT=scheduler")
+    finally:
+        second.poweroff()
