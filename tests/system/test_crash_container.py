@@ -31,7 +31,8 @@ def disks(tmp_path: Path, device: Device) -> dict[str, Any]:
     """What survives a power cut: the device dir, the state dir, the unit files, /var/lib/docker."""
     for name in ("state", "units", "docker"):
         (tmp_path / name).mkdir(exist_ok=True)
-    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger", "/var/lib/dunebugger-units": tmp_path / "state",
+    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger",
+                      "/var/lib/dunebugger-units": tmp_path / "state",
                       "/etc/systemd/system": tmp_path / "units"},
             "docker_data": tmp_path / "docker"}
 
