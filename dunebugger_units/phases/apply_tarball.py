@@ -2,12 +2,12 @@
 
 Layout: every release lives in its own dir under `releases_dir` (default `<install_dir>.releases`) with its
 own `.venv`; `install_dir` is a symlink to the running one, replaced with `rename`. A plain install dir as
-today's installer leaves it is moved into `releases_dir/<version>` on the first update (during the stop, so
-the running service never sees a missing path). Everything slow (download, extract, venv, pip, the tarball
-backup) happens while the old version keeps running; the downtime is one stop and one start.
+today's installer leaves it is moved into `releases_dir/<version>` on the first update, right before the
+restart. Everything slow (download, extract, venv, pip, the tarball backup) happens while the old version
+keeps running; the downtime is one restart job.
 
 A staging failure removes what it staged and leaves the transaction at "started" (nothing the device runs
-changed: the pipeline reports it like a refusal). The record advances to "switching" only before the stop.
+changed: the pipeline reports it like a refusal). The record advances to "switching" only before the switch.
 
 pip: `pip_index_url` is passed as `--index-url`; `pip_find_links` as `--find-links`. Find-links without an
 index URL means an offline device: pip then gets `--no-index` and never waits for PyPI.
@@ -239,13 +239,14 @@ def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
     return backup
 
 
-def point_install_dir(install_dir: Path, release: Path) -> None:
+def point_install_dir(install_dir: Path, release: Path, sync: bool = True) -> None:
     """Atomically make install_dir a (relative) symlink to release: a temp link renamed over it."""
     tmp = install_dir.with_name(f".{install_dir.name}.link-tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(os.path.relpath(release, install_dir.parent))
     os.replace(tmp, install_dir)
-    fsync_dir(install_dir.parent)
+    if sync:
+        fsync_dir(install_dir.parent)
 
 
 def remove_tree(path: Path) -> None:
@@ -426,16 +427,24 @@ class PythonAppKind:
         os.lchown(new_dir, *owner)
 
     def _switch(self, ctx: UpdateContext, layout: Layout, previous: Path, new_dir: Path) -> None:
-        """The downtime: stop, (migrate), relink, start. Both jobs are judged by their result."""
+        """The downtime: relink, then one restart job, judged by its result.
+
+        The link is swapped while the old version still runs, and systemd then stops and starts back to back.
+        Stop, relink, start as three steps put two D-Bus round trips of ours inside the downtime: measured on
+        the test machine, 2.1x a bare restart, against 1.0x this way (bench/core_downtime.py). The old process
+        has imported its code long before; only the restart job's own stop (a few ms) runs beside the new link.
+        """
         assert ctx.systemd is not None  # the pipeline refuses earlier without a bus
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         ctx.progress("switching")
-        ctx.systemd.require_done("stop", service, deadline)
         if layout.plain:
             os.rename(layout.install_dir, previous)  # same filesystem (pre-checked): nothing is copied
-            fsync_dir(layout.releases_dir)
-        point_install_dir(layout.install_dir, new_dir)
-        ctx.systemd.require_done("start", service, deadline)
+        point_install_dir(layout.install_dir, new_dir, sync=False)
+        ctx.systemd.require_done("restart", service, deadline)
+        # durable after the restart, off the downtime; until then the record says "switching", and a
+        # rollback after a power cut points the link at the previous release whichever way the rename went
+        fsync_dir(layout.install_dir.parent)
+        fsync_dir(layout.releases_dir)
 
     # ---- post-checks ---------------------------------------------------------------------------------
 
