@@ -19,11 +19,14 @@ install_debian_packages() {
     # docker.io/docker-registry: the real engine and a local registry, started only inside the harness
     # (the package's policy-rc.d keeps apt from starting them on the host).
     # busybox-static: the rootfs of test images (no internet, so no pulls from public registries).
+    # lintian and the arm binutils (strip for the .so in the arm packages): scripts/build-deb.sh and
+    # tests/system/test_package.py.
     apt-get install -y -q --no-install-recommends \
         docker.io docker-registry containerd runc busybox-static \
         python3 python3-venv python3-pip \
         systemd dbus polkitd util-linux iproute2 \
-        ca-certificates curl tar xz-utils procps
+        ca-certificates curl tar xz-utils procps \
+        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf
 }
 
 debian_mirror() {

@@ -1,0 +1,334 @@
+"""The Debian package, for real: built by scripts/build-deb.sh, checked by lintian, installed with dpkg into a
+throw-away systemd whose /usr, /etc, /var and /opt are private copy-on-write overlays, then removed and purged.
+
+Only the installed package runs here: the test venv is hidden inside the harness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import gzip
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from devicekit import Device, publish_defaults
+from harness import CommandFailed, Harness
+from standin import GithubStandin
+
+from dunebugger_units import journal
+from dunebugger_units.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "scripts" / "build-deb.sh"
+OVERRIDES = REPO / "packaging" / "debian" / "lintian-overrides"
+EXAMPLE_CONFIG = REPO / "packaging" / "updater.yaml"
+LIB = "usr/lib/dunebugger-units/python"
+CONFIG = "/etc/dunebugger/updater.yaml"
+STATE_DIR = "/var/lib/dunebugger-units"
+DEB_INSIDE = "/root/dunebugger-units.deb"
+INSIDE = Device(Path("/"))  # the device layout, seen from inside the harness
+MESSAGE_IDS = sorted(v for k, v in vars(journal).items() if k.isupper() and re.fullmatch(r"[0-9a-f]{32}", str(v)))
+PYTHON_313 = sorted(glob.glob("/root/.pyenv/versions/3.13*/bin/python3.13"))
+
+# The device's own core service, as far as dpkg is concerned: a unit that is not ours and must keep running.
+CORE_STANDIN_UNIT = """\
+[Unit]
+Description=Dunebugger core (stands in for the device's own service)
+
+[Service]
+ExecStart=/bin/sleep infinity
+"""
+# Makes dunebugger-update@ take its time, so that removal meets an update in progress.
+SLOW_UPDATE_DROPIN = "[Service]\nExecStart=\nExecStart=/bin/sleep 300\n"
+
+
+# ---- fixtures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("deb")
+    result = subprocess.run(
+        ["bash", str(BUILD), "amd64", str(out)], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, f"build-deb.sh failed:\n{result.stderr[-6000:]}"
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    device = Device(tmp_path / "device").lay_out(core_version="1.0.0")
+    (device.backup_dir / "core.20260101_000000.tar.gz").write_bytes(b"a backup the purge must keep")
+    return device
+
+
+@pytest.fixture
+def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        prepare_device(h)
+        yield h
+    finally:
+        h.poweroff()
+
+
+@pytest.fixture
+def gh(booted: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(booted.listen_tcp())
+    publish_defaults(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def installed(booted: Harness, deb: Path) -> Harness:
+    booted.write_file(DEB_INSIDE, deb.read_bytes())
+    dpkg(booted, "-i", DEB_INSIDE)
+    return booted
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------
+
+
+def prepare_device(h: Harness) -> None:
+    """What a device has and the host does not, and the other way round."""
+    # The host's policy-rc.d (exit 101) refuses every start from a maintainer script; a device has none.
+    h.run(["rm", "-f", "/usr/sbin/policy-rc.d"])
+    # Hide the test venv: only what the package installs may run.
+    h.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/usr/local/lib/dunebugger-units"])
+    h.write_file("/etc/systemd/system/dunebugger.service", CORE_STANDIN_UNIT)
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "dunebugger.service")
+
+
+def dpkg(h: Harness, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return h.run(["dpkg", *args], env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=180, check=check)
+
+
+def unit_state(h: Harness, prop: str, unit: str) -> str:
+    return h.systemctl("show", "-P", prop, unit).stdout.strip()
+
+
+def is_enabled(h: Harness, unit: str) -> str:
+    return h.systemctl("is-enabled", unit, check=False).stdout.strip()
+
+
+def no_jobs(h: Harness) -> bool:
+    return h.systemctl("list-jobs", "--no-legend").stdout.strip() == ""
+
+
+def package_status(h: Harness) -> str:
+    result = h.run(["dpkg-query", "-W", "-f=${Status}", "dunebugger-units"], check=False)
+    return result.stdout.strip() if result.returncode == 0 else "not-installed"
+
+
+def device_files(device: Device) -> dict[str, bytes]:
+    root = device.root / "opt/dunebugger"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def help_commands(help_text: str) -> list[str]:
+    """The subcommands click lists under "Commands:"."""
+    section = help_text.split("Commands:", 1)[1]
+    return [m.group(1) for m in re.finditer(r"(?m)^  ([a-z][a-z-]*)\s", section)]
+
+
+def uncommented_example(text: str) -> str:
+    """The example configuration with its commented-out YAML switched on (the prose header stays out)."""
+    start = text.index("# github:")
+    return "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text[start:].splitlines())
+
+
+# ---- lintian and the contents -----------------------------------------------------------------------------
+
+
+def test_lintian_is_clean_but_for_overrides_with_reasons(deb: Path) -> None:
+    result = subprocess.run(
+        ["lintian", "--pedantic", "--display-info", "--show-overrides", str(deb)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    tags = [line for line in result.stdout.splitlines() if re.match(r"^[EWIPX]: ", line)]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tags == [], "\n".join(tags)  # unused-override would show up here too (an I: tag)
+    overridden = [line for line in result.stdout.splitlines() if line.startswith("O: ")]
+    assert overridden, "the overrides file was not applied"
+
+
+def test_every_lintian_override_says_why() -> None:
+    previous = ""
+    for line in OVERRIDES.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert previous.startswith("#"), f"override without a reason on the line above: {line}"
+        previous = line
+
+
+def test_libraries_run_on_python_3_11_and_3_13(deb: Path, tmp_path: Path) -> None:
+    """abi3 sdbus + pure Python: the same files serve bookworm's 3.11 and trixie's 3.13."""
+    assert PYTHON_313, "no Python 3.13 found under /root/.pyenv/versions (the machine image provides one)"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True, timeout=60)
+    lib = tmp_path / LIB
+    assert not list(lib.rglob("*.pyc")), "bytecode is made on the device (postinst), never shipped"
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import sdbus, yaml, ruamel.yaml, requests, click, packaging;"
+        "from sdbus import sd_bus_internals;"
+        "from dunebugger_units import cli, config, systemd, github;"
+        "assert sdbus.__file__.startswith(sys.argv[1]), sdbus.__file__;"
+        "print(sys.version_info[:2], yaml.__with_libyaml__)"
+    )
+    for python in ("/usr/bin/python3", PYTHON_313[-1]):
+        result = subprocess.run(
+            [python, "-I", "-c", probe, str(lib)], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, f"{python}: {result.stderr}"
+        # PyYAML without its C extension: the pure-Python loader, the same on every Python.
+        assert result.stdout.strip().endswith("False"), result.stdout
+
+
+def test_example_configuration_matches_the_defaults(tmp_path: Path) -> None:
+    """The shipped conffile sets nothing, and its commented-out values are exactly the built-in defaults."""
+    text = EXAMPLE_CONFIG.read_text()
+    assert yaml.safe_load(text) is None
+    switched_on = tmp_path / "on.yaml"
+    switched_on.write_text(uncommented_example(text))
+    assert yaml.safe_load(switched_on.read_text())["github"]["owner"] == "marco-svitol"
+    defaults = load_config(tmp_path / "missing.yaml")
+    # `source` names where a configuration came from; every other field must be equal.
+    assert dataclasses.replace(load_config(switched_on), source=defaults.source) == defaults
+
+
+# ---- install, check, remove, purge in a real systemd ------------------------------------------------------
+
+
+def test_install_enables_the_timer_and_the_check_works(installed: Harness, gh: GithubStandin) -> None:
+    h = installed
+    assert package_status(h) == "install ok installed"
+    assert is_enabled(h, "dunebugger-check.timer") == "enabled"
+    assert unit_state(h, "ActiveState", "dunebugger-check.timer") == "active"
+    assert is_enabled(h, "dunebugger-recover.service") == "enabled"
+    h.run(["getent", "passwd", "dunebugger-units"])
+    h.run(["getent", "group", "dunebugger"])
+    verify = h.run(["systemd-analyze", "verify", "--man=no", *unit_paths(h)], check=False)
+    assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
+
+    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    assert unit_state(h, "Result", "dunebugger-check.service") == "success"
+    core = json.loads(h.path(f"{STATE_DIR}/state.json").read_text())["components"]["core"]
+    assert (core["current"], core["latest"], core["update_available"]) == ("1.0.0", "1.2.0", True)
+
+
+def unit_paths(h: Harness) -> list[str]:
+    listed = h.run(["dpkg-query", "-L", "dunebugger-units"]).stdout.splitlines()
+    return [p for p in listed if re.match(r"^/usr/lib/systemd/system/[^/]+\.(service|timer)$", p)]
+
+
+def test_installed_command_help_and_man_page(installed: Harness) -> None:
+    h = installed
+    assert h.run(["readlink", "-f", "/usr/bin/dunebugger-units"]).stdout.strip() == "/usr/bin/dunebugger-units"
+    help_text = h.run(["/usr/bin/dunebugger-units", "--help"]).stdout
+    commands = help_commands(help_text)
+    assert {"check", "status", "history", "update", "rollback", "run-update", "run-rollback"} <= set(commands)
+    man = gzip.decompress(h.path("/usr/share/man/man1/dunebugger-units.1.gz").read_bytes()).decode()
+    missing = [c for c in commands if not re.search(rf"^\.BR? {re.escape(c)}\b", man, re.MULTILINE)]
+    assert missing == [], f"the man page does not describe {missing}"
+    # The units' Documentation= points here.
+    assert h.path("/usr/share/doc/dunebugger-units/README.md").read_text().startswith("# dunebugger-units")
+
+
+def test_catalog_explains_our_messages(installed: Harness, gh: GithubStandin) -> None:
+    h = installed
+    listed = h.run(["journalctl", "--list-catalog", *MESSAGE_IDS]).stdout
+    assert sorted(re.findall(r"^([0-9a-f]{32})\s", listed, re.MULTILINE)) == MESSAGE_IDS
+    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    h.run(["journalctl", "--sync"])
+    explained = h.run(
+        ["journalctl", "-x", "--no-pager", f"MESSAGE_ID={journal.UPDATE_AVAILABLE}", "COMPONENT=core"]
+    ).stdout
+    # journalctl -x fills the entry's own fields into the catalog text.
+    assert "Subject: Update available for core: 1.0.0 -> 1.2.0" in explained, explained
+    assert "systemctl start dunebugger-update@core.service" in explained
+
+
+def test_remove_stops_our_units_and_purge_removes_only_our_state(
+    installed: Harness, gh: GithubStandin, device: Device
+) -> None:
+    h = installed
+    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    before = device_files(device)
+
+    dpkg(h, "-r", "dunebugger-units")
+    assert package_status(h) == "deinstall ok config-files"
+    for unit in ("dunebugger-check.timer", "dunebugger-check.service"):
+        assert unit_state(h, "ActiveState", unit) == "inactive", unit
+    assert unit_state(h, "LoadState", "dunebugger-check.timer") == "not-found"
+    assert not h.path("/usr/bin/dunebugger-units").exists()
+    assert unit_state(h, "ActiveState", "dunebugger.service") == "active"
+    assert device_files(device) == before
+    assert h.path(f"{STATE_DIR}/state.json").exists(), "remove keeps our state; only purge drops it"
+    assert h.path(CONFIG).exists(), "remove keeps the (changed) conffile"
+
+    dpkg(h, "-P", "dunebugger-units")
+    assert package_status(h) == "not-installed"
+    assert not h.path(STATE_DIR).exists()
+    assert not h.path(CONFIG).exists()
+    assert device_files(device) == before
+    assert (device.backup_dir / "core.20260101_000000.tar.gz").exists()
+    assert unit_state(h, "ActiveState", "dunebugger.service") == "active"
+    # The system users stay (postrm says why); the timer's enablement state is gone with the purge.
+    h.run(["getent", "passwd", "dunebugger-units"])
+    assert not h.path("/etc/systemd/system/timers.target.wants/dunebugger-check.timer").exists()
+
+
+def test_remove_is_refused_while_an_update_runs(installed: Harness) -> None:
+    h = installed
+    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/slow.conf", SLOW_UPDATE_DROPIN)
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "--no-block", "dunebugger-update@core.service")
+    h.wait_for(
+        lambda: unit_state(h, "ActiveState", "dunebugger-update@core.service") == "activating",
+        30,
+        "the update to be running",
+    )
+
+    refused = dpkg(h, "-r", "dunebugger-units", check=False)
+    assert refused.returncode != 0
+    assert "dunebugger-update@core.service" in refused.stderr
+    # dpkg keeps the wish ("deinstall") but the package stays installed and configured.
+    assert package_status(h).endswith(" ok installed")
+    assert unit_state(h, "ActiveState", "dunebugger-update@core.service") == "activating"
+    assert unit_state(h, "ActiveState", "dunebugger-check.timer") == "active"
+
+    # A stopped update counts as failed: OnFailure= then runs the rollback, which removal waits for too.
+    h.systemctl("stop", "dunebugger-update@core.service")
+    h.wait_for(
+        lambda: no_jobs(h) and unit_state(h, "ActiveState", "dunebugger-rollback@core.service") != "activating",
+        180,
+        "the rollback after the stopped update",
+    )
+    dpkg(h, "-r", "dunebugger-units")
+    assert package_status(h) == "deinstall ok config-files"
+
+
+def test_reinstall_keeps_a_disabled_timer_disabled(installed: Harness, deb: Path) -> None:
+    h = installed
+    h.systemctl("disable", "--now", "dunebugger-check.timer")
+    try:
+        dpkg(h, "-i", DEB_INSIDE)  # the upgrade path: prerm upgrade, postinst configure <old version>
+    except CommandFailed as exc:
+        pytest.fail(f"reinstalling failed: {exc}")
+    assert is_enabled(h, "dunebugger-check.timer") == "disabled"
+    assert is_enabled(h, "dunebugger-recover.service") == "enabled"
