@@ -137,6 +137,7 @@ install_files() {
         "$root/usr/lib/systemd/catalog/dunebugger-units.catalog"
     install -D -m 0644 "$REPO/packaging/updater.yaml" "$root/etc/dunebugger/updater.yaml"
     install -D -m 0644 "$REPO/packaging/debian/lintian-overrides" "$root/usr/share/lintian/overrides/$PKG"
+    install -D -m 0755 "$REPO/packaging/debian/rtupdate" "$root/usr/share/python3/runtime.d/$PKG.rtupdate"
     sed "s/@VERSION@/$version/" "$REPO/packaging/man/dunebugger-units.1" | gzip -9n >"$root/usr/share/man/man1/dunebugger-units.1.gz"
     # README.md stays uncompressed: the units' Documentation= points at this very path.
     install -m 0644 "$REPO/README.md" "$doc/README.md"
@@ -184,7 +185,7 @@ control_files() {
 normalise_tree() {
     local root="$1" epoch="$2"
     find "$root" -type d -exec chmod 0755 {} +
-    find "$root" -type f ! -path "$root/DEBIAN/*" ! -path "$root/usr/bin/*" -exec chmod 0644 {} +
+    find "$root" -type f ! -path "$root/DEBIAN/*" ! -path "$root/usr/bin/*" ! -name '*.rtupdate' -exec chmod 0644 {} +
     find "$root" -exec touch -h -d "@$epoch" {} +
 }
 

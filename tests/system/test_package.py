@@ -219,6 +219,7 @@ def test_install_enables_the_timer_and_the_check_works(installed: Harness, gh: G
     assert is_enabled(h, "dunebugger-recover.service") == "enabled"
     h.run(["getent", "passwd", "dunebugger-units"])
     h.run(["getent", "group", "dunebugger"])
+    assert list(h.path("/usr/lib/dunebugger-units/python/dunebugger_units").glob("__pycache__/cli.*.pyc"))
     verify = h.run(["systemd-analyze", "verify", "--man=no", *unit_paths(h)], check=False)
     assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
 
@@ -276,6 +277,8 @@ def test_remove_stops_our_units_and_purge_removes_only_our_state(
         assert unit_state(h, "ActiveState", unit) == "inactive", unit
     assert unit_state(h, "LoadState", "dunebugger-check.timer") == "not-found"
     assert not h.path("/usr/bin/dunebugger-units").exists()
+    # Nothing left under /usr, the bytecode postinst made included.
+    assert not h.path("/usr/lib/dunebugger-units").exists()
     assert unit_state(h, "ActiveState", "dunebugger.service") == "active"
     assert device_files(device) == before
     assert h.path(f"{STATE_DIR}/state.json").exists(), "remove keeps our state; only purge drops it"
