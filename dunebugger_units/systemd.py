@@ -45,6 +45,10 @@ class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
     async def load_unit(self, name: str) -> str:
         raise NotImplementedError
 
+    @dbus_method_async("s", method_name="ResetFailedUnit")
+    async def reset_failed_unit(self, name: str) -> None:
+        raise NotImplementedError
+
     @dbus_method_async(method_name="Subscribe")
     async def subscribe(self) -> None:
         raise NotImplementedError
@@ -161,6 +165,11 @@ class Systemd:
         if result != "done":
             raise SystemdError(f"{action}ing {unit}: job result was {result!r}")
 
+    def reset_failed(self, unit: str) -> None:
+        """Clear a unit's failed state and start-rate counter (a crash loop under Restart=always hits
+        StartLimitBurst=, after which even a manual start is refused until this is done)."""
+        self._runner.run(reset_failed_async(self.bus, unit))
+
     def unit_state(self, unit: str) -> UnitState:
         return self._runner.run(unit_state_async(self.bus, unit))
 
@@ -225,6 +234,13 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
         raise SystemdError(f"{action}ing {unit}: no job result within {deadline:g} s") from None
     finally:
         slot.close()
+
+
+async def reset_failed_async(bus: SdBus, unit: str) -> None:
+    try:
+        await _manager(bus).reset_failed_unit(unit)
+    except SdBusBaseError as exc:
+        raise _dbus_error(f"resetting the failed state of {unit}", exc) from None
 
 
 async def unit_state_async(bus: SdBus, unit: str) -> UnitState:

@@ -515,6 +515,8 @@ class PythonAppKind:
                 self._restore_from_backup(ctx, txn, previous)
             ctx.progress("switching back")
             point_install_dir(install_dir, previous)
+            # the failed release may have crash-looped into the start limit: a restart would be refused
+            ctx.systemd.reset_failed(service)
             ctx.systemd.require_done("restart", service, deadline)
         outcomes = self._recheck(ctx, ctx.from_version)
         if first_failure(outcomes) is None:
