@@ -44,7 +44,8 @@ HARNESS_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BOOT_DEADLINE = 20.0
 POWEROFF_DEADLINE = 20.0
 DOCKER_DEADLINE = 60.0
-REGISTRY = "127.0.0.1:5000"
+# Not 5000: on the device that is core's health port (http://localhost:5000/health), and the demo runs both.
+REGISTRY = "127.0.0.1:5050"
 CLONE_NEWNET = 0x40000000
 INSTALL_HINT = "run `bash scripts/install-test-deps.sh` as root to install the test dependencies"
 
@@ -456,7 +457,7 @@ class Harness:
     # -- docker ----------------------------------------------------------------------------------------
 
     def start_docker(self, deadline: float = DOCKER_DEADLINE) -> None:
-        """Start the real dockerd and a no-auth registry on 127.0.0.1:5000 inside; wait until both answer."""
+        """Start the real dockerd and a no-auth registry on REGISTRY inside; wait until both answer."""
         started = time.monotonic()
         if self.run(["mountpoint", "-q", "/var/lib/docker"], check=False).returncode != 0:
             # overlay2 cannot stack on the /var overlay (dockerd would fall back to slow vfs).
@@ -586,7 +587,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:5000
+  addr: 127.0.0.1:5050
 """
 
 

@@ -4,10 +4,10 @@ real system bus (polkit decides), with real containers from the loopback registr
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,12 @@ import pytest
 from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
 from devicekit import Device
 from harness import Harness
-from productkit import REPO, VENV, install_product
+from productkit import install_product
+from remotekit import converse, frontend, start_remote_standin
 from standin import GithubStandin
-from websockets.sync.client import ClientConnection, connect
 
 from dunebugger_units import journal
 
-PORT = 8765
-FINAL = {"update_result", "update_check_result", "log"}
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
                   "published_at", "assets", "error"}
 
@@ -61,39 +59,8 @@ def remote(h: Harness, gh: GithubStandin) -> Harness:
         config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
     config["update"] = {"stability_seconds": 2, "health_timeout": 8}
     install_product(h, config)
-    h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
-                 (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
-    h.write_file("/usr/local/lib/remote-standin.py", (REPO / "tests/remote_standin.py").read_bytes())
-    h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
-    h.run(["systemd-run", "--unit=remote-standin", "-p", "User=remoteuser",
-           str(VENV / "bin/python"), "/usr/local/lib/remote-standin.py", "--port", str(PORT)])
-    h.wait_for(lambda: _listening(h), 30, "the remote stand-in to listen")
+    start_remote_standin(h)
     return h
-
-
-def _listening(h: Harness) -> bool:
-    try:
-        h.connect_tcp(PORT, timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-def frontend(h: Harness) -> ClientConnection:
-    return connect(f"ws://127.0.0.1:{PORT}", sock=h.connect_tcp(PORT), open_timeout=10)
-
-
-def converse(ws: ClientConnection, message: dict[str, Any], timeout: float = 180) -> list[dict[str, Any]]:
-    """Send one message; collect the replies up to and including the final one."""
-    ws.send(json.dumps(message))
-    replies = []
-    end = time.monotonic() + timeout
-    while True:
-        reply = json.loads(ws.recv(timeout=max(0.1, end - time.monotonic())))
-        assert set(reply) == {"subject", "body", "source", "destination"}
-        replies.append(reply)
-        if reply["subject"] in FINAL:
-            return replies
 
 
 def running_image(h: Harness, component: str) -> str:
@@ -199,7 +166,7 @@ def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: Gi
     # exactly one update at a time: the runs that changed something never overlap
     windows = _update_windows(remote)
     assert windows
-    for (_, end, _), (start, _, _) in zip(windows, windows[1:], strict=False):
+    for (_, end, _), (start, _, _) in itertools.pairwise(windows):
         assert end <= start, windows
     # nothing half-run: no transaction left, both updated once, compose file and state agree
     assert not remote.path("/var/lib/dunebugger-units/transaction.json").exists()
