@@ -16,8 +16,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from harness import Harness  # noqa: E402
 from productkit import install_product  # noqa: E402
 
-UNITS = ["dunebugger-check.service", "dunebugger-update@scheduler.service", "dunebugger-update-dry-run@scheduler.service",
-         "dunebugger-rollback@scheduler.service", "dunebugger-recover.service"]
+UNITS = ["dunebugger-check.service", "dunebugger-update@scheduler.service",
+         "dunebugger-update-dry-run@scheduler.service", "dunebugger-rollback@scheduler.service",
+         "dunebugger-recover.service"]
 
 
 def main() -> None:
