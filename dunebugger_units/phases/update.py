@@ -130,11 +130,23 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
     return result
 
 
+def describe(exc: BaseException) -> str:
+    """One line for an expected failure; an OSError (disk full, permission) names the file and the reason."""
+    if isinstance(exc, UnitsError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _run_locked(  # noqa: PLR0913, PLR0917  # forwards the request and the bus of this one run
     config: Config, component: ComponentConfig, version: str | None, dry_run: bool,
     systemd: Systemd | None, bus_error: str | None, result: UpdateResult,
 ) -> None:
-    prepared = prepare(config, component, version, systemd, bus_error)
+    try:
+        prepared = prepare(config, component, version, systemd, bus_error)
+    except OSError as exc:  # e.g. the disk filled while staging: nothing the device runs was changed
+        raise Refused(f"pre-update checks of {component.name}: {describe(exc)}") from None
     ctx, kind = prepared.ctx, prepared.kind
     result.from_version, result.to_version, result.checks = ctx.from_version, ctx.to_version, prepared.checks
     failed = first_failure(prepared.checks)
@@ -174,7 +186,7 @@ def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> No
         kind.commit(ctx, txn)
     except BaseException as exc:
         _fail_after_change(state_dir, txn, phase, exc, result)
-        if not isinstance(exc, UnitsError):
+        if not isinstance(exc, (UnitsError, OSError)):
             raise  # a bug: the traceback in the journal is the report; OnFailure= still rolls back
         return
     transaction.clear(state_dir)
@@ -185,7 +197,7 @@ def apply_and_verify(ctx: UpdateContext, kind: Kind, result: UpdateResult) -> No
 
 def _fail_after_change(state_dir: Path, txn: transaction.Transaction, phase: str, exc: BaseException,
                        result: UpdateResult) -> None:
-    reason = str(exc) if isinstance(exc, UnitsError) else f"{type(exc).__name__}: {exc}"
+    reason = describe(exc)
     summary = reason if reason.startswith("Post-update checks failed") else f"Update failed during {phase}: {reason}"
     current = transaction.load(state_dir) or txn
     if current.step == "started":

@@ -1,0 +1,69 @@
+"""A full disk while the compose file is written: one clear error, the file byte-identical, no temp file left,
+and the component still running the old version (the OnFailure= rollback finds nothing to restore)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from standin import GithubStandin
+
+STACK = "/opt/dunebugger/stack"  # a 256 KiB tmpfs, filled up before the update
+
+
+@pytest.fixture
+def h(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
+    device = lay_out(Device(tmp_path / "device").lay_out())
+    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        booted.run(["mkdir", "-p", STACK])
+        booted.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", STACK])
+        booted.write_file(f"{STACK}/docker-compose.yml", COMPOSE)
+        booted.write_file(f"{STACK}/.env", "NATS_URL=nats://127.0.0.1:4222\n")
+        start_containers(booted, tmp_path / "rootfs")
+        booted.run(["docker", "compose", "-f", str(INSIDE.compose_file), "down"], timeout=120)
+        booted.run(["docker", "compose", "-f", f"{STACK}/docker-compose.yml", "up", "-d"], timeout=120)
+        wait_health(booted, "scheduler", "1.0.0")
+        yield booted
+    finally:
+        booted.poweroff()
+
+
+def test_disk_full_during_the_compose_write(h: Harness) -> None:
+    gh = GithubStandin().start(h.listen_tcp())
+    publish(gh, "scheduler", "1.2.0")
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    config["compose_file"] = f"{STACK}/docker-compose.yml"
+    config["components"]["scheduler"] = {"health_url": f"http://127.0.0.1:{PORTS['scheduler']}/health"}
+    config["update"] = {"stability_seconds": 1, "health_timeout": 8}
+    install_product(h, config)
+    h.run(["dunebugger-units", "check"], check=False)
+    before = h.path(f"{STACK}/docker-compose.yml").read_bytes()
+    # fill the tmpfs to the last block: the next write of any size fails with ENOSPC
+    h.run(["dd", "if=/dev/zero", f"of={STACK}/filler", "bs=4k"], check=False)
+    h.run(["dd", "if=/dev/zero", f"of={STACK}/filler2", "bs=1"], check=False)
+
+    h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
+    h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 120, "the rollback")
+    rollback, update, *_ = history(h)
+    assert update["status"] == "failed"
+    assert "No space left on device" in update["message"]
+    assert "\n" not in update["message"]
+    assert rollback["status"] == "rolled-back", rollback
+    assert h.path(f"{STACK}/docker-compose.yml").read_bytes() == before
+    assert sorted(p.name for p in h.path(STACK).iterdir()) == [".env", "docker-compose.yml", "filler", "filler2"]
+    running = h.docker("inspect", "--format", "{{.Config.Image}}", "dunebugger-scheduler").stdout.strip()
+    assert running == ref("scheduler", "1.0.0")
+    wait_health(h, "scheduler", "1.0.0", timeout=10)
+    assert not h.journal("SYSLOG_IDENTIFIER=dunebugger-update", "MESSAGE=Traceback (most recent call last):")
+    gh.stop()
+
+
+def history(h: Harness) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
