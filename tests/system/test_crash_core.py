@@ -1,0 +1,125 @@
+"""Crash safety of the core pipeline: the update is killed (SIGKILL) at every step boundary, and the power is
+cut (the whole test systemd SIGKILLed, then a new one booted on the same disks). After each, the recovery
+runs (the OnFailure= rollback, or dunebugger-recover.service at boot), and then: core is healthy on the old
+or the new version, the device's settings are byte-identical, the state, the install link and VERSION agree,
+no transaction is left, and a result is recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corekit import DEVICE_SETTINGS, INSTALL_DIR, SERVICE, install_core, publish_all, updater_config, wait_healthy
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from standin import GithubStandin
+
+# every step the core pipeline records, in order (pipeline: started, applied, verified; kind: the rest)
+STEPS = ["started", "switching", "switched", "applied", "verified"]
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
+
+
+def disks(tmp_path: Path, device: Device) -> dict[str, Any]:
+    """What survives a power cut: the device dir, the state dir and the unit files."""
+    for name in ("state", "units"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger",
+                      "/var/lib/dunebugger-units": tmp_path / "state",
+                      "/etc/systemd/system": tmp_path / "units"}}
+
+
+def settings(device: Device) -> dict[str, str]:
+    return {name: text for name, text in DEVICE_SETTINGS.items()}
+
+
+def settle(h: Harness, device: Device) -> str:
+    """The invariants after recovery; returns the version core runs."""
+    assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
+    state = json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())["components"]["core"]
+    version = state["current"]
+    assert version in ("1.0.0", "1.2.0")
+    on_disk = json.loads(h.path(f"{INSTALL_DIR}/VERSION").read_text())["full_version"]
+    assert on_disk == version
+    wait_healthy(h, version, timeout=30)
+    assert h.systemctl("is-active", SERVICE).stdout.strip() == "active"
+    for name, text in settings(device).items():
+        assert h.path(f"{INSTALL_DIR}/{name}").read_text() == text, name
+    return version  # type: ignore[no-any-return]
+
+
+def history(h: Harness) -> list[dict[str, Any]]:
+    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
+
+
+def prepare(h: Harness, device: Device) -> GithubStandin:
+    gh = GithubStandin().start(h.listen_tcp())
+    install_product(h, updater_config(device, gh.url, stability_seconds=2))
+    h.systemctl("enable", "dunebugger-recover.service")
+    install_core(h, device)
+    h.systemctl("enable", SERVICE)
+    publish_all(gh, ["1.2.0"])
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    return gh
+
+
+@pytest.fixture
+def prepared(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    h = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
+    try:
+        gh = prepare(h, device)
+        yield h
+        gh.stop()
+    finally:
+        h.poweroff()
+
+
+@pytest.mark.parametrize("step", [pytest.param(s, id=f"sigkill-at-{s}") for s in STEPS])
+def test_sigkill_at_each_step_boundary(prepared: Harness, device: Device, step: str) -> None:
+    h = prepared
+    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/kill.conf",
+                 f"[Service]\nEnvironment=DUNEBUGGER_UNITS_KILL_AT={step}\n")
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "dunebugger-update@core.service", check=False, timeout=300)
+    assert h.systemctl("show", "-P", "Result", "dunebugger-update@core.service").stdout.strip() == "signal"
+    h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 180, "the OnFailure= rollback")
+    [rollback] = [r for r in history(h) if r["action"] == "rollback"]
+    assert rollback["status"] == "rolled-back", rollback
+    assert rollback["message"] == "Update ended with 'signal', rolled back to v1.0.0"
+    assert settle(h, device) == "1.0.0"
+
+
+@pytest.mark.parametrize("step", [pytest.param("switched", id="power-cut-after-switch"),
+                                  pytest.param("applied", id="power-cut-when-applied")])
+def test_power_cut_mid_update_recovers_at_boot(system_deps: None, tmp_path: Path, device: Device,
+                                               step: str) -> None:
+    first = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
+    try:
+        gh = prepare(first, device)
+        first.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
+                         f"[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT={step}\n")
+        first.systemctl("daemon-reload")
+        first.systemctl("start", "--no-block", "dunebugger-update@core.service")
+        txn = tmp_path / "state" / "transaction.json"
+        first.wait_for(lambda: txn.exists() and json.loads(txn.read_text())["step"] == step, 180,
+                       f"the update to reach {step!r}")
+        gh.stop()
+    finally:
+        first.kill()  # the power cut
+    second = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
+    try:
+        second.wait_for(lambda: not (tmp_path / "state" / "transaction.json").exists(), 180,
+                        "dunebugger-recover.service to resolve the transaction")
+        [recovery] = [r for r in history(second) if r["action"] == "recovery"]
+        expected = {"switched": ("rolled-back", "1.0.0"), "applied": ("updated", "1.2.0")}[step]
+        assert (recovery["status"], settle(second, device)) == expected, recovery
+        assert second.journal("SYSLOG_IDENTIFIER=dunebugger-recover", "COMPONENT=core")
+    finally:
+        second.poweroff()
