@@ -7,16 +7,14 @@ transaction a person must look at ("needs-manual") is reported again and left al
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .. import journal, state, transaction
 from ..config import Config
-from ..errors import Refused, UnitsError
-from ..manifest import Manifest
+from ..errors import UnitsError
 from ..results import Status, UpdateResult, first_failure
 from .base import Kind, UpdateContext
-from .update import connect_systemd, load_kind, now_iso, progress_reporter, record_installed, stamp_now
+from .update import connect_systemd, context_from_transaction, guarded, load_kind, new_result, record_installed
 
 
 def decide_recovery(txn: transaction.Transaction) -> str:
@@ -36,17 +34,8 @@ def run_recovery(config: Config) -> UpdateResult | None:
     txn = transaction.load(state_dir)
     if txn is None:
         return None
-    result = UpdateResult(component=txn.component, action="recovery", started_at=now_iso(),
-                          from_version=txn.from_version, to_version=txn.to_version,
-                          invocation_id=os.environ.get("INVOCATION_ID"))
-    try:
-        with state.update_lock(state_dir, f"{txn.component} (recovery)"):
-            _recover_locked(config, txn, result)
-    except state.Busy as busy:
-        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
-    except Refused as exc:
-        result.status, result.message = Status.REFUSED, str(exc)
-    result.finished_at = now_iso()
+    result = new_result(txn.component, "recovery", from_version=txn.from_version, to_version=txn.to_version)
+    guarded(result, state_dir, f"{txn.component} (recovery)", lambda: _recover_locked(config, txn, result))
     state.record_result(state_dir, result.to_dict())
     priority = journal.Priority.CRIT if result.status is Status.NEEDS_MANUAL else journal.Priority.WARNING
     journal.event(result.message, priority, journal.RECOVERY, component=txn.component, phase="recovery",
@@ -69,13 +58,9 @@ def _recover_locked(config: Config, txn: transaction.Transaction, result: Update
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
-    component = config.components[name]
     systemd, bus_error = connect_systemd()
-    fields = {"from_version": txn.from_version, "to_version": txn.to_version}
-    ctx = UpdateContext(config=config, component=component, from_version=txn.from_version,
-                        to_version=txn.to_version, release=None, manifest=Manifest(), systemd=systemd,
-                        progress=progress_reporter(name, fields), stamp=stamp_now())
-    kind = load_kind(component)
+    ctx = context_from_transaction(config, txn, systemd)
+    kind = load_kind(ctx.component)
     try:
         if systemd is None:
             raise UnitsError(f"recovering {name}: {bus_error}")

@@ -13,26 +13,16 @@ from pathlib import Path
 from .. import journal, state, transaction
 from ..config import Config
 from ..errors import Refused, UnitsError
-from ..manifest import Manifest
 from ..results import Status, UpdateResult, first_failure
-from .base import UpdateContext
 from .preflight import validate_instance
-from .update import connect_systemd, load_kind, now_iso, progress_reporter, record_installed, stamp_now
+from .update import connect_systemd, context_from_transaction, guarded, load_kind, new_result, record_installed
 
 
 def run_rollback(config: Config, name: str) -> UpdateResult:
-    result = UpdateResult(component=name, action="rollback", started_at=now_iso(),
-                          invocation_id=os.environ.get("INVOCATION_ID"))
+    result = new_result(name, "rollback")
     state_dir = Path(config.state_dir)
-    try:
-        validate_instance(config, name)
-        with state.update_lock(state_dir, f"{name} (rollback)"):
-            _rollback_locked(config, name, result)
-    except state.Busy as busy:
-        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
-    except Refused as exc:
-        result.status, result.message = Status.REFUSED, str(exc)
-    result.finished_at = now_iso()
+    guarded(result, state_dir, f"{name} (rollback)", lambda: _rollback_locked(config, name, result),
+            first=lambda: validate_instance(config, name))
     if state_dir.is_dir():
         state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
     report_rollback(result)
@@ -44,22 +34,18 @@ def _rollback_locked(config: Config, name: str, result: UpdateResult) -> None:
     txn = transaction.load(state_dir)
     if txn is None or txn.component != name:
         raise Refused(f"rolling back {name}: there is no unfinished update of {name}")
-    component = config.components[name]
     result.from_version, result.to_version = txn.to_version, txn.from_version
     failed_run = os.environ.get("MONITOR_INVOCATION_ID")
     if failed_run:
         result.plan = {"failed_invocation_id": failed_run,
                        "failed_service_result": os.environ.get("MONITOR_SERVICE_RESULT")}
     systemd, bus_error = connect_systemd()
-    fields = {"from_version": txn.to_version, "to_version": txn.from_version}
-    ctx = UpdateContext(config=config, component=component, from_version=txn.from_version,
-                        to_version=txn.to_version, release=None, manifest=Manifest(), systemd=systemd,
-                        progress=progress_reporter(name, fields), stamp=stamp_now())
+    ctx = context_from_transaction(config, txn, systemd)
     try:
         if systemd is None:
             raise UnitsError(f"rolling back {name}: {bus_error}")
         ctx.progress("rolling back")
-        outcomes = load_kind(component).rollback(ctx, txn)
+        outcomes = load_kind(ctx.component).rollback(ctx, txn)
         result.checks = outcomes
         failed = first_failure(outcomes)
         if failed is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import ExitCode, Refused, UnitsError
 from ..github import GithubClient, read_token
+from ..manifest import Manifest
 from ..results import CheckOutcome, Status, UpdateResult, first_failure
 from ..systemd import Systemd, SystemdError, notify_status
 from .base import Kind, UpdateContext
@@ -100,34 +102,62 @@ def prepare(config: Config, component: ComponentConfig, requested: str | None,
     return Prepared(ctx, kind, checks)
 
 
-def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False) -> UpdateResult:
-    """The whole update of one component; always returns a recorded result (the caller maps its exit code)."""
-    result = UpdateResult(component=name, action="dry-run" if dry_run else "update", started_at=now_iso(),
-                          invocation_id=os.environ.get("INVOCATION_ID"))
-    state_dir = Path(config.state_dir)
+def new_result(component: str, action: str, **versions: str | None) -> UpdateResult:
+    return UpdateResult(component=component, action=action, started_at=now_iso(),
+                        invocation_id=os.environ.get("INVOCATION_ID"), **versions)  # type: ignore[arg-type]
+
+
+def guarded(result: UpdateResult, state_dir: Path, label: str, body: Callable[[], None],
+            first: Callable[[], object] = lambda: None) -> None:
+    """Run `first` (validation), then `body` under the one update lock. A busy lock or a refusal becomes a
+    REFUSED result; every run, update, rollback or recovery, goes through here."""
     try:
-        component = validate_instance(config, name)
-        with state.update_lock(state_dir, name):
-            pending = transaction.load(state_dir)
-            if pending is not None:
-                raise Refused(f"an unfinished update of {pending.component} ({pending.from_version} -> "
-                              f"{pending.to_version}, {pending.status}) must be rolled back first: "
-                              f"dunebugger-units rollback {pending.component}")
-            systemd, bus_error = connect_systemd()
-            try:
-                _run_locked(config, component, version, dry_run, systemd, bus_error, result)
-            finally:
-                if systemd is not None:
-                    systemd.close()
+        first()
+        with state.update_lock(state_dir, label):
+            body()
     except state.Busy as busy:
         result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
     except Refused as exc:
         result.status, result.message = Status.REFUSED, str(exc)
     result.finished_at = now_iso()
+
+
+def refuse_if_unfinished(state_dir: Path) -> None:
+    pending = transaction.load(state_dir)
+    if pending is not None:
+        raise Refused(f"an unfinished update of {pending.component} ({pending.from_version} -> "
+                      f"{pending.to_version}, {pending.status}) must be rolled back first: "
+                      f"dunebugger-units rollback {pending.component}")
+
+
+def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False) -> UpdateResult:
+    """The whole update of one component; always returns a recorded result (the caller maps its exit code)."""
+    result = new_result(name, "dry-run" if dry_run else "update")
+    state_dir = Path(config.state_dir)
+
+    def body() -> None:
+        refuse_if_unfinished(state_dir)
+        systemd, bus_error = connect_systemd()
+        try:
+            _run_locked(config, config.components[name], version, dry_run, systemd, bus_error, result)
+        finally:
+            if systemd is not None:
+                systemd.close()
+
+    guarded(result, state_dir, name, body, first=lambda: validate_instance(config, name))
     if state_dir.is_dir() or result.status is not Status.REFUSED:
         state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
     report(result)
     return result
+
+
+def context_from_transaction(config: Config, txn: transaction.Transaction,
+                             systemd: Systemd | None) -> UpdateContext:
+    """The context of a rollback or a recovery: what the transaction record says, no release, no manifest."""
+    fields = {"from_version": txn.from_version, "to_version": txn.to_version}
+    return UpdateContext(config=config, component=config.components[txn.component], from_version=txn.from_version,
+                         to_version=txn.to_version, release=None, manifest=Manifest(), systemd=systemd,
+                         progress=progress_reporter(txn.component, fields), stamp=stamp_now())
 
 
 def describe(exc: BaseException) -> str:
