@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -28,6 +28,13 @@ class Context:
 
         return load_config(config_path(self.config_option))
 
+    def config_or_exit(self, as_json: bool) -> Any:
+        """The configuration, or one line on stderr and exit 3."""
+        try:
+            return self.config()
+        except UnitsError as exc:
+            fail(exc, as_json)
+
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
     """The one renderer: JSON for machines, a few lines for people."""
@@ -37,7 +44,7 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
         click.echo(human(data))
 
 
-def fail(exc: UnitsError, as_json: bool) -> None:
+def fail(exc: UnitsError, as_json: bool) -> NoReturn:
     message = str(exc)
     click.echo(f"dunebugger-units: {message}", err=True)
     if as_json:
@@ -92,7 +99,6 @@ def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
         report = run_check(ctx.config(), components or None)
     except UnitsError as exc:
         fail(exc, as_json)
-        return
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     emit(report.body(), as_json, render_components)
@@ -111,7 +117,6 @@ def status(ctx: Context, as_json: bool) -> None:
         data = read_status(ctx.config())
     except UnitsError as exc:
         fail(exc, as_json)
-        return
     emit(data, as_json, render_components)
 
 
@@ -147,11 +152,7 @@ def run_update_command(ctx: Context, component: str, version: str | None, dry_ru
     from .phases.update import exit_code_after_update, run_update
 
     journal.set_identifier("dunebugger-update")
-    try:
-        config = ctx.config()
-    except UnitsError as exc:
-        fail(exc, as_json)
-        return
+    config = ctx.config_or_exit(as_json)
     if version is None and not dry_run:
         version = state.take_request(_Path(config.state_dir), component) if INSTANCE.match(component) else None
     result = run_update(config, component, version=version, dry_run=dry_run)
@@ -169,11 +170,7 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
     from .results import Status
 
     journal.set_identifier("dunebugger-rollback")
-    try:
-        config = ctx.config()
-    except UnitsError as exc:
-        fail(exc, as_json)
-        return
+    config = ctx.config_or_exit(as_json)
     result = run_rollback(config, component)
     # for the rollback unit, a good rollback is a success: only a failed one fails the unit (exit 4)
     _finish(result, as_json, 0 if result.status is Status.ROLLED_BACK else int(exit_code_for(result)))
@@ -194,11 +191,7 @@ def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
 
     from .state import read_results
 
-    try:
-        config = ctx.config()
-    except UnitsError as exc:
-        fail(exc, as_json)
-        return
+    config = ctx.config_or_exit(as_json)
     rows = [r for r in read_results(_Path(config.state_dir))
             if (component is None or r.get("component") == component)
             and (since is None or str(r.get("finished_at") or "") >= since)
@@ -279,7 +272,6 @@ def recover(ctx: Context, as_json: bool) -> None:
         result = run_recovery(ctx.config())
     except UnitsError as exc:
         fail(exc, as_json)
-        return
     if result is None:
         emit({"status": "none", "message": "no interrupted update"}, as_json, lambda d: d["message"])
         return
