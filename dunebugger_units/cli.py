@@ -149,14 +149,14 @@ def run_update_command(ctx: Context, component: str, version: str | None, dry_ru
 
     from . import state
     from .phases.preflight import INSTANCE
-    from .phases.update import exit_code_after_update, run_update
+    from .phases.update import exit_code_for, run_update
 
     journal.set_identifier("dunebugger-update")
     config = ctx.config_or_exit(as_json)
     if version is None and not dry_run:
         version = state.take_request(_Path(config.state_dir), component) if INSTANCE.match(component) else None
     result = run_update(config, component, version=version, dry_run=dry_run)
-    _finish(result, as_json, int(exit_code_after_update(result)))
+    _finish(result, as_json, int(exit_code_for(result)))
 
 
 @click.command("run-rollback")

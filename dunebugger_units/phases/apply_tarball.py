@@ -175,28 +175,47 @@ def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
 # ---- actions ----------------------------------------------------------------------------------------
 
 
-def _run(argv: list[str], doing: str, deadline: float) -> None:
+LOW_SPACE_BYTES = 64 * 1024 * 1024
+
+
+def _run(argv: list[str], doing: str, deadline: float, where: Path) -> None:
+    """Run a staging step in `where`; a failure says why, and says so when that disk is (nearly) full (a
+    child such as ensurepip may swallow its own "No space left on device")."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=deadline, check=False,
                               env={"PATH": CHILD_PATH, "LANG": "C.UTF-8", "HOME": "/root"})
     except subprocess.TimeoutExpired:
         raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
     if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith("ERROR")] or lines
-        raise UnitsError(f"{doing}: exited {done.returncode}: {errors[0] if errors else 'no output'}"[:400])
+        lines = [line.strip() for line in f"{done.stderr}\n{done.stdout}".splitlines() if line.strip()]
+        why = _why(lines)[:300]
+        with contextlib.suppress(OSError):
+            st = os.statvfs(where)
+            if st.f_bavail * st.f_frsize < LOW_SPACE_BYTES:
+                why += f" (No space left on device: {st.f_bavail * st.f_frsize // 1024} KB free on {where})"
+        raise UnitsError(f"{doing}: exited {done.returncode}: {why}")
+
+
+def _why(lines: list[str]) -> str:
+    """The line that says why a child failed: an OS error (a full disk, say) beats pip's ERROR, beats the
+    first line."""
+    for found in ([ln for ln in lines if "No space left on device" in ln or "[Errno" in ln],
+                  [ln for ln in lines if ln.startswith("ERROR")], lines):
+        if found:
+            return found[0]
+    return "no output"
 
 
 def build_venv(ctx: UpdateContext, release_dir: Path, python: Path) -> None:
     ctx.progress("creating venv")
     _run([str(python), "-m", "venv", str(release_dir / ".venv")], f"creating the venv of {release_dir.name}",
-         VENV_DEADLINE)
+         VENV_DEADLINE, where=release_dir)
     requirements = release_dir / "requirements.txt"
     if requirements.is_file():
         ctx.progress("installing requirements")
         argv = pip_argv(release_dir / ".venv/bin/python", requirements, ctx.component.pip_index_url,
                         ctx.component.pip_find_links)
-        _run(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE)
+        _run(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, where=release_dir)
 
 
 def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> SettingsPlan:

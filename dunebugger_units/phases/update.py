@@ -36,7 +36,14 @@ def load_kind(component: ComponentConfig) -> Kind:
     return getattr(importlib.import_module(module), name)()  # type: ignore[no-any-return]
 
 
+NOTHING_CHANGED = "nothing was changed"
+
+
 def exit_code_for(result: UpdateResult) -> ExitCode:
+    """The exit code of a result. A failure before any change exits like a refusal: OnFailure= must not roll
+    back a device that was not changed."""
+    if result.status is Status.FAILED and result.message.endswith(NOTHING_CHANGED):
+        return ExitCode.REFUSED
     return {
         Status.UPDATED: ExitCode.OK, Status.UNCHANGED: ExitCode.OK, Status.DRY_RUN: ExitCode.OK,
         Status.REFUSED: ExitCode.REFUSED, Status.ROLLED_BACK: ExitCode.UPDATE_FAILED,
@@ -234,7 +241,7 @@ def _fail_after_change(state_dir: Path, txn: transaction.Transaction, phase: str
         # nothing was changed yet: no rollback needed, the device is as it was
         transaction.clear(state_dir)
         result.status = Status.FAILED
-        result.message = f"{summary}; nothing was changed"
+        result.message = f"{summary}; {NOTHING_CHANGED}"
         return
     current.status = "failed"
     current.failure = "Post-update checks failed" if phase == "verify" else "Update failed"
@@ -265,10 +272,3 @@ def report(result: UpdateResult) -> None:
         journal.event(f"{result.component}: {result.message}", journal.Priority.WARNING, **fields)
     else:
         journal.event(result.message, journal.Priority.INFO, **fields)
-
-
-def exit_code_after_update(result: UpdateResult) -> ExitCode:
-    """A failure before any change exits like a refusal: OnFailure= must not roll back an unchanged device."""
-    if result.status is Status.FAILED and result.message.endswith("nothing was changed"):
-        return ExitCode.REFUSED
-    return exit_code_for(result)

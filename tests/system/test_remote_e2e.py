@@ -178,3 +178,28 @@ def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: Gi
     refusals = [m for m in messages if not m.startswith("Updated")]
     assert all(any(word in m for word in ("in progress", "pending", "already up to date")) for m in refusals), \
         refusals
+
+
+def test_people_on_the_device_update_and_roll_back_from_the_command_line(remote: Harness,
+                                                                        gh: GithubStandin) -> None:
+    h = remote
+    publish(gh, "scheduler", "1.0.0")  # published before 1.2.0 on GitHub: the latest stays 1.2.0
+    gh.releases["dunebugger-scheduler"].reverse()
+    h.run(["dunebugger-units", "check"], check=False)
+    done = h.run(["dunebugger-units", "update", "scheduler", "--json"], timeout=300)
+    result = json.loads(done.stdout)
+    assert (result["status"], result["message"]) == ("updated", "Updated scheduler to 1.2.0")
+    assert "... scheduler: " in done.stderr  # live progress, on stderr with --json
+    # an older version is an explicit request, never the default
+    again = h.run(["dunebugger-units", "update", "scheduler", "--json"], check=False, timeout=300)
+    assert again.returncode == 75
+    assert "already up to date" in json.loads(again.stdout)["message"]
+    older = h.run(["dunebugger-units", "update", "scheduler", "--version", "1.0.0", "--json"], timeout=300)
+    assert json.loads(older.stdout)["message"] == "Updated scheduler to 1.0.0"
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
+    nothing = h.run(["dunebugger-units", "rollback", "scheduler"], check=False, timeout=120)
+    assert nothing.returncode == 75
+    assert "there is no unfinished update of scheduler" in nothing.stdout
+    history = json.loads(h.run(["dunebugger-units", "history", "-n", "3", "--json"]).stdout)
+    assert [(r["action"], r["status"]) for r in history] == [("rollback", "refused"), ("update", "updated"),
+                                                             ("update", "refused")]
