@@ -1,0 +1,85 @@
+"""Images with a Docker HEALTHCHECK: the post-checks wait for `healthy`, and an `unhealthy` image rolls back.
+
+The images are built in the test with the real `docker build` (offline: FROM an image in the loopback
+registry), adding a HEALTHCHECK to the scheduler's busybox image.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from containerkit import INSIDE, MANIFEST_URL, lay_out, publish, ref, start_containers, wait_health
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from standin import GithubStandin
+
+HEALTHY = ('HEALTHCHECK --interval=1s --timeout=2s --retries=2 '
+           'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:18080/health"]')
+UNHEALTHY = 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["false"]'
+
+
+@pytest.fixture
+def h(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
+    device = lay_out(Device(tmp_path / "device").lay_out())
+    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        start_containers(booted, tmp_path / "rootfs")
+        for version, check in (("1.6.0", HEALTHY), ("1.7.0", UNHEALTHY)):
+            dockerfile = f"FROM {ref('scheduler', '1.2.0')}\n{check}\n"
+            booted.run(["docker", "build", "-q", "-t", ref("scheduler", version), "-"], input=dockerfile,
+                        timeout=180)
+            booted.docker("push", ref("scheduler", version))
+            booted.docker("rmi", ref("scheduler", version))
+        yield booted
+    finally:
+        booted.poweroff()
+
+
+@pytest.fixture
+def gh(h: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(h.listen_tcp())
+    config = INSIDE.config(server.url, manifest_url=MANIFEST_URL)
+    config["update"] = {"stability_seconds": 1, "health_timeout": 15}
+    install_product(h, config)  # no HTTP health URL: the HEALTHCHECK is what judges
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def update(h: Harness, gh: GithubStandin, version: str) -> list[dict[str, Any]]:
+    publish(gh, "scheduler", version)
+    h.run(["dunebugger-units", "check"], check=False)
+    h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
+    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
+
+
+def test_healthcheck_must_report_healthy(h: Harness, gh: GithubStandin) -> None:
+    [result, *_] = update(h, gh, "1.6.0")
+    assert result["message"] == "Updated scheduler to 1.6.0", result
+    [health] = [c for c in result["checks"] if c["name"] == "docker healthcheck"]
+    assert health["ok"] and health["detail"].endswith("is healthy")
+    state = h.docker("inspect", "--format", "{{.State.Health.Status}}", "dunebugger-scheduler").stdout.strip()
+    assert state == "healthy"
+
+
+def test_unhealthy_healthcheck_rolls_back(h: Harness, gh: GithubStandin) -> None:
+    update(h, gh, "1.7.0")
+
+    def rolled_back() -> list[dict[str, Any]]:
+        rows = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)
+        return [r for r in rows if r["action"] == "rollback"]
+
+    [rollback] = h.wait_for(rolled_back, 120, "the rollback")
+    assert rollback["message"] == "Post-update checks failed, rolled back to v1.0.0", rollback
+    failed = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)[1]
+    assert any(c["name"] == "docker healthcheck" and not c["ok"] and "unhealthy" in c["detail"]
+               for c in failed["checks"]), failed
+    running = h.docker("inspect", "--format", "{{.Config.Image}}", "dunebugger-scheduler").stdout.strip()
+    assert running == ref("scheduler", "1.0.0")
+    wait_health(h, "scheduler", "1.0.0", timeout=10)
