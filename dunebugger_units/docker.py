@@ -130,6 +130,20 @@ class Docker:
             raise
         return out.strip() or None
 
+    def local_tags(self, repository: str) -> list[str]:
+        """The `repository:tag` references of this repository on this machine (untagged layers left out)."""
+        out = self.run(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository],
+                       f"listing the local images of {repository}")
+        return [ref for ref in out.split() if not ref.endswith(":<none>")]
+
+    def remove_image(self, ref: str) -> bool:
+        """Remove (or untag) `ref`; False when docker refuses, e.g. because a container still uses it."""
+        try:
+            self.run(["image", "rm", ref], f"removing image {ref}")
+        except DockerError:
+            return False
+        return True
+
     def pull(self, ref: str) -> None:
         self.run(["pull", "--quiet", ref], f"pulling image {ref}", timeout=PULL_TIMEOUT)
 

@@ -48,6 +48,12 @@ def backups_to_remove(names: list[str], keep: int, protect: set[str]) -> list[st
     return [n for n in ours[keep:] if n not in protect]
 
 
+def images_to_prune(local: list[str], keep: set[str]) -> list[str]:
+    """Local images of the component's repository that no rollback can need: everything but the running
+    image and the one before it (the disk of a Pi fills up with old images otherwise)."""
+    return sorted(ref for ref in local if ref not in keep)
+
+
 def _backup_order(name: str) -> tuple[str, int]:
     stem = name.removeprefix("docker-compose.").removesuffix(".yml")
     stamp, _, n = stem.partition("-")
@@ -155,10 +161,18 @@ class ContainerKind:
         for name in backups_to_remove(sorted(os.listdir(backup_dir)), keep, protect):
             (backup_dir / name).unlink(missing_ok=True)
         path = _compose_path(ctx)
+        self._prune_images(Docker(path), composefile.service_image(_read_text(path), _service(ctx)),
+                           txn.backups.get("previous_image"))
         # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
         for leftover in path.parent.glob(f".{path.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
         fsync_dir(backup_dir)
+
+    @staticmethod
+    def _prune_images(docker: Docker, running: str, previous: str | None) -> None:
+        repository = composefile.parse_image_ref(running).repository
+        for ref in images_to_prune(docker.local_tags(repository), {running, previous or running}):
+            docker.remove_image(ref)  # one still in use stays: that is docker's call, and harmless
 
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
         service = str(txn.backups.get("service") or _service(ctx))

@@ -66,6 +66,10 @@ def test_healthcheck_must_report_healthy(h: Harness, gh: GithubStandin) -> None:
     assert health["ok"] and health["detail"].endswith("is healthy")
     state = h.docker("inspect", "--format", "{{.State.Health.Status}}", "dunebugger-scheduler").stdout.strip()
     assert state == "healthy"
+    # commit prunes the component's old images: the running one and the one a rollback needs stay
+    local = set(h.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
+                         ref("scheduler", "1.0.0").rsplit(":", 1)[0]).stdout.split())
+    assert local == {ref("scheduler", "1.6.0"), ref("scheduler", "1.0.0")}, local
 
 
 def test_unhealthy_healthcheck_rolls_back(h: Harness, gh: GithubStandin) -> None:

@@ -12,6 +12,7 @@ from dunebugger_units.phases.apply_compose import (
     backup_name,
     backups_to_remove,
     disk_space_outcome,
+    images_to_prune,
     judge_container,
     judge_running_image,
 )
@@ -187,3 +188,12 @@ RUNNING: Container = container_from_inspect(inspect_data())
 )
 def test_judge_running_image(image: str, image_id: str | None, ok: bool) -> None:
     assert judge_running_image(RUNNING, image, image_id).ok is ok
+
+
+@pytest.mark.parametrize(("local", "keep", "pruned"), [
+    pytest.param(["r:1.0.0", "r:1.2.0", "r:1.3.0"], {"r:1.3.0", "r:1.2.0"}, ["r:1.0.0"], id="older-than-previous"),
+    pytest.param(["r:1.2.0"], {"r:1.2.0"}, [], id="only-the-running-one"),
+    pytest.param([], {"r:1.2.0"}, [], id="none-listed"),
+])
+def test_images_to_prune(local: list[str], keep: set[str], pruned: list[str]) -> None:
+    assert images_to_prune(local, keep) == pruned
