@@ -14,6 +14,7 @@ from ..config import Config
 from ..errors import UnitsError
 from ..results import Status, UpdateResult, first_failure
 from .base import Kind, UpdateContext
+from .rollback import needs_manual, restore_and_recheck, rolled_back
 from .update import connect_systemd, context_from_transaction, guarded, load_kind, new_result, record_installed
 
 
@@ -67,24 +68,14 @@ def _recover_locked(config: Config, txn: transaction.Transaction, result: Update
         if decision == "finish" and _finish(ctx, kind, txn, result):
             return
         txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step!r}"
-        outcomes = kind.rollback(ctx, txn)
-        result.checks += outcomes
-        failed = first_failure(outcomes)
-        if failed is not None:
-            raise UnitsError(f"re-check after rollback failed: {failed.line()}")
+        restore_and_recheck(kind, ctx, txn, result)
     except UnitsError as exc:
-        txn.status = "needs-manual"
-        transaction.save(state_dir, txn)
-        result.status = Status.NEEDS_MANUAL
-        result.message = f"Recovery of {name} failed: {exc}: manual intervention required"
+        needs_manual(state_dir, txn, result, f"Recovery of {name} failed: {exc}")
         return
     finally:
         if systemd is not None:
             systemd.close()
-    transaction.clear(state_dir)
-    record_installed(state_dir, name, txn.from_version)
-    result.status = Status.ROLLED_BACK
-    result.message = f"{txn.failure}, rolled back to v{txn.from_version}"
+    rolled_back(state_dir, txn, result, txn.failure)
 
 
 def _finish(ctx: UpdateContext, kind: Kind, txn: transaction.Transaction, result: UpdateResult) -> bool:

@@ -14,6 +14,7 @@ from .. import journal, state, transaction
 from ..config import Config
 from ..errors import Refused, UnitsError
 from ..results import Status, UpdateResult, first_failure
+from .base import Kind, UpdateContext
 from .preflight import validate_instance
 from .update import connect_systemd, context_from_transaction, guarded, load_kind, new_result, record_installed
 
@@ -45,28 +46,42 @@ def _rollback_locked(config: Config, name: str, result: UpdateResult) -> None:
         if systemd is None:
             raise UnitsError(f"rolling back {name}: {bus_error}")
         ctx.progress("rolling back")
-        outcomes = load_kind(ctx.component).rollback(ctx, txn)
-        result.checks = outcomes
-        failed = first_failure(outcomes)
-        if failed is not None:
-            raise UnitsError(f"re-check after rollback failed: {failed.line()}")
+        restore_and_recheck(load_kind(ctx.component), ctx, txn, result)
     except UnitsError as exc:
-        txn.status = "needs-manual"
-        transaction.save(state_dir, txn)
-        result.status = Status.NEEDS_MANUAL
-        result.message = (f"Rollback of {name} to {txn.from_version} failed: {exc}: "
-                          "manual intervention required")
+        needs_manual(state_dir, txn, result, f"Rollback of {name} to {txn.from_version} failed: {exc}")
         return
     finally:
         if systemd is not None:
             systemd.close()
-    transaction.clear(state_dir)
-    record_installed(state_dir, name, txn.from_version)
-    result.status = Status.ROLLED_BACK
     monitored = os.environ.get("MONITOR_SERVICE_RESULT")
     # a killed update never recorded why it failed: systemd's word for how it ended says it
     why = txn.failure or (f"Update ended with {monitored!r}" if monitored and monitored != "exit-code"
                           else "Update failed")
+    rolled_back(state_dir, txn, result, why)
+
+
+def restore_and_recheck(kind: Kind, ctx: UpdateContext, txn: transaction.Transaction,
+                        result: UpdateResult) -> None:
+    """Restore through the kind and re-check; UnitsError when the restore or a required re-check fails."""
+    outcomes = kind.rollback(ctx, txn)
+    result.checks += outcomes
+    failed = first_failure(outcomes)
+    if failed is not None:
+        raise UnitsError(f"re-check after rollback failed: {failed.line()}")
+
+
+def needs_manual(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, what: str) -> None:
+    """Keep the transaction for a person and say so; nothing retries it."""
+    txn.status = "needs-manual"
+    transaction.save(state_dir, txn)
+    result.status = Status.NEEDS_MANUAL
+    result.message = f"{what}: manual intervention required"
+
+
+def rolled_back(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, why: str) -> None:
+    transaction.clear(state_dir)
+    record_installed(state_dir, txn.component, txn.from_version)
+    result.status = Status.ROLLED_BACK
     result.message = f"{why}, rolled back to v{txn.from_version}"
 
 
