@@ -8,6 +8,11 @@ to /usr/bin as on a device, and the project's own unit files (with their drop-in
 
 from __future__ import annotations
 
+import compileall
+import functools
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +25,36 @@ VENV = Path("/usr/local/lib/dunebugger-units/venv")
 CONFIG = "/etc/dunebugger/updater.yaml"
 
 
+@functools.cache
+def _built_package() -> Path:
+    """This checkout's dunebugger_units with its bytecode, built once per test process."""
+    out = Path(tempfile.mkdtemp(prefix="dunebugger-units-pkg-")) / "dunebugger_units"
+    shutil.copytree(REPO / "dunebugger_units", out, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(out, quiet=1)
+    return out
+
+
+def _site_packages() -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = sorted((VENV / "lib").glob("python3.*/site-packages"))
+    return found[0] if found else VENV / "lib" / version / "site-packages"
+
+
+def install_package(h: Harness) -> None:
+    """Put this checkout's package into the harness's copy-on-write /usr, over the venv's installed copy.
+
+    Each harness then runs the code of the checkout that booted it: two checkouts (or two branches) can run
+    their system tests side by side without reinstalling one shared venv under each other.
+    """
+    site = h.path(str(_site_packages()))
+    target = site / "dunebugger_units"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(_built_package(), target)
+
+
 def install_product(h: Harness, config: dict[str, Any] | None = None) -> None:
     """Link the console script, install every unit file and drop-in, write the configuration."""
+    install_package(h)
     target = h.path("/usr/bin/dunebugger-units")
     target.unlink(missing_ok=True)
     target.symlink_to(VENV / "bin" / "dunebugger-units")
