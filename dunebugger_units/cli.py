@@ -131,9 +131,10 @@ def render_result(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _finish(result: Any, as_json: bool, code: int) -> None:
+def _finish(result: Any, as_json: bool) -> NoReturn:
+    """Render a result of this process and exit with the result's own code."""
     emit(result.to_dict(), as_json, render_result)
-    sys.exit(code)
+    sys.exit(int(result.exit_code()))
 
 
 @click.command("run-update")
@@ -148,15 +149,14 @@ def run_update_command(ctx: Context, component: str, version: str | None, dry_ru
     from pathlib import Path as _Path
 
     from . import state
-    from .phases.preflight import INSTANCE
-    from .phases.update import exit_code_for, run_update
+    from .config import COMPONENT_NAME
+    from .phases.update import run_update
 
     journal.set_identifier("dunebugger-update")
     config = ctx.config_or_exit(as_json)
-    if version is None and not dry_run:
-        version = state.take_request(_Path(config.state_dir), component) if INSTANCE.match(component) else None
-    result = run_update(config, component, version=version, dry_run=dry_run)
-    _finish(result, as_json, int(exit_code_for(result)))
+    if version is None and not dry_run and COMPONENT_NAME.match(component):
+        version = state.take_request(_Path(config.state_dir), component)
+    _finish(run_update(config, component, version=version, dry_run=dry_run), as_json)
 
 
 @click.command("run-rollback")
@@ -166,14 +166,9 @@ def run_update_command(ctx: Context, component: str, version: str | None, dry_ru
 def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
     """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
     from .phases.rollback import run_rollback
-    from .phases.update import exit_code_for
-    from .results import Status
 
     journal.set_identifier("dunebugger-rollback")
-    config = ctx.config_or_exit(as_json)
-    result = run_rollback(config, component)
-    # for the rollback unit, a good rollback is a success: only a failed one fails the unit (exit 4)
-    _finish(result, as_json, 0 if result.status is Status.ROLLED_BACK else int(exit_code_for(result)))
+    _finish(run_rollback(ctx.config_or_exit(as_json), component), as_json)
 
 
 @click.command()
@@ -200,10 +195,10 @@ def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
          or "no results yet")
 
 
-def _follow(events: Any, as_json: bool) -> None:
-    """Show progress as it comes (stderr with --json), then the result; exit with the result's code."""
-    from .phases.update import exit_code_for
-    from .results import UpdateResult
+def _follow(events: Any, as_json: bool, asked: str) -> None:
+    """Show progress as it comes (stderr with --json), then the result; exit with the result's code for
+    what was asked (an update answered by the rollback that followed it failed)."""
+    from .results import Action, UpdateResult
 
     for event in events:
         if event.kind == "progress":
@@ -211,7 +206,7 @@ def _follow(events: Any, as_json: bool) -> None:
             continue
         data = event.data
         emit(data, as_json, render_result)
-        sys.exit(int(exit_code_for(UpdateResult.from_dict(data))) if "status" in data else 1)
+        sys.exit(int(UpdateResult.from_dict(data).exit_code(Action(asked))) if "status" in data else 1)
 
 
 @click.command()
@@ -227,7 +222,7 @@ def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_
 
     from . import state
     from .client import UpdaterClient
-    from .phases.preflight import validate_instance
+    from .config import validate_instance
 
     try:
         config = ctx.config()
@@ -236,7 +231,8 @@ def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_
             if dry_run:
                 raise click.UsageError("--version and --dry-run together are not supported")
             state.write_request(_Path(config.state_dir), component, version)
-        _follow(UpdaterClient(config.state_dir).update(component, dry_run), as_json)
+        _follow(UpdaterClient(config.state_dir).update(component, dry_run), as_json,
+                "dry-run" if dry_run else "update")
     except UnitsError as exc:
         fail(exc, as_json)
 
@@ -248,12 +244,12 @@ def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_
 def rollback(ctx: Context, component: str, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
     from .client import UpdaterClient
-    from .phases.preflight import validate_instance
+    from .config import validate_instance
 
     try:
         config = ctx.config()
         validate_instance(config, component)
-        _follow(UpdaterClient(config.state_dir).rollback(component), as_json)
+        _follow(UpdaterClient(config.state_dir).rollback(component), as_json, "rollback")
     except UnitsError as exc:
         fail(exc, as_json)
 
@@ -264,8 +260,6 @@ def rollback(ctx: Context, component: str, as_json: bool) -> None:
 def recover(ctx: Context, as_json: bool) -> None:
     """Finish or roll back an update that was interrupted (what dunebugger-recover.service runs at boot)."""
     from .phases.recover import run_recovery
-    from .phases.update import exit_code_for
-    from .results import Status
 
     journal.set_identifier("dunebugger-recover")
     try:
@@ -275,7 +269,7 @@ def recover(ctx: Context, as_json: bool) -> None:
     if result is None:
         emit({"status": "none", "message": "no interrupted update"}, as_json, lambda d: d["message"])
         return
-    _finish(result, as_json, 0 if result.status is Status.ROLLED_BACK else int(exit_code_for(result)))
+    _finish(result, as_json)
 
 
 main.add_command(check)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, Refused
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
@@ -92,6 +92,17 @@ class Config:
         except KeyError:
             known = ", ".join(self.components)
             raise ConfigError(f"unknown component {name!r} (known: {known})") from None
+
+
+def validate_instance(config: Config, name: str) -> ComponentConfig:
+    """A unit instance (or a command's argument) is a component name: anything else is refused before
+    anything happens, and never shapes a path."""
+    known = ", ".join(config.components)
+    if not COMPONENT_NAME.match(name):
+        raise Refused(f"refusing unit instance {name!r}: not a component name (known: {known})")
+    if name not in config.components:
+        raise Refused(f"refusing unit instance {name!r}: unknown component (known: {known})")
+    return config.components[name]
 
 
 DEFAULT_COMPONENTS: dict[str, dict[str, Any]] = {

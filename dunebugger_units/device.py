@@ -1,27 +1,19 @@
 """What is installed on the device: reads the compose file and core's VERSION file, never writes.
 
-`image_tag` and `parse_version_file` are pure; the `read_*` functions do the reading.
+`parse_version_file` is pure; `read_current_version` does the reading (the compose file through compose.py,
+the one compose parser).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from .config import ComponentConfig, Config
 from .errors import UnitsError
 from .versions import UNKNOWN, parse_version, strip_v
 
 MAX_FILE_BYTES = 1024 * 1024
-
-
-def image_tag(ref: str) -> str | None:
-    """`ghcr.io/o/x:1.0.0` -> `1.0.0`; None for a digest reference or no tag (the registry port is no tag)."""
-    if "@" in ref:
-        return None
-    name = ref.rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else None
 
 
 def parse_version_file(text: str) -> str | None:
@@ -57,35 +49,15 @@ def _read_small(path: Path) -> str:
     return data.decode("utf-8", "replace")
 
 
-def read_compose(path: Path) -> dict[str, Any]:
-    import yaml  # deferred: keeps `--help` fast on a Pi
-
-    try:
-        data = yaml.safe_load(_read_small(path))
-    except FileNotFoundError:
-        raise UnitsError(f"reading compose file {path}: it does not exist") from None
-    except OSError as exc:
-        raise UnitsError(f"reading compose file {path}: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise UnitsError(f"reading compose file {path}: not valid YAML") from None
-    if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
-        raise UnitsError(f"reading compose file {path}: it has no services")
-    return data
-
-
-def compose_image(compose: dict[str, Any], service: str) -> str | None:
-    entry = compose["services"].get(service)
-    image = entry.get("image") if isinstance(entry, dict) else None
-    return image if isinstance(image, str) else None
-
-
 def read_current_version(config: Config, component: ComponentConfig) -> str:
     """The installed version, or `unknown` when the device does not say (an update is then available)."""
+    from . import compose
+
     try:
         if component.type == "container":
-            compose = read_compose(Path(config.compose_file))
-            image = compose_image(compose, component.compose_service or component.name)
-            tag = image_tag(image) if image else None
+            text = compose.read_compose_text(Path(config.compose_file))
+            image = compose.service_image(text, component.compose_service or component.name)
+            tag = compose.image_tag(image)
             return strip_v(tag) if tag and parse_version(tag) else UNKNOWN
         version_path = Path(component.install_dir or "") / component.version_file
         return parse_version_file(_read_small(version_path)) or UNKNOWN

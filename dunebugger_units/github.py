@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -49,14 +49,6 @@ class Release:
     published_at: str | None
     prerelease: bool
     assets: tuple[Asset, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Release:
-        assets = tuple(Asset(**a) for a in data.get("assets", ()))
-        return cls(**{**data, "assets": assets})
 
 
 @dataclass(frozen=True)

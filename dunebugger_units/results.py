@@ -1,4 +1,7 @@
-"""What a phase reports: Status words, check outcomes and the update result (pure data, no I/O)."""
+"""What a run reports: Status and Action words, check outcomes and the result, which owns its exit code.
+
+Pure data, no I/O.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,28 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from .errors import ExitCode
+
 
 class Status(str, Enum):
     """The exact words that appear in the journal and the JSON."""
 
     UPDATED = "updated"
     UNCHANGED = "unchanged"
-    PENDING = "pending"
     REFUSED = "refused"
     DRY_RUN = "dry-run"
     FAILED = "failed"
     ROLLED_BACK = "rolled-back"
     NEEDS_MANUAL = "needs-manual"
+
+
+class Action(str, Enum):
+    """What a run was asked to do: the `action` of a result."""
+
+    UPDATE = "update"
+    DRY_RUN = "dry-run"
+    ROLLBACK = "rollback"
+    RECOVERY = "recovery"
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,11 @@ def first_failure(outcomes: list[CheckOutcome]) -> CheckOutcome | None:
 
 @dataclass
 class UpdateResult:
-    """The record of one update, dry run or rollback; `status` starts FAILED and changes once proven."""
+    """The record of one update, dry run, rollback or recovery; `status` starts FAILED and changes once
+    proven. `changed` turns true once the device was changed: a failure before that exits like a refusal."""
 
     component: str
-    action: str  # update | dry-run | rollback | recovery
+    action: Action
     status: Status = Status.FAILED
     message: str = ""
     from_version: str | None = None
@@ -50,6 +64,7 @@ class UpdateResult:
     started_at: str | None = None
     finished_at: str | None = None
     invocation_id: str | None = None
+    changed: bool = False
     checks: list[CheckOutcome] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)
 
@@ -57,25 +72,35 @@ class UpdateResult:
     def success(self) -> bool:
         return self.status in (Status.UPDATED, Status.UNCHANGED, Status.DRY_RUN)
 
-    @property
-    def dry_run(self) -> bool:
-        return self.action == "dry-run"
+    def exit_code(self, asked: Action | None = None) -> ExitCode:
+        """The one exit-code rule (README, "Exit codes"). `asked` is what the caller asked for, when that
+        differs from the run that answered: `update` is answered by the rollback that followed its failure."""
+        asked = asked or self.action
+        if self.status in (Status.UPDATED, Status.UNCHANGED, Status.DRY_RUN):
+            return ExitCode.OK
+        if self.status is Status.REFUSED:
+            return ExitCode.REFUSED
+        if self.status is Status.ROLLED_BACK:
+            # a good rollback is what the rollback (or the recovery) was for; for an update it is a failure
+            return ExitCode.OK if asked in (Action.ROLLBACK, Action.RECOVERY) else ExitCode.UPDATE_FAILED
+        if self.status is Status.NEEDS_MANUAL:
+            return ExitCode.ROLLBACK_FAILED
+        # FAILED: OnFailure= must not roll back a device that was not changed
+        return ExitCode.UPDATE_FAILED if self.changed else ExitCode.REFUSED
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["action"] = self.action.value
         data["success"] = self.success
-        data["dry_run"] = self.dry_run
+        data["dry_run"] = self.action is Action.DRY_RUN
         return data
-
-    def frontend_body(self) -> dict[str, Any]:
-        """The body of the frontend's `update_result`."""
-        return {"component": self.component, "success": self.success, "message": self.message,
-                "dry_run": self.dry_run}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UpdateResult:
-        fields = {k: v for k, v in data.items() if k not in ("success", "dry_run")}
-        fields["status"] = Status(fields.get("status", "failed"))
-        fields["checks"] = [CheckOutcome(**c) for c in fields.get("checks", [])]
-        return cls(**fields)
+        """A recorded result read back (the CLI follows a run through the client, which reads the file)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["status"] = Status(known.get("status", "failed"))
+        known["action"] = Action(known.get("action", "update"))
+        known["checks"] = [CheckOutcome(**c) for c in known.get("checks") or []]
+        return cls(**known)

@@ -82,6 +82,18 @@ def update_state(state_dir: Path, mutate: Callable[[State], None]) -> State:
         return data
 
 
+def record_installed(state_dir: Path, name: str, version: str) -> None:
+    """An update or a rollback finished: `version` is what runs now."""
+    from .versions import is_newer
+
+    def mutate(data: State) -> None:
+        record = data["components"].setdefault(name, {})
+        record["current"] = version
+        record["update_available"] = is_newer(record.get("latest"), version)
+
+    update_state(state_dir, mutate)
+
+
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------
 
 RESULTS_DIR = "results"

@@ -85,10 +85,6 @@ class ServiceInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop
     def result(self) -> str:
         raise NotImplementedError
 
-    @dbus_property_async("i", property_name="ExecMainStatus")
-    def exec_main_status(self) -> int:
-        raise NotImplementedError
-
 
 class ServiceUnit(UnitInterface, ServiceInterface):
     """A unit object of a service: both interfaces on one path."""

@@ -1,5 +1,9 @@
 """The transaction record: written and fsynced before each change, so that a rollback (or recovery after a
-power cut) knows what was changed and where the backups are. Touches the disk."""
+power cut) knows what was changed and where the backups are. Touches the disk.
+
+Steps, statuses and the recovery's decisions are enums: a kind can only record a step the recovery knows
+(`RECOVERY_BY_STEP` names a decision for every one, and a test holds the kinds to it).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 import signal
 import time
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +22,76 @@ from .files import atomic_write, fsync_dir
 TRANSACTION_FILE = "transaction.json"
 
 
+class Step(str, Enum):
+    """The last step an update reached; the words are what the record and the journal say."""
+
+    STARTED = "started"  # the record exists; nothing on the device was changed yet
+    # container: the compose backup is made and recorded; the compose file is being written
+    COMPOSE_WRITING = "compose-writing"
+    RECREATING = "recreating"  # container: the compose file names the new image; the container is recreated
+    # python_app: staged and backed up, the link is about to be switched and the service restarted
+    SWITCHING = "switching"
+    SWITCHED = "switched"  # python_app: the link names the new release, and the restart job is done
+    APPLIED = "applied"  # every change is made: the new version is complete
+    VERIFIED = "verified"  # the post-update checks passed
+
+
+class TxnStatus(str, Enum):
+    PENDING = "pending"  # the update is running, or was interrupted
+    FAILED = "failed"  # the update failed after a change: a rollback is due
+    NEEDS_MANUAL = "needs-manual"  # a rollback failed: a person must look; nothing retries it
+
+
+class Recovery(str, Enum):
+    """What the boot-time recovery does with an unfinished transaction."""
+
+    NONE = "none"  # nothing was changed yet: drop the record
+    FINISH = "finish"  # every change was made: keep it if it passes the post-checks
+    ROLLBACK = "rollback"
+    MANUAL = "manual"  # an earlier rollback failed: report it again, change nothing
+
+
+# The recovery's decision for a pending transaction at each step (a failed one is always rolled back).
+RECOVERY_BY_STEP: dict[Step, Recovery] = {
+    Step.STARTED: Recovery.NONE,
+    Step.COMPOSE_WRITING: Recovery.ROLLBACK,
+    Step.RECREATING: Recovery.ROLLBACK,
+    Step.SWITCHING: Recovery.ROLLBACK,
+    Step.SWITCHED: Recovery.ROLLBACK,
+    Step.APPLIED: Recovery.FINISH,
+    Step.VERIFIED: Recovery.FINISH,
+}
+
+
+def decide_recovery(step: Step, status: TxnStatus) -> Recovery:
+    """Pure: what to do at boot with a transaction that reached `step` with `status`."""
+    if status is TxnStatus.NEEDS_MANUAL:
+        return Recovery.MANUAL
+    if step is Step.STARTED:
+        return Recovery.NONE
+    if status is TxnStatus.FAILED:
+        return Recovery.ROLLBACK
+    return RECOVERY_BY_STEP[step]
+
+
 @dataclass
 class Transaction:
     component: str
     kind: str  # container | python_app
     from_version: str
     to_version: str
-    step: str = "started"  # the last step reached, e.g. "compose-written", "switched"
+    step: Step = Step.STARTED
     started_at: str = ""
     invocation_id: str | None = None
     # what a rollback needs: the compose backup path, the previous release dir, the tarball backup, ...
     backups: dict[str, Any] = field(default_factory=dict)
-    status: str = "pending"  # pending | failed | needs-manual
+    status: TxnStatus = TxnStatus.PENDING
     failure: str = ""  # how the update failed, for the rollback's message: "Post-update checks failed"
+
+    @property
+    def changed(self) -> bool:
+        """Whether the device may have been changed (anything past `started`)."""
+        return self.step is not Step.STARTED
 
 
 def transaction_path(state_dir: Path) -> Path:
@@ -38,7 +100,8 @@ def transaction_path(state_dir: Path) -> Path:
 
 def save(state_dir: Path, txn: Transaction) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(transaction_path(state_dir), json.dumps(asdict(txn), indent=2).encode() + b"\n", mode=0o644)
+    data = asdict(txn) | {"step": txn.step.value, "status": txn.status.value}
+    atomic_write(transaction_path(state_dir), json.dumps(data, indent=2).encode() + b"\n", mode=0o644)
 
 
 # Fault injection for the crash-safety tests: a unit drop-in sets one of these to a step name. KILL_AT kills
@@ -47,19 +110,15 @@ def save(state_dir: Path, txn: Transaction) -> None:
 KILL_AT_ENV = "DUNEBUGGER_UNITS_KILL_AT"
 PAUSE_AT_ENV = "DUNEBUGGER_UNITS_PAUSE_AT"
 
-# Steps the pipeline itself records; kinds record theirs (e.g. "compose-written", "switched") in between.
-APPLIED = "applied"  # every change is made: the new version is complete
-VERIFIED = "verified"  # the post-update checks passed
 
-
-def advance(state_dir: Path, txn: Transaction, step: str, **backups: Any) -> None:
+def advance(state_dir: Path, txn: Transaction, step: Step, **backups: Any) -> None:
     """Record that `step` is reached (and any new backups) before going on: durable on return."""
-    txn.step = step
+    txn.step = Step(step)
     txn.backups.update(backups)
     save(state_dir, txn)
-    if os.environ.get(KILL_AT_ENV) == step:
+    if os.environ.get(KILL_AT_ENV) == step.value:
         os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get(PAUSE_AT_ENV) == step:
+    if os.environ.get(PAUSE_AT_ENV) == step.value:
         time.sleep(3600)
 
 
@@ -72,11 +131,29 @@ def load(state_dir: Path) -> Transaction | None:
     except (OSError, ValueError) as exc:
         raise StateError(f"reading transaction record {path}: {exc}") from None
     try:
-        return Transaction(**data)
-    except TypeError:
+        txn = Transaction(**data)
+        txn.step, txn.status = Step(txn.step), TxnStatus(txn.status)
+    except (TypeError, ValueError):
         raise StateError(f"reading transaction record {path}: not a transaction record") from None
+    return txn
 
 
 def clear(state_dir: Path) -> None:
     transaction_path(state_dir).unlink(missing_ok=True)
     fsync_dir(state_dir)
+
+
+def describe_unfinished(state_dir: Path) -> dict[str, Any] | None:
+    """An interrupted or failed update that is not resolved yet, said plainly (for `status` and `check`)."""
+    try:
+        txn = load(state_dir)
+    except StateError as exc:
+        return {"message": str(exc)}
+    if txn is None:
+        return None
+    what = "needs manual intervention" if txn.status is TxnStatus.NEEDS_MANUAL else "is unresolved"
+    return {"component": txn.component, "from_version": txn.from_version, "to_version": txn.to_version,
+            "step": txn.step.value, "status": txn.status.value,
+            "message": f"the update of {txn.component} from {txn.from_version} to {txn.to_version} {what} "
+                       f"(step {txn.step.value}); see `dunebugger-units recover` and "
+                       f"`rollback {txn.component}`"}

@@ -30,9 +30,3 @@ def is_newer(candidate: str | None, current: str | None) -> bool:
         return False
     old = parse_version(current)
     return old is None or new > old
-
-
-def highest(tags: list[str]) -> str | None:
-    """The highest of the tags that are versions, or None."""
-    parsed = [(v, t) for t in tags if (v := parse_version(t)) is not None]
-    return max(parsed)[1] if parsed else None

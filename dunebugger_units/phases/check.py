@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import journal, state
+from .. import journal, state, transaction
 from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import CheckFailed, RateLimited, StateError
@@ -170,9 +170,7 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     state.update_state(state_dir, merge)
     for facts in all_facts:
         warnings += [f"{facts.component}: tag {t!r} is not a version, skipped" for t in _skipped(facts)]
-    from .status import unfinished_update
-
-    if (unfinished := unfinished_update(state_dir)) is not None:
+    if (unfinished := transaction.describe_unfinished(state_dir)) is not None:
         warnings.append(unfinished["message"])
     report = CheckReport(components=records, warnings=tuple(warnings))
     report_to_journal(report)

@@ -1,12 +1,11 @@
 """Pre-update validation shared by both kinds: which version, which manifest, and the common checks.
 
-`validate_instance`, `choose_target` and `common_checks` are pure; `gather_manifest` and `gather_release` do
-the network I/O through github.py. Nothing here changes the device.
+`choose_target` and `common_checks` are pure; `gather_manifest` and `gather_release` do the network I/O
+through github.py. Nothing here changes the device.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,17 +16,6 @@ from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version,
 from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
 from ..results import CheckOutcome
 from ..versions import UNKNOWN, is_newer, parse_version, strip_v
-
-INSTANCE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-
-
-def validate_instance(config: Config, name: str) -> ComponentConfig:
-    """The unit instance is a component name: anything else is refused before anything happens."""
-    if not INSTANCE.match(name):
-        raise Refused(f"refusing unit instance {name!r}: not a component name (known: {', '.join(config.components)})")
-    if name not in config.components:
-        raise Refused(f"refusing unit instance {name!r}: unknown component (known: {', '.join(config.components)})")
-    return config.components[name]
 
 
 @dataclass(frozen=True)

@@ -2,93 +2,75 @@
 
 If the transaction reached "applied" (every change made), the new version is judged by the kind's post-checks:
 healthy means the update is finished and recorded; anything else, or an earlier step, is rolled back. A
-transaction a person must look at ("needs-manual") is reported again and left alone: never a loop.
+transaction a person must look at ("needs-manual") is reported again and left alone: never a loop. The
+decision itself is transaction.decide_recovery (pure).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from .. import journal, state, transaction
+from .. import state, transaction
 from ..config import Config
 from ..errors import UnitsError
-from ..results import Status, UpdateResult, first_failure
-from .base import Kind, UpdateContext
+from ..kinds import kind_of
+from ..kinds.base import Kind, UpdateContext
+from ..results import Action, Status, UpdateResult, first_failure
+from ..transaction import Recovery
 from .rollback import needs_manual, restore_and_recheck, rolled_back
-from .update import connect_systemd, context_from_transaction, guarded, load_kind, new_result, record_installed
-
-
-def decide_recovery(txn: transaction.Transaction) -> str:
-    """Pure: "none" (nothing changed yet), "finish" (complete: verify it), "rollback" or "manual"."""
-    if txn.status == "needs-manual":
-        return "manual"
-    if txn.step == "started":
-        return "none"
-    if txn.step in (transaction.APPLIED, transaction.VERIFIED) and txn.status == "pending":
-        return "finish"
-    return "rollback"
+from .run import Run, execute, explain
 
 
 def run_recovery(config: Config) -> UpdateResult | None:
     """None when there is no interrupted update; otherwise the recorded result of the recovery."""
-    state_dir = Path(config.state_dir)
-    txn = transaction.load(state_dir)
+    txn = transaction.load(Path(config.state_dir))
     if txn is None:
         return None
-    result = new_result(txn.component, "recovery", from_version=txn.from_version, to_version=txn.to_version)
-    guarded(result, state_dir, f"{txn.component} (recovery)", lambda: _recover_locked(config, txn, result))
-    state.record_result(state_dir, result.to_dict())
-    priority = journal.Priority.CRIT if result.status is Status.NEEDS_MANUAL else journal.Priority.WARNING
-    journal.event(result.message, priority, journal.RECOVERY, component=txn.component, phase="recovery",
-                  from_version=txn.from_version, to_version=txn.to_version, status=result.status.value,
-                  step=txn.step)
-    return result
+    return execute(config, txn.component, Action.RECOVERY, lambda run: _recover(run, txn))
 
 
-def _recover_locked(config: Config, txn: transaction.Transaction, result: UpdateResult) -> None:
-    state_dir = Path(config.state_dir)
-    name = txn.component
-    decision = decide_recovery(txn)
-    if decision == "manual":
+def _recover(run: Run, txn: transaction.Transaction) -> None:
+    name, result = txn.component, run.result
+    result.from_version, result.to_version = txn.from_version, txn.to_version
+    run.journal_fields["step"] = txn.step.value
+    decision = transaction.decide_recovery(txn.step, txn.status)
+    if decision is Recovery.MANUAL:
         result.status = Status.NEEDS_MANUAL
         result.message = (f"An earlier rollback of {name} to {txn.from_version} failed: "
                           "manual intervention required")
         return
-    if decision == "none":
-        transaction.clear(state_dir)
+    if decision is Recovery.NONE:
+        transaction.clear(run.state_dir)
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
-    systemd, bus_error = connect_systemd()
-    ctx = context_from_transaction(config, txn, systemd)
-    kind = load_kind(ctx.component)
+    ctx = run.context(txn.from_version, txn.to_version)
+    kind = kind_of(run.component.type)
     try:
-        if systemd is None:
-            raise UnitsError(f"recovering {name}: {bus_error}")
-        if decision == "finish" and _finish(ctx, kind, txn, result):
+        if run.systemd is None:
+            raise UnitsError(f"recovering {name}: {run.bus_error}")
+        if decision is Recovery.FINISH and _finish(run, ctx, kind, txn):
             return
-        txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step!r}"
+        txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step.value!r}"
         restore_and_recheck(kind, ctx, txn, result)
-    except UnitsError as exc:
-        needs_manual(state_dir, txn, result, f"Recovery of {name} failed: {exc}")
+    except (UnitsError, OSError) as exc:
+        needs_manual(run.state_dir, txn, result, f"Recovery of {name} failed: {explain(exc)}")
         return
-    finally:
-        if systemd is not None:
-            systemd.close()
-    rolled_back(state_dir, txn, result, txn.failure)
+    rolled_back(run.state_dir, txn, result, txn.failure)
 
 
-def _finish(ctx: UpdateContext, kind: Kind, txn: transaction.Transaction, result: UpdateResult) -> bool:
+def _finish(run: Run, ctx: UpdateContext, kind: Kind[Any], txn: transaction.Transaction) -> bool:
     """The interrupted update made every change: keep it if it passes the post-checks."""
+    result = run.result
     outcomes = kind.verify(ctx)
     result.checks += outcomes
     if first_failure(outcomes) is not None:
         txn.failure = "An interrupted update failed its post-update checks"
         return False
     kind.commit(ctx, txn)
-    state_dir = Path(ctx.state_dir)
-    transaction.clear(state_dir)
-    record_installed(state_dir, ctx.component.name, ctx.to_version)
+    transaction.clear(run.state_dir)
+    state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
     result.status = Status.UPDATED
     result.message = f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)"
     return True

@@ -61,7 +61,7 @@ def test_second_update_is_told_who_holds_the_lock(config_file: Path, device: Dev
 def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device) -> None:
     cli(config_file, "check")
     transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
-                                                               step="compose-written"))
+                                                               step=transaction.Step.COMPOSE_WRITING))
     code, out = cli(config_file, "run-update", "core", "--json")
     assert code == 75
     assert "unfinished update of scheduler" in json.loads(out)["message"]
@@ -97,7 +97,8 @@ def test_explicit_version_request_is_consumed_once(config_file: Path, device: De
 def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device: Device) -> None:
     cli(config_file, "check")
     transaction.save(device.state_dir, transaction.Transaction("core", "python_app", "1.0.0", "1.2.0",
-                                                               step="switched", status="needs-manual"))
+                                                               step=transaction.Step.SWITCHED,
+                                                               status=transaction.TxnStatus.NEEDS_MANUAL))
     code, out = cli(config_file, "status", "--json")
     assert code == 0
     unfinished = json.loads(out)["unfinished_update"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dunebugger_units import composefile
-from dunebugger_units.composefile import ComposeEditError
+from dunebugger_units import compose
+from dunebugger_units.compose import ComposeEditError
 
 DEVICE_COMPOSE = (Path(__file__).parent.parent / "fixtures" / "docker-compose.yml").read_text()
 SCHEDULER_NEW = "ghcr.io/marco-svitol/dunebugger-scheduler:1.2.0"
@@ -41,15 +41,15 @@ def changed_lines(before: str, after: str) -> list[tuple[int, str, str]]:
     ],
 )
 def test_edit_changes_only_the_image_line(service: str, image: str, old_line: str, new_line: str) -> None:
-    after = composefile.set_service_image(DEVICE_COMPOSE, service, image)
+    after = compose.set_service_image(DEVICE_COMPOSE, service, image)
     assert changed_lines(DEVICE_COMPOSE, after) == [
         (DEVICE_COMPOSE.splitlines(keepends=True).index(old_line), old_line, new_line)
     ]
-    assert composefile.service_image(after, service) == image
+    assert compose.service_image(after, service) == image
 
 
 def test_other_services_comments_and_order_are_byte_identical() -> None:
-    after = composefile.set_service_image(DEVICE_COMPOSE, "scheduler", SCHEDULER_NEW)
+    after = compose.set_service_image(DEVICE_COMPOSE, "scheduler", SCHEDULER_NEW)
     before_nats = DEVICE_COMPOSE[DEVICE_COMPOSE.index("  nats-server:") :]
     assert after.endswith(before_nats)
     assert after.startswith(DEVICE_COMPOSE[: DEVICE_COMPOSE.index("  scheduler:")])
@@ -82,12 +82,12 @@ def test_other_services_comments_and_order_are_byte_identical() -> None:
 )
 def test_other_styles_still_change_one_line_only(variant: object) -> None:
     before = variant(DEVICE_COMPOSE)  # type: ignore[operator]
-    after = composefile.set_service_image(before, "scheduler", SCHEDULER_NEW)
+    after = compose.set_service_image(before, "scheduler", SCHEDULER_NEW)
     changes = changed_lines(before, after)
     assert len(changes) == 1
     _, old, new = changes[0]
     assert old.replace("1.0.0-beta.15", "1.2.0") == new
-    assert composefile.service_image(after, "scheduler") == SCHEDULER_NEW
+    assert compose.service_image(after, "scheduler") == SCHEDULER_NEW
 
 
 @pytest.mark.parametrize(
@@ -101,12 +101,12 @@ def test_other_styles_still_change_one_line_only(variant: object) -> None:
 )
 def test_edit_refuses_what_it_cannot_change(text: str, service: str, message: str) -> None:
     with pytest.raises(ComposeEditError, match=message):
-        composefile.set_service_image(text, service, SCHEDULER_NEW)
+        compose.set_service_image(text, service, SCHEDULER_NEW)
 
 
 def test_edit_refuses_a_malformed_image() -> None:
     with pytest.raises(ComposeEditError, match="not well-formed"):
-        composefile.set_service_image(DEVICE_COMPOSE, "scheduler", "Bad Image:1")
+        compose.set_service_image(DEVICE_COMPOSE, "scheduler", "Bad Image:1")
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_edit_refuses_a_malformed_image() -> None:
     ],
 )
 def test_parse_image_ref(ref: str, repository: str, tag: str | None) -> None:
-    parsed = composefile.parse_image_ref(ref)
+    parsed = compose.parse_image_ref(ref)
     assert (parsed.repository, parsed.tag) == (repository, tag)
     assert str(parsed) == ref
 
@@ -153,7 +153,7 @@ def test_parse_image_ref(ref: str, repository: str, tag: str | None) -> None:
 )
 def test_malformed_references_are_refused(ref: str) -> None:
     with pytest.raises(ComposeEditError):
-        composefile.parse_image_ref(ref)
+        compose.parse_image_ref(ref)
 
 
 @pytest.mark.parametrize(
@@ -173,17 +173,17 @@ def test_malformed_references_are_refused(ref: str) -> None:
     ],
 )
 def test_target_image(current: str, version: str, target: str) -> None:
-    assert composefile.target_image(current, version) == target
+    assert compose.target_image(current, version) == target
 
 
 def test_target_image_refuses_a_version_that_is_no_tag() -> None:
     with pytest.raises(ComposeEditError):
-        composefile.target_image("ghcr.io/o/r:1.0.0", "1.2.0+build/7")
+        compose.target_image("ghcr.io/o/r:1.0.0", "1.2.0+build/7")
 
 
 def test_diff_names_the_file_and_shows_one_change() -> None:
-    after = composefile.set_service_image(DEVICE_COMPOSE, "scheduler", SCHEDULER_NEW)
-    diff = composefile.unified_diff(DEVICE_COMPOSE, after, "/opt/dunebugger/docker-compose.yml")
+    after = compose.set_service_image(DEVICE_COMPOSE, "scheduler", SCHEDULER_NEW)
+    diff = compose.unified_diff(DEVICE_COMPOSE, after, "/opt/dunebugger/docker-compose.yml")
     assert diff.startswith(
         "--- /opt/dunebugger/docker-compose.yml (now)\n+++ /opt/dunebugger/docker-compose.yml"
     )

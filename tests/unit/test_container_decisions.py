@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dunebugger_units.docker import Container, container_from_inspect
-from dunebugger_units.phases.apply_compose import (
+from dunebugger_units.kinds.container import (
     MB,
     backup_name,
     backups_to_remove,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dunebugger_units.phases.apply_tarball import backups_to_prune, pip_argv, plan_settings, releases_to_prune
+from dunebugger_units.kinds.releases import backups_to_prune, plan_settings, releases_to_prune
+from dunebugger_units.kinds.venv import pip_argv
 
 SETTINGS = [
     pytest.param({"app/config/a.conf"}, {"app/config/a.conf"}, ("app/config/a.conf",), (),

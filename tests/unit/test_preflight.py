@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.config import parse_config
+from dunebugger_units.config import parse_config, validate_instance
 from dunebugger_units.errors import Refused
 from dunebugger_units.manifest import Manifest
-from dunebugger_units.phases.preflight import choose_target, common_checks, validate_instance
+from dunebugger_units.phases.preflight import choose_target, common_checks
 
 CONFIG = parse_config({})
 CHECKED = {"last_checked": "2026-11-27T00:00:00Z", "latest": "1.2.0"}

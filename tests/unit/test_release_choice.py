@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.device import image_tag, parse_version_file
+from dunebugger_units.compose import image_tag
+from dunebugger_units.device import parse_version_file
 from dunebugger_units.errors import CheckFailed
 from dunebugger_units.github import choose_release, parse_release, rate_limit_until
 

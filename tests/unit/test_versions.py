@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dunebugger_units.versions import highest, is_newer, parse_version, strip_v
+from dunebugger_units.versions import is_newer, parse_version
 
 ORDERINGS = [
     pytest.param("1.0.0", "1.0.0-beta.4", True, id="release-above-its-beta"),
@@ -37,13 +37,3 @@ def test_is_newer(candidate: str | None, current: str, expected: bool) -> None:
 )
 def test_parse_version(text: str, ok: bool) -> None:
     assert (parse_version(text) is not None) is ok
-
-
-def test_highest_skips_non_versions() -> None:
-    assert highest(["v1.0.0-beta.9", "nightly", "v1.0.0-beta.10", "v0.9.0"]) == "v1.0.0-beta.10"
-    assert highest(["nightly"]) is None
-
-
-def test_strip_v() -> None:
-    assert strip_v(" v1.2.3 ") == "1.2.3"
-    assert strip_v("1.2.3") == "1.2.3"

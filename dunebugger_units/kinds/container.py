@@ -1,5 +1,8 @@
 """The container kind (scheduler, remote): pre-checks, plan, pull, compose edit, recreate, post-checks, undo.
 
+The pre-checks produce a `ComposePlan` (the compose file as read, the edited text, both images); apply
+carries out exactly that plan.
+
 Order of apply, chosen so that every failure before the compose file is written changes nothing:
 pull the new image by its full reference while the old container runs, back the compose file up, record the
 backup in the transaction, write the edited compose file, then `docker compose up -d --no-deps <service>`.
@@ -13,17 +16,18 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import composefile, transaction
+from .. import compose, transaction
 from ..docker import Container, Docker, DockerError
 from ..errors import UnitsError
 from ..files import atomic_write, fsync_dir
 from ..results import CheckOutcome, first_failure
-from ..transaction import Transaction
+from ..transaction import Step, Transaction
 from ..versions import UNKNOWN
-from .base import UpdateContext
+from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 
 MB = 1024 * 1024
@@ -92,66 +96,80 @@ def judge_running_image(container: Container, image: str, image_id: str | None) 
 # ---- the kind ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ComposePlan:
+    """What the update of one compose service does, as the pre-checks found it."""
+
+    path: Path
+    service: str
+    before: bytes  # the compose file as read: the backup's contents
+    after: bytes  # the same bytes but for the image tag
+    image_from: str
+    image_to: str
+
+
+@dataclass
+class ContainerFacts:
+    """What the pre-checks learn, in order, for the ones after them and for the plan."""
+
+    before: bytes = b""  # as read: CRLF line ends and all
+    after: bytes = b""
+    image_from: str = ""
+    image_to: str = ""
+    docker_root: str = "/var/lib/docker"
+
+
 class ContainerKind:
     """A compose service whose version is its image tag."""
 
     # -- before anything changes --------------------------------------------------------------------------
 
-    def preflight(self, ctx: UpdateContext) -> list[CheckOutcome]:
-        """Each check needs the ones before it; the first failing required check ends the list."""
-        outcomes: list[CheckOutcome] = []
-        for check in (_check_compose, _check_permissions, _check_docker, _check_container, _check_disk_space):
-            produced = check(ctx)
-            outcomes += produced
-            if first_failure(produced) is not None:
-                break
-        return outcomes
+    def prepare(self, ctx: UpdateContext) -> Checked[ComposePlan]:
+        facts = ContainerFacts()
+        outcomes = run_checks(ctx, facts, (_check_compose, _check_permissions, _check_docker, _check_container,
+                                           _check_disk_space))
+        if first_failure(outcomes) is not None:
+            return Checked(outcomes, None)
+        plan = ComposePlan(path=_compose_path(ctx), service=_service(ctx), before=facts.before,
+                           after=facts.after, image_from=facts.image_from, image_to=facts.image_to)
+        return Checked(outcomes, plan)
 
-    def plan(self, ctx: UpdateContext) -> dict[str, Any]:
-        path = _compose_path(ctx)
-        before = _read_text(path)
-        service = _service(ctx)
-        image_from = composefile.service_image(before, service)
-        image_to = composefile.target_image(image_from, ctx.to_version)
-        after = composefile.set_service_image(before, service, image_to)
+    def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
         backup = Path(ctx.config.backup_dir) / backup_name(ctx.stamp or "YYYYmmdd_HHMMSS", set())
+        path, service = plan.path, plan.service
         return {
             "compose_file": str(path),
             "service": service,
-            "image_from": image_from,
-            "image_to": image_to,
-            "pull": image_to,
+            "image_from": plan.image_from,
+            "image_to": plan.image_to,
+            "pull": plan.image_to,
             "backup": str(backup),
-            "compose_diff": composefile.unified_diff(before, after, str(path)),
-            "steps": [f"docker pull {image_to}", f"back up {path} to {backup}", f"set {service}'s image tag",
+            "compose_diff": compose.unified_diff(plan.before.decode(), plan.after.decode(), str(path)),
+            "steps": [f"docker pull {plan.image_to}", f"back up {path} to {backup}", f"set {service}'s image tag",
                       f"docker compose -f {path} up -d --no-deps {service}"],
         }
 
     # -- the change ---------------------------------------------------------------------------------------
 
-    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
-        path, service, docker = _compose_path(ctx), _service(ctx), _docker(ctx)
-        before = path.read_bytes()
-        image_from = composefile.service_image(before.decode(), service)
-        image_to = composefile.target_image(image_from, ctx.to_version)
-        after = composefile.set_service_image(before.decode(), service, image_to).encode()
+    def apply(self, ctx: UpdateContext, plan: ComposePlan, txn: Transaction) -> None:
+        docker = Docker(plan.path)
         ctx.progress("pulling")
         # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
-        docker.pull(image_to)
+        docker.pull(plan.image_to)
         ctx.progress("backing up the compose file")
-        backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, before, like=path)
+        backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, like=plan.path)
         state_dir = Path(ctx.state_dir)
-        transaction.advance(state_dir, txn, "compose-writing", compose_file=str(path),
-                            compose_backup=str(backup), service=service, previous_image=image_from,
-                            new_image=image_to)
-        atomic_write(path, after, like=path)
-        transaction.advance(state_dir, txn, "recreating")
+        transaction.advance(state_dir, txn, Step.COMPOSE_WRITING, compose_file=str(plan.path),
+                            compose_backup=str(backup), service=plan.service, previous_image=plan.image_from,
+                            new_image=plan.image_to)
+        atomic_write(plan.path, plan.after, like=plan.path)
+        transaction.advance(state_dir, txn, Step.RECREATING)
         ctx.progress("recreating the container")
-        docker.up(service, doing=f"recreating {service} with {image_to}")
+        docker.up(plan.service, doing=f"recreating {plan.service} with {plan.image_to}")
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
-        current = composefile.service_image(_read_text(_compose_path(ctx)), _service(ctx))
-        image = composefile.target_image(current, ctx.to_version)
+        current = compose.service_image(_read_text(_compose_path(ctx)), _service(ctx))
+        image = compose.target_image(current, ctx.to_version)
         return post_checks(ctx, _docker(ctx), _service(ctx), image, ctx.to_version)
 
     def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
@@ -161,7 +179,7 @@ class ContainerKind:
         for name in backups_to_remove(sorted(os.listdir(backup_dir)), keep, protect):
             (backup_dir / name).unlink(missing_ok=True)
         path = _compose_path(ctx)
-        self._prune_images(Docker(path), composefile.service_image(_read_text(path), _service(ctx)),
+        self._prune_images(Docker(path), compose.service_image(_read_text(path), _service(ctx)),
                            txn.backups.get("previous_image"))
         # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
         for leftover in path.parent.glob(f".{path.name}.*.tmp"):
@@ -170,7 +188,7 @@ class ContainerKind:
 
     @staticmethod
     def _prune_images(docker: Docker, running: str, previous: str | None) -> None:
-        repository = composefile.parse_image_ref(running).repository
+        repository = compose.parse_image_ref(running).repository
         for ref in images_to_prune(docker.local_tags(repository), {running, previous or running}):
             docker.remove_image(ref)  # one still in use stays: that is docker's call, and harmless
 
@@ -181,7 +199,7 @@ class ContainerKind:
         backup = txn.backups.get("compose_backup")
         if backup:
             _restore(path, Path(backup))
-        previous = composefile.service_image(_read_text(path), service)
+        previous = compose.service_image(_read_text(path), service)
         if docker.image_id(previous) is None:
             raise UnitsError(f"rolling back {service}: image {previous} is no longer on this machine")
         ctx.progress("recreating the previous container")
@@ -243,22 +261,23 @@ def _docker_health(docker: Docker, container_id: str, deadline: float) -> CheckO
 # ---- pre-checks -------------------------------------------------------------------------------------------
 
 
-def _check_compose(ctx: UpdateContext) -> list[CheckOutcome]:
+def _check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     path, service = _compose_path(ctx), _service(ctx)
     try:
-        image = composefile.service_image(_read_text(path), service)
+        facts.before = _read_bytes(path)
+        facts.image_from = compose.service_image(facts.before.decode(), service)
     except UnitsError as exc:
         return [CheckOutcome("compose file", False, f"{path}: {exc}")]
-    outcomes = [CheckOutcome("compose file", True, f"{path}: service {service} runs {image}")]
+    outcomes = [CheckOutcome("compose file", True, f"{path}: service {service} runs {facts.image_from}")]
     try:
-        target = composefile.target_image(image, ctx.to_version)
+        facts.image_to = compose.target_image(facts.image_from, ctx.to_version)
+        facts.after = compose.set_service_image(facts.before.decode(), service, facts.image_to).encode()
     except UnitsError as exc:
         return [*outcomes, CheckOutcome("image reference", False, str(exc))]
-    ctx.notes.update(image_from=image, image_to=target)
-    return [*outcomes, CheckOutcome("image reference", True, f"{target} (from {image})")]
+    return [*outcomes, CheckOutcome("image reference", True, f"{facts.image_to} (from {facts.image_from})")]
 
 
-def _check_permissions(ctx: UpdateContext) -> list[CheckOutcome]:
+def _check_permissions(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     path, backup_dir = _compose_path(ctx), Path(ctx.config.backup_dir)
     problems = []
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
@@ -271,31 +290,28 @@ def _check_permissions(ctx: UpdateContext) -> list[CheckOutcome]:
     return [CheckOutcome("permissions", True, f"{path} and {backup_dir} writable")]
 
 
-def _check_docker(ctx: UpdateContext) -> list[CheckOutcome]:
+def _check_docker(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     try:
-        root = _docker(ctx).root_dir()
+        facts.docker_root = _docker(ctx).root_dir()
     except DockerError as exc:
         return [CheckOutcome("docker", False, str(exc))]
-    ctx.notes["docker_root"] = root
-    return [CheckOutcome("docker", True, f"the daemon answers; data root {root}")]
+    return [CheckOutcome("docker", True, f"the daemon answers; data root {facts.docker_root}")]
 
 
-def _check_container(ctx: UpdateContext) -> list[CheckOutcome]:
+def _check_container(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     docker, service = _docker(ctx), _service(ctx)
     try:
         container_id = docker.service_container(service)
         container = docker.inspect(container_id) if container_id else None
     except DockerError as exc:
         return [CheckOutcome("container", False, str(exc))]
-    if container is not None:
-        ctx.notes["container_id"] = container.id
     return judge_container(container, service, must_run=ctx.manifest.require_service_running)
 
 
-def _check_disk_space(ctx: UpdateContext) -> list[CheckOutcome]:
+def _check_disk_space(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     """Measured on each filesystem that will be written; two paths on one filesystem are one check."""
     by_device: dict[int, tuple[list[str], int]] = {}
-    for path in (str(ctx.notes.get("docker_root", "/var/lib/docker")), ctx.config.backup_dir):
+    for path in (facts.docker_root, ctx.config.backup_dir):
         existing = _nearest_existing(Path(path))
         try:
             st, vfs = os.stat(existing), os.statvfs(existing)
@@ -321,11 +337,13 @@ def _docker(ctx: UpdateContext) -> Docker:
     return Docker(_compose_path(ctx))
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The compose file exactly as it is on disk (line ends, BOM and all)."""
+    return compose.read_compose_text(path).encode()
+
+
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UnitsError(f"reading compose file {path}: {exc.strerror}") from None
+    return compose.read_compose_text(path)
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -1,6 +1,7 @@
-"""Pure edits of the compose file: image references, one service's image tag, and the dry-run diff.
+"""The one compose parser: reading a service's image, image references, the tag edit and the dry-run diff.
 
-No I/O: text in, text out (only the container kind imports this module, so ruamel.yaml loads at the top).
+`check`, `status` and the update all read the compose file through `read_compose_text` and `service_image`,
+so they cannot disagree. Everything but `read_compose_text` is pure: text in, text out.
 
 The edit uses ruamel.yaml's round-trip parser, which records where each scalar sits in the text: the new
 scalar is written at exactly that spot, in the old one's quoting, and nothing else moves. Re-emitting the
@@ -13,10 +14,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from .errors import UnitsError
 from .versions import strip_v
@@ -32,10 +31,37 @@ _REFERENCE = re.compile(  # ASCII: \w in a tag is [A-Za-z0-9_] only
     re.ASCII,
 )
 MAX_NAME = 255
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class ComposeEditError(UnitsError):
-    """The compose file cannot be edited safely; nothing was written."""
+    """The compose file cannot be read or edited safely; nothing was written."""
+
+
+def read_compose_text(path: Path) -> str:
+    """The compose file's text, line ends as they are (at most MAX_FILE_BYTES); UnitsError names the file
+    and why not."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise UnitsError(f"reading compose file {path}: it does not exist") from None
+    except OSError as exc:
+        raise UnitsError(f"reading compose file {path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UnitsError(f"reading compose file {path}: larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnitsError(f"reading compose file {path}: not UTF-8 (byte {exc.start})") from None
+
+
+def image_tag(ref: str) -> str | None:
+    """`ghcr.io/o/x:1.0.0` -> `1.0.0`; None for a digest reference or no tag (the registry port is no tag)."""
+    if "@" in ref:
+        return None
+    name = ref.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else None
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,8 @@ def target_image(current: str, version: str) -> str:
 
 
 def _yaml() -> Any:
+    from ruamel.yaml import YAML  # deferred: keeps `--help` fast on a Pi
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     return yaml
@@ -94,6 +122,8 @@ def _yaml() -> Any:
 
 def load(text: str) -> Any:
     """Round-trip load; ComposeEditError when it is not a compose file with services."""
+    from ruamel.yaml.error import YAMLError
+
     try:
         doc = _yaml().load(text)
     except YAMLError as exc:

@@ -1,23 +1,28 @@
-"""The contract between the update pipeline and the two kinds of component (container, python_app).
+"""The contract between the run phases and the two kinds of component (container, python_app).
 
-The pipeline (phases/update.py) owns what both share: target choice, the lock, the manifest, common
-pre-checks, the transaction record, results and reporting. A Kind owns what differs: its own pre-checks, the
-plan, applying, post-checks, committing and rolling back. Pre-checks and planning never change the device.
+The phases own what both share: target choice, the lock, the manifest, common pre-checks, the transaction
+record, results and reporting. A Kind owns what differs: its pre-checks, which produce its typed plan, the
+dry-run description, applying that plan, post-checks, committing and rolling back. Pre-checks never change
+the device (beyond the download staging area of root's state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from ..results import CheckOutcome, first_failure
 
 if TYPE_CHECKING:
     from ..config import ComponentConfig, Config
     from ..github import Release
     from ..manifest import Manifest
-    from ..results import CheckOutcome
     from ..systemd import Systemd
     from ..transaction import Transaction
+
+PlanT = TypeVar("PlanT")
+FactsT = TypeVar("FactsT")
 
 
 @dataclass
@@ -30,10 +35,9 @@ class UpdateContext:
     to_version: str  # the target
     release: Release | None  # the target's release (assets), when known
     manifest: Manifest
-    systemd: Systemd | None  # the system bus, opened by the entry point
+    systemd: Systemd | None  # the system bus, opened by the run skeleton
     progress: Callable[[str], None]  # names the phase reached: status text + journal
     stamp: str = ""  # YYYYmmdd_HHMMSS of this run, for backup names
-    notes: dict[str, Any] = field(default_factory=dict)  # what preflight learnt that apply reuses
 
     @property
     def state_dir(self) -> str:
@@ -59,19 +63,43 @@ class UpdateContext:
         return self.manifest.health_expected_status or self.component.health_expected_status
 
 
-class Kind(Protocol):
+@dataclass(frozen=True)
+class Checked(Generic[PlanT]):
+    """The kind's pre-checks, and the plan they produced: None when a required check failed."""
+
+    outcomes: list[CheckOutcome]
+    plan: PlanT | None
+
+
+Check = Callable[[UpdateContext, FactsT], "CheckOutcome | list[CheckOutcome]"]
+
+
+def run_checks(ctx: UpdateContext, facts: FactsT, checks: Sequence[Check[FactsT]]) -> list[CheckOutcome]:
+    """The one loop over a kind's pre-checks. Each check may fill in `facts` for the ones after it; the first
+    failing required check ends the list (no download when the disk is full)."""
+    outcomes: list[CheckOutcome] = []
+    for check in checks:
+        found = check(ctx, facts)
+        produced = [found] if isinstance(found, CheckOutcome) else found
+        outcomes += produced
+        if first_failure(produced) is not None:
+            break
+    return outcomes
+
+
+class Kind(Protocol[PlanT]):
     """One kind of component. Every method may raise UnitsError with a one-line reason."""
 
-    def preflight(self, ctx: UpdateContext) -> list[CheckOutcome]:
-        """Kind-specific pre-checks (disk space, service status, permissions); nothing changes."""
+    def prepare(self, ctx: UpdateContext) -> Checked[PlanT]:
+        """The kind's pre-checks (disk space, service status, permissions, the verified download) and the
+        plan that apply carries out; nothing the device runs changes."""
 
-    def plan(self, ctx: UpdateContext) -> dict[str, Any]:
+    def describe(self, ctx: UpdateContext, plan: PlanT) -> dict[str, Any]:
         """What apply would do, for a dry run: e.g. the compose diff and the image to pull."""
 
-    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
-        """Change the device. Call transaction.advance(...) *before* each change, naming the step and the
-        backups a rollback needs; raise UnitsError on failure (the pipeline then fails the unit, and
-        OnFailure= starts the rollback)."""
+    def apply(self, ctx: UpdateContext, plan: PlanT, txn: Transaction) -> None:
+        """Change the device as planned. Call transaction.advance(...) *before* each change, naming the step
+        and the backups a rollback needs; raise UnitsError on failure."""
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
         """Post-update checks: running, stable, healthy within the deadline, the target version."""

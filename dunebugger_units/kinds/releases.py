@@ -1,0 +1,185 @@
+"""Release-directory work for a Python app: the layout, staging, settings, backups, the link switch and
+retention. Touches the filesystem; the `*_to_prune` and `plan_settings` rules are pure.
+
+Layout: every release lives in its own dir under `releases_dir` (default `<install_dir>.releases`) with its
+own `.venv`; `install_dir` is a symlink to the running one, replaced with `rename`. A plain install dir as
+today's installer leaves it is moved into `releases_dir/<version>` on the first update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import ComponentConfig
+from ..errors import UnitsError
+from ..files import fsync_dir
+from ..versions import parse_version
+
+DEFAULT_PYTHON = "/usr/bin/python3"
+BACKUP_NAME = re.compile(r"^\d{8}_\d{6}\.tar\.gz$")
+
+
+# ---- pure rules -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsPlan:
+    """Which settings files a new release gets: the device's own, plus defaults the device does not have."""
+
+    from_device: tuple[str, ...]
+    defaults_added: tuple[str, ...]
+    defaults_ignored: tuple[str, ...]  # the tarball's default for a file the device already has
+
+
+def plan_settings(device_files: set[str], default_files: set[str]) -> SettingsPlan:
+    return SettingsPlan(
+        from_device=tuple(sorted(device_files)),
+        defaults_added=tuple(sorted(default_files - device_files)),
+        defaults_ignored=tuple(sorted(default_files & device_files)),
+    )
+
+
+def releases_to_prune(oldest_first: list[str], running: str, previous: str | None, keep: int) -> list[str]:
+    """Release dir names to delete: keep the running one, the one before it, and `keep` previous in all."""
+    others = [name for name in oldest_first if name != running]
+    kept = set(others[-keep:]) if keep > 0 else set()
+    if previous is not None:
+        kept.add(previous)
+    return [name for name in others if name not in kept]
+
+
+def backups_to_prune(names: list[str], keep: int) -> list[str]:
+    """Tarball backups to delete (names sort by their stamp); the newest is always kept."""
+    ordered = sorted(names)
+    return ordered[: max(0, len(ordered) - max(keep, 1))]
+
+
+# ---- the layout -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    install_dir: Path
+    releases_dir: Path
+    running_dir: Path  # what install_dir points at; install_dir itself when plain
+    plain: bool  # today's installer layout: a directory, migrated on the first update
+
+
+def read_layout(component: ComponentConfig) -> Layout:
+    install_dir = Path(component.install_dir or "")
+    releases_dir = Path(component.releases_dir or f"{install_dir}.releases")
+    if install_dir.is_symlink():
+        return Layout(install_dir, releases_dir, install_dir.resolve(), plain=False)
+    if install_dir.is_dir():
+        return Layout(install_dir, releases_dir, install_dir, plain=True)
+    raise UnitsError(f"reading the install dir {install_dir}: it is neither a directory nor a link to one")
+
+
+def migrated_dir(layout: Layout, version: str, stamp: str) -> Path:
+    """Where a plain install dir goes: releases_dir/<version>, never over something already there."""
+    name = version if parse_version(version) else f"previous-{stamp}"
+    target = layout.releases_dir / name
+    return target if not target.exists() else layout.releases_dir / f"{name}-{stamp}"
+
+
+def owner_of(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_uid, st.st_gid
+
+
+def existing_ancestor(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def venv_python(release_dir: Path) -> Path:
+    """The interpreter a release's venv was made from (its pyvenv.cfg `home`), else the system python3."""
+    with contextlib.suppress(OSError):
+        for line in (release_dir / ".venv" / "pyvenv.cfg").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home" and (Path(value.strip()) / "python3").exists():
+                return Path(value.strip()) / "python3"
+    if Path(DEFAULT_PYTHON).exists():
+        return Path(DEFAULT_PYTHON)
+    return Path(shutil.which("python3") or DEFAULT_PYTHON)
+
+
+def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
+    """Settings files under root, relative to it (a config path may name a dir or a single file)."""
+    found: set[str] = set()
+    for rel in config_paths:
+        base = root / rel
+        if base.is_file():
+            found.add(rel)
+        elif base.is_dir():
+            found.update(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file() or p.is_symlink())
+    return found
+
+
+# ---- staging, backup, switch ------------------------------------------------------------------------
+
+
+def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> SettingsPlan:
+    """Copy the device's settings over the tarball's defaults, byte for byte, mode and owner kept."""
+    plan = plan_settings(config_files(running, config_paths), config_files(new, config_paths))
+    for rel in plan.from_device:
+        source, target = running / rel, new / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        shutil.copy2(source, target, follow_symlinks=False)
+        st = source.lstat()
+        os.lchown(target, st.st_uid, st.st_gid)
+    return plan
+
+
+def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
+    """backup_dir/core.<stamp>.tar.gz of the running release (without its venv: a restore rebuilds it)."""
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    tmp = backup.with_name(f".{backup.name}.tmp")
+
+    def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if info.name == ".venv" or info.name.startswith(".venv/") else info
+
+    try:
+        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+            for entry in sorted(running.iterdir()):
+                tar.add(entry, arcname=entry.name, filter=skip_venv)
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        with contextlib.suppress(PermissionError):
+            os.chown(tmp, *owner)
+        os.replace(tmp, backup)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(backup.parent)
+    return backup
+
+
+def point_install_dir(install_dir: Path, release: Path, sync: bool = True) -> None:
+    """Atomically make install_dir a (relative) symlink to release: a temp link renamed over it."""
+    tmp = install_dir.with_name(f".{install_dir.name}.link-tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(release, install_dir.parent))
+    os.replace(tmp, install_dir)
+    if sync:
+        fsync_dir(install_dir.parent)
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+
+

@@ -1,0 +1,149 @@
+"""The one run skeleton of update, dry run, rollback and recovery.
+
+`execute` does, in this order and each once: validate the instance, take the one update lock, connect the
+system bus, run the body, record the result, report it to the journal, close the bus. The body only gathers,
+decides and acts; the result it fills in owns its exit code (results.UpdateResult.exit_code).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import journal, state
+from ..config import ComponentConfig, Config, validate_instance
+from ..errors import Refused, UnitsError
+from ..kinds.base import UpdateContext
+from ..manifest import Manifest
+from ..results import Action, Status, UpdateResult
+from ..systemd import Systemd, SystemdError, notify_status
+
+if TYPE_CHECKING:
+    from ..github import Release
+
+def now_iso() -> str:
+    """UTC with microseconds: the remote finds the result of the run it asked for by time, in order."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def stamp_now() -> str:
+    return datetime.now().strftime("%Y%m%d_%H%M%S")
+
+
+@dataclass
+class Run:
+    """One run of one component, as the body sees it."""
+
+    config: Config
+    component: ComponentConfig
+    result: UpdateResult
+    systemd: Systemd | None  # None when the bus could not be reached: `bus_error` says why
+    bus_error: str | None
+    journal_fields: dict[str, Any] = field(default_factory=dict)  # extra fields of the report
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.config.state_dir)
+
+    def context(self, from_version: str, to_version: str, release: Release | None = None,
+                manifest: Manifest | None = None) -> UpdateContext:
+        """What a kind needs for this run; a rollback or recovery has no release and no manifest."""
+        return UpdateContext(config=self.config, component=self.component, from_version=from_version,
+                             to_version=to_version, release=release, manifest=manifest or Manifest(),
+                             systemd=self.systemd, progress=progress_reporter(self.component.name, from_version,
+                                                                              to_version),
+                             stamp=stamp_now())
+
+
+def progress_reporter(component: str, from_version: str, to_version: str) -> Callable[[str], None]:
+    """Each phase reached becomes the unit's status text and one journal line."""
+
+    def progress(phase: str) -> None:
+        notify_status(f"{component}: {phase}")
+        journal.event(f"{component}: {phase}", journal.Priority.INFO, component=component, phase=phase,
+                      from_version=from_version, to_version=to_version)
+
+    return progress
+
+
+def execute(config: Config, name: str, action: Action, body: Callable[[Run], None]) -> UpdateResult:
+    """Run `body` for component `name` inside the skeleton; always returns the recorded result."""
+    result = UpdateResult(component=name, action=action, started_at=now_iso(),
+                          invocation_id=os.environ.get("INVOCATION_ID"))
+    state_dir = Path(config.state_dir)
+    run: Run | None = None
+    try:
+        component = validate_instance(config, name)
+        label = name if action in (Action.UPDATE, Action.DRY_RUN) else f"{name} ({action.value})"
+        with state.update_lock(state_dir, label), connected() as (systemd, bus_error):
+            run = Run(config, component, result, systemd, bus_error)
+            body(run)
+    except state.Busy as busy:
+        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
+    except Refused as exc:
+        result.status, result.message = Status.REFUSED, str(exc)
+    except Exception as exc:  # the last catch: a result that names it, never a silent end
+        result.status, result.message = Status.FAILED, explain(exc)
+    result.finished_at = now_iso()
+    if state_dir.is_dir() or result.status is not Status.REFUSED:
+        state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
+    report(result, run.journal_fields if run else {})
+    return result
+
+
+@contextlib.contextmanager
+def connected() -> Iterator[tuple[Systemd | None, str | None]]:
+    """The system bus for the body, closed afterwards; a bus that cannot be reached is an error string."""
+    try:
+        systemd = Systemd.connect()
+    except SystemdError as exc:
+        yield None, str(exc)
+        return
+    try:
+        yield systemd, None
+    finally:
+        systemd.close()
+
+
+def explain(exc: BaseException) -> str:
+    """One line for the result. An OSError (disk full, permission) names the file and the reason; an
+    unexpected exception is a bug, and its traceback goes to stderr, which is the journal in a unit."""
+    if isinstance(exc, UnitsError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    traceback.print_exception(exc, file=sys.stderr)
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+# (action, status) -> the priority and MESSAGE_ID of the report; anything else is an INFO line.
+REPORTS: dict[tuple[Action, Status], tuple[journal.Priority, str | None]] = {
+    (Action.UPDATE, Status.UPDATED): (journal.Priority.NOTICE, journal.UPDATE_SUCCEEDED),
+    (Action.UPDATE, Status.FAILED): (journal.Priority.ERR, journal.UPDATE_FAILED),
+    (Action.DRY_RUN, Status.FAILED): (journal.Priority.ERR, journal.UPDATE_FAILED),
+    (Action.ROLLBACK, Status.ROLLED_BACK): (journal.Priority.WARNING, journal.ROLLBACK_SUCCEEDED),
+    (Action.ROLLBACK, Status.NEEDS_MANUAL): (journal.Priority.CRIT, journal.ROLLBACK_FAILED),
+    (Action.ROLLBACK, Status.FAILED): (journal.Priority.CRIT, journal.ROLLBACK_FAILED),
+}
+
+
+def report(result: UpdateResult, extra: dict[str, Any]) -> None:
+    """The one journal entry that ends a run."""
+    fields = {"component": result.component, "phase": result.action.value, "from_version": result.from_version,
+              "to_version": result.to_version, "status": result.status.value, **extra}
+    if result.action is Action.RECOVERY:
+        priority = journal.Priority.CRIT if result.status is Status.NEEDS_MANUAL else journal.Priority.WARNING
+        journal.event(result.message, priority, journal.RECOVERY, **fields)
+        return
+    if result.status is Status.REFUSED:
+        journal.event(f"{result.component}: {result.message}", journal.Priority.WARNING, **fields)
+        return
+    priority, message_id = REPORTS.get((result.action, result.status), (journal.Priority.INFO, None))
+    journal.event(result.message, priority, message_id, **fields)
