@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,11 +154,12 @@ class FakeRemote:
 
     def _session(self, ws: ServerConnection) -> None:
         self.connections.append(ws)
-        for raw in ws:
-            message = json.loads(raw)
-            self.received.put(message)
-            for reply in self.script(message):
-                ws.send(json.dumps(reply))
+        with contextlib.suppress(ConnectionClosed):  # a test cut the tunnel: the page reconnects
+            for raw in ws:
+                message = json.loads(raw)
+                self.received.put(message)
+                for reply in self.script(message):
+                    ws.send(json.dumps(reply))
 
     def send(self, subject: str, body: Any, destination: str = "broadcast") -> None:
         """Push a message to every open connection."""

@@ -82,10 +82,18 @@ def server(remote: Remote) -> Iterator[PanelServer]:
         server.stop()
 
 
-@pytest.fixture
-def driver() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     with chromium() as driver:
         yield driver
+
+
+@pytest.fixture
+def driver(browser: Any) -> Iterator[Any]:
+    """One Chromium for the module; each test loads the page afresh (and leaves the viewport as it found it)."""
+    yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    browser.get("about:blank")
 
 
 def open_panel(driver: Any, server: PanelServer) -> Page:
@@ -125,9 +133,8 @@ def test_hostile_release_notes_are_inert(driver: Any, server: PanelServer, remot
     assert tags <= {"summary", "div", "h4", "p", "ul", "li", "strong", "code", "a", "pre"}, tags
     hrefs = page.js("return [...root.querySelectorAll('details a')].map((a) => a.getAttribute('href'))")
     assert hrefs == ["https://example.invalid/changelog"]
-    for _ in range(2):  # click what looks like a link, then give any handler a moment to run
-        for link in page.js("return [...root.querySelectorAll('details li')]"):
-            link.click()
+    for item in page.js("return [...root.querySelectorAll('details li')]"):  # click what looks like a link
+        item.click()
     assert driver.execute_script("return window.__pwned") is None
     assert driver.execute_script("return document.querySelectorAll('img, script:not([type=module]), iframe, svg')"
                                  ".length") == 0
