@@ -85,13 +85,13 @@ class PanelServer:
         request_line, _, headers = head.partition(b"\r\n")
         parts = request_line.decode("latin-1").split()
         path = parts[1] if len(parts) == 3 else "/"
-        if path.split("?")[0] == "/ws" and b"upgrade: websocket" in headers.lower():
+        if path.split("?", maxsplit=1)[0] == "/ws" and b"upgrade: websocket" in headers.lower():
             self._tunnel(client, head)
         else:
             self._static(client, path)
 
     def _static(self, client: socket.socket, path: str) -> None:
-        name = path.split("?")[0].lstrip("/") or "demo.html"
+        name = path.split("?", maxsplit=1)[0].lstrip("/") or "demo.html"
         file = (WEB / name).resolve()
         if WEB.resolve() not in file.parents or not file.is_file():
             client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -189,6 +189,10 @@ def chromium(width: int = 1000, height: int = 900) -> Iterator[Any]:
     """Debian's headless chromium through its chromedriver (selenium never downloads a driver: both paths given)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if missing:  # fail, never skip
+        raise RuntimeError(f"the browser tests need {', '.join(missing)}; run `bash scripts/install-test-deps.sh`")
 
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         options = webdriver.ChromeOptions()

@@ -281,6 +281,7 @@ summary { cursor: pointer; padding: 4px 0; }
 .md p, .md ul, .md ol, .md blockquote { margin: 4px 0; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 10px; }
 .notice { color: #5f6368; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 `;
 
 export class DunebuggerUpdates extends HTMLElement {
@@ -299,7 +300,9 @@ export class DunebuggerUpdates extends HTMLElement {
   #ui = null;
 
   set send(fn) {
-    this.#send = typeof fn === "function" ? fn : null;
+    const next = typeof fn === "function" ? fn : null;
+    if (next === this.#send) return; // the same callback again (a re-render): not a new connection
+    this.#send = next;
     if (this.#send) this.#everConnected = true;
     else {
       this.#checking = false;
@@ -539,6 +542,9 @@ export class DunebuggerUpdates extends HTMLElement {
     heading.id = headingId;
     const versions = top.appendChild(el(doc, "span"));
     versions.className = "versions";
+    versions.setAttribute("aria-hidden", "true"); // read out as the words in `spoken`, not as an arrow
+    const spoken = top.appendChild(el(doc, "span"));
+    spoken.className = "sr";
     const badge = top.appendChild(el(doc, "span"));
     badge.className = "badge";
     const policy = top.appendChild(el(doc, "span"));
@@ -565,7 +571,7 @@ export class DunebuggerUpdates extends HTMLElement {
     };
     const buttons = { update: button("Update", "update", "primary"), dryRun: button("Dry run", "dry-run"),
                       rollback: button("Roll back", "rollback", "danger") };
-    row = { li, versions, badge, policy, result, notes, summary, buttons, notesSource: null };
+    row = { li, versions, spoken, badge, policy, result, notes, summary, buttons, notesKey: null };
     this.#rows.set(name, row);
     return row;
   }
@@ -618,10 +624,10 @@ export class DunebuggerUpdates extends HTMLElement {
     const row = this.#row(name);
     const info = this.#components.get(name);
     const state = rowState(name, info, this.#components);
-    row.versions.textContent = info.latest && info.latest !== info.current
-      ? `${info.current ?? "unknown"} → ${info.latest}` : `${info.current ?? "unknown"}`;
-    row.versions.setAttribute("aria-label", info.latest && info.latest !== info.current
-      ? `installed ${info.current ?? "unknown"}, latest ${info.latest}` : `installed ${info.current ?? "unknown"}`);
+    const current = info.current ?? "unknown";
+    const newer = info.latest && info.latest !== info.current;
+    row.versions.textContent = newer ? `${current} → ${info.latest}` : current;
+    row.spoken.textContent = newer ? `installed ${current}, latest ${info.latest}` : `installed ${current}`;
     row.badge.textContent = state.label;
     row.badge.dataset.state = state.state;
     row.policy.textContent = info.policy ? `policy: ${info.policy}` : "";
@@ -655,9 +661,9 @@ export class DunebuggerUpdates extends HTMLElement {
   #renderNotes(row, info) {
     const source = info.notes;
     row.notes.hidden = !source && !info.releaseUrl;
-    if (row.notesSource === source && row.notes.dataset.url === (info.releaseUrl ?? "")) return;
-    row.notesSource = source;
-    row.notes.dataset.url = info.releaseUrl ?? "";
+    const key = [source, info.releaseUrl, info.latest, info.publishedAt].join("\u0000");
+    if (row.notesKey === key) return; // unchanged: keep the nodes (and whether the notes are open)
+    row.notesKey = key;
     const doc = this.ownerDocument;
     row.summary.textContent = `Release notes${info.latest ? ` of ${info.latest}` : ""}`;
     const body = renderMarkdown(source, doc);
