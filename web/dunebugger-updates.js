@@ -28,6 +28,7 @@ const MAX_NOTES = 50000; // characters of release notes rendered; the rest is cu
 const MAX_TEXT = 500; // characters of any other remote text shown
 const POLL_MS = 10000; // after a reconnect with no outcome yet: check this often ...
 const POLL_FOR_MS = 180000; // ... for this long
+const QUIET_MS = 600000; // someone else's run with no word for this long is let go (the client's own deadline)
 
 // ---------------------------------------------------------------------------------------------------------
 // Pure parts: no DOM of the page, no socket.
@@ -297,6 +298,7 @@ export class DunebuggerUpdates extends HTMLElement {
   #announcement = "";
   #everConnected = false;
   #poll = null;
+  #quiet = null;
   #ui = null;
 
   set send(fn) {
@@ -326,6 +328,7 @@ export class DunebuggerUpdates extends HTMLElement {
 
   disconnectedCallback() {
     clearTimeout(this.#poll);
+    clearTimeout(this.#quiet);
   }
 
   /** Ask the remote for a check (also done on every connection). */
@@ -345,6 +348,7 @@ export class DunebuggerUpdates extends HTMLElement {
                   before: info?.current ?? null, target: info?.latest ?? null, since: Date.now(), external: false };
     this.#results.delete(component);
     this.#announcement = "";
+    this.#notice = "";
     const message = action === "rollback"
       ? { subject: "updater.rollback", body: { component } }
       : { subject: "updater.perform_update", body: { component, dry_run: action === "dry-run" } };
@@ -387,6 +391,11 @@ export class DunebuggerUpdates extends HTMLElement {
       run = this.#run = { component, action: "update", phase: "", percent: null, progressSeen: false, legacy,
                           lost: false, before: null, target: null, since: Date.now(), external: true };
     }
+    if (run.external) {
+      // we may never hear its end (today's remote tells the asker only): do not hold the buttons for ever
+      clearTimeout(this.#quiet);
+      this.#quiet = setTimeout(() => this.#letGo(run), QUIET_MS);
+    }
     run.component ??= component;
     run.progressSeen = true;
     run.legacy = run.legacy || legacy;
@@ -394,6 +403,14 @@ export class DunebuggerUpdates extends HTMLElement {
     if (!phase && typeof body.message === "string") phase = body.message.replace(/^Update in progress:\s*/i, "");
     run.phase = humanPhase(phase);
     run.percent = percentOf(body.percent);
+  }
+
+  #letGo(run) {
+    if (this.#run !== run) return;
+    this.#run = null;
+    this.#notice = `No word about the ${run.component ?? "running"} update for ${QUIET_MS / 60000} minutes.`;
+    this.#refresh();
+    this.#render();
   }
 
   #onResult(body) {
@@ -438,6 +455,7 @@ export class DunebuggerUpdates extends HTMLElement {
 
   #finish(component, body, run) {
     clearTimeout(this.#poll);
+    clearTimeout(this.#quiet);
     this.#run = null;
     const refocus = this.#ui.activity === this.shadowRoot.activeElement;
     this.#record(component, body, run);

@@ -350,3 +350,18 @@ def test_narrow_viewport(driver: Any, server: PanelServer, remote: Remote) -> No
                     ".map((r) => [r.left, r.right, r.height])")
     assert all(left >= 0 and right <= 360 and height >= 40 for left, right, height in boxes), boxes
     assert json.dumps(page.result("scheduler"))
+
+
+def test_an_update_started_elsewhere_holds_the_buttons_too(driver: Any, server: PanelServer, remote: Remote) -> None:
+    """The timer or a person on the device started it; the remote broadcasts its progress and outcome."""
+    page = open_panel(driver, server)
+    remote.fake.send("update_progress", {"component": "core", "phase": "staging"})
+    page.wait(lambda: "Updating core: staging" in page.activity(), 10, "someone else's progress")
+    assert page.enabled() == []
+    assert "disabled while the core update runs" in page.activity()
+    remote.fake.send("update_result", {"component": "core", "success": False, "dry_run": False,
+                                       "message": "Rollback of core failed: manual intervention required"})
+    result = page.wait_result("core", 10)
+    assert (result["kind"], result["tone"]) == ("needs-manual", "danger")
+    page.wait(lambda: "scheduler:update" in page.enabled(), 10, "the buttons to come back")
+    assert [m["subject"] for m in page.sent()].count("updater.perform_update") == 0
