@@ -5,6 +5,9 @@ real containers from the loopback registry. Only GitHub is a stand-in, as everyw
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from harness import Harness
 from productkit import install_product
 from remotekit import PORT, start_remote_standin
 from standin import GithubStandin
-from webkit import WEB, Page, PanelServer, chromium
+from webkit import REPO, WEB, Page, PanelServer, chromium
 
 from dunebugger_units import journal
 
@@ -159,3 +162,31 @@ def take_screenshot(driver: Any, path: Path) -> None:
     png = driver.get_screenshot_as_png()
     assert png.startswith(b"\x89PNG")
     path.write_bytes(png)
+
+
+def test_the_demo_command_serves_the_panel(system_deps: None) -> None:
+    """`scripts/demo.py --web` (what `bash scripts/demo.sh --web` runs once the deps are in): the printed URL
+    opens the panel, which checks through the demo's own device; SIGTERM tears the device down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo = subprocess.Popen([sys.executable, str(REPO / "scripts/demo.py"), "--web", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines: list[str] = []
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            lines.append(line)
+            if "open http://" in line:
+                break
+        url = f"http://127.0.0.1:{port}/"
+        assert any(url in line for line in lines), "".join(lines)
+        with chromium() as driver:
+            page = Page(driver, url)
+            page.wait(lambda: "1.0.0 → 1.3.0" in page.row("core"), 120, "the demo device's check")
+            assert "1.0.0 → 1.2.0" in page.row("scheduler")
+    finally:
+        demo.terminate()
+        rest, _ = demo.communicate(timeout=120)
+    assert demo.returncode == 0, rest
+    assert "the throw-away systemd is gone" in rest
