@@ -6,11 +6,16 @@ the real message handler; every message the frontend receives is printed as it c
 
 Story: a check; an update of scheduler, which succeeds; an update of core to a broken release, which rolls
 back automatically; a status. Then everything is torn down.
+
+With --web [--port N], the same device stays up and the update panel (web/) is served on
+http://127.0.0.1:N/ instead: its WebSocket reaches the remote stand-in. Ctrl-C tears everything down.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -22,11 +27,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import containerkit  # noqa: E402
 import corekit  # noqa: E402
+import remotekit  # noqa: E402
 from devicekit import Device  # noqa: E402
 from harness import Harness  # noqa: E402
 from productkit import install_product  # noqa: E402
 from remotekit import converse, frontend, start_remote_standin  # noqa: E402
 from standin import GithubStandin  # noqa: E402
+from webkit import PanelServer  # noqa: E402
 
 
 def say(text: str) -> None:
@@ -71,7 +78,32 @@ def story(h: Harness, device: Device) -> None:
     print(h.run(["journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=dunebugger-rollback"]).stdout)
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_panel(h: Harness, port: int) -> None:
+    # SIGTERM too, and SIGINT even when started in the background (where it comes ignored): either way the
+    # throw-away systemd is powered off, not left behind.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    server = PanelServer(lambda: h.connect_tcp(remotekit.PORT), port=port).start()
+    say(f"the update panel: open {server.url} in a browser on this machine (Ctrl-C ends the demo)")
+    print("  scheduler 1.0.0 -> 1.2.0 succeeds; core 1.0.0 -> 1.3.0 crashes at start and is rolled back")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        server.stop()
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description="the update story on a throw-away systemd")
+    parser.add_argument("--web", action="store_true", help="serve the update panel instead of playing the story")
+    parser.add_argument("--port", type=int, default=8642, help="port of the panel with --web (default 8642)")
+    args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dunebugger-demo-") as tmp:
         root = Path(tmp)
@@ -90,7 +122,10 @@ def main() -> int:
             install_product(h, config_for(github.url, device))
             start_remote_standin(h)
             print("  the remote stand-in listens on WebSocket, as an unprivileged member of group dunebugger")
-            story(h, device)
+            if args.web:
+                serve_panel(h, args.port)
+            else:
+                story(h, device)
             github.stop()
         finally:
             h.poweroff()

@@ -21,12 +21,15 @@ install_debian_packages() {
     # busybox-static: the rootfs of test images (no internet, so no pulls from public registries).
     # lintian and the arm binutils (strip for the .so in the arm packages): scripts/build-deb.sh and
     # tests/system/test_package.py.
+    # chromium and chromium-driver: the update panel (web/) is tested in a real headless browser, driven by
+    # Debian's chromedriver (selenium is given its path, so it never downloads a driver of its own).
     apt-get install -y -q --no-install-recommends \
         docker.io docker-registry containerd runc busybox-static \
         python3 python3-venv python3-pip \
         systemd dbus polkitd util-linux iproute2 \
         ca-certificates curl tar xz-utils procps \
-        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf
+        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf \
+        chromium chromium-driver
 }
 
 debian_mirror() {

@@ -1,0 +1,192 @@
+"""The update panel through the real stack: headless Chromium -> the demo page's WebSocket -> the remote
+stand-in (the real message handler) inside a throw-away systemd -> D-Bus and polkit -> the real units ->
+real containers from the loopback registry. Only GitHub is a stand-in, as everywhere.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from remotekit import PORT, start_remote_standin
+from standin import GithubStandin
+from webkit import REPO, WEB, Page, PanelServer, chromium
+
+from dunebugger_units import journal
+
+NOTES = """## What's new in 1.2.0
+
+- The schedule reloads **without a restart**
+- Times use the `Europe/Rome` zone by default
+- See [the changelog](https://github.com/marco-svitol/dunebugger-scheduler/blob/main/CHANGELOG.md)
+
+<script>window.__pwned = true</script> <img src=x onerror="window.__pwned = true">
+[not a link](javascript:window.__pwned=true)
+"""
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return lay_out(Device(tmp_path / "device").lay_out())
+
+
+@pytest.fixture
+def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        start_containers(booted, tmp_path / "rootfs")
+        yield booted
+    finally:
+        booted.poweroff()
+
+
+@pytest.fixture
+def gh(h: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(h.listen_tcp())
+    server.add_release("dunebugger-scheduler", "v1.2.0", body=NOTES)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(h: Harness, gh: GithubStandin) -> Iterator[Page]:
+    """The product and the remote stand-in in the test systemd; the demo page in Chromium, connected to it."""
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    for component, port in PORTS.items():
+        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
+    install_product(h, config)
+    start_remote_standin(h)
+    server = PanelServer(lambda: h.connect_tcp(PORT)).start()
+    try:
+        with chromium(width=900, height=1000) as driver:
+            page = Page(driver, server.url)
+            page.wait(lambda: "→" in page.row("scheduler"), 60, "the first check through the real stack")
+            yield page
+    finally:
+        server.stop()
+
+
+def running_image(h: Harness, component: str) -> str:
+    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
+
+
+def run_in_browser(page: Page, component: str, action: str, timeout: float = 240) -> dict[str, str]:
+    page.watch_activity()
+    page.button(component, action).click()
+    page.wait(lambda: page.enabled() == [], 10, "every button to be disabled while it runs")
+    return page.wait_result(component, timeout)
+
+
+def test_check_in_the_browser(page: Page) -> None:
+    [sent, *_] = page.sent()
+    assert (sent["subject"], sent["body"]) == ("updater.check_updates", {})  # asked by the element itself
+    [check] = [m for m in page.received() if m["subject"] == "update_check_result"][:1]
+    assert check["destination"] == sent["connectionId"]
+    assert "1.0.0 → 1.2.0" in page.row("scheduler")
+    assert "Update available" in page.row("scheduler")
+    assert {"scheduler:update", "scheduler:dry-run"} <= set(page.enabled())
+    page.js("root.querySelector('li[data-component=scheduler] details').open = true")
+    notes = page.text("li[data-component=scheduler] .md")
+    assert "The schedule reloads without a restart" in notes
+    assert page.js("return root.querySelector('li[data-component=scheduler] .md strong').textContent") == \
+        "without a restart"
+    # GitHub's text came through the whole stack and stays text
+    assert '<img src=x onerror="window.__pwned = true">' in notes
+    assert page.js("return [...root.querySelectorAll('.md a')].map((a) => a.getAttribute('href'))") == \
+        ["https://github.com/marco-svitol/dunebugger-scheduler/blob/main/CHANGELOG.md"]
+    assert page.js("return root.querySelectorAll('.md img, .md script').length") == 0
+    assert page.driver.execute_script("return window.__pwned") is None
+
+
+def test_update_in_the_browser(page: Page, h: Harness) -> None:
+    result = run_in_browser(page, "scheduler", "update")
+    assert (result["kind"], result["tone"]) == ("updated", "ok")
+    assert "Updated scheduler to 1.2.0" in result["text"]
+    phases = [text for text in page.seen_activity() if text.startswith("Updating scheduler: ")]
+    assert phases, page.seen_activity()  # live progress from the unit's status text
+    assert any("disabled while the scheduler update runs" in text for text in page.seen_activity())
+    final = [m for m in page.received() if m["subject"] == "update_result"][-1]
+    assert final["body"]["success"] is True
+    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
+    wait_health(h, "scheduler", "1.2.0", timeout=10)
+    # the panel asks again after an update: the row now shows the new version
+    page.wait(lambda: "Up to date" in page.row("scheduler") and "1.2.0" in page.row("scheduler"), 60,
+              "the refreshed row")
+
+
+def test_dry_run_in_the_browser(page: Page, h: Harness, device: Device) -> None:
+    before = device.compose_file.read_bytes()
+    result = run_in_browser(page, "scheduler", "dry-run")
+    assert (result["kind"], result["tone"]) == ("dry-run", "info")
+    assert "Dry run: scheduler 1.0.0 -> 1.2.0" in result["text"]
+    sent = [m for m in page.sent() if m["subject"] == "updater.perform_update"]
+    assert [m["body"] for m in sent] == [{"component": "scheduler", "dry_run": True}]
+    assert device.compose_file.read_bytes() == before
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
+
+
+def test_failed_update_rolls_back_in_the_browser(page: Page, h: Harness, gh: GithubStandin) -> None:
+    publish(gh, "scheduler", "1.3.0")  # exits at start
+    page.check()
+    page.wait(lambda: "1.0.0 → 1.3.0" in page.row("scheduler"), 60, "the check to see 1.3.0")
+    result = run_in_browser(page, "scheduler", "update")
+    assert (result["kind"], result["tone"]) == ("rolled-back", "warn")
+    assert "↺ Failed, rolled back — Post-update checks failed, rolled back to v1.0.0" in result["text"]
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
+    wait_health(h, "scheduler", "1.0.0", timeout=10)
+    assert h.journal(f"MESSAGE_ID={journal.ROLLBACK_SUCCEEDED}", "COMPONENT=scheduler")
+    # the README's picture: the outcome at a glance, and the notes of the release that was refused
+    page.wait(lambda: "scheduler:update" in page.enabled(), 60, "the buttons to come back")
+    page.wait(lambda: page.js("return !root.querySelector('button.check').disabled"), 60, "the refreshing check")
+    page.js("root.querySelector('li[data-component=scheduler] details').open = false")
+    take_screenshot(page.driver, WEB / "screenshot.png")
+
+
+def take_screenshot(driver: Any, path: Path) -> None:
+    height = driver.execute_script("return document.querySelector('main').getBoundingClientRect().bottom") + 16
+    driver.set_window_size(900, int(height) + 140)  # the window's frame around the 900 px viewport
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 900, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+    png = driver.get_screenshot_as_png()
+    assert png.startswith(b"\x89PNG")
+    path.write_bytes(png)
+
+
+def test_the_demo_command_serves_the_panel(system_deps: None) -> None:
+    """`scripts/demo.py --web` (what `bash scripts/demo.sh --web` runs once the deps are in): the printed URL
+    opens the panel, which checks through the demo's own device; SIGTERM tears the device down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo = subprocess.Popen([sys.executable, str(REPO / "scripts/demo.py"), "--web", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines: list[str] = []
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            lines.append(line)
+            if "open http://" in line:
+                break
+        url = f"http://127.0.0.1:{port}/"
+        assert any(url in line for line in lines), "".join(lines)
+        with chromium() as driver:
+            page = Page(driver, url)
+            page.wait(lambda: "1.0.0 → 1.3.0" in page.row("core"), 120, "the demo device's check")
+            assert "1.0.0 → 1.2.0" in page.row("scheduler")
+    finally:
+        demo.terminate()
+        rest, _ = demo.communicate(timeout=120)
+    assert demo.returncode == 0, rest
+    assert "the throw-away systemd is gone" in rest
