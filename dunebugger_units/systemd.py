@@ -133,9 +133,18 @@ class Systemd:
         from sdbus import sd_bus_open_system
 
         try:
-            return cls(sd_bus_open_system())
+            systemd = cls(sd_bus_open_system())
         except Exception as exc:  # the C layer raises plain errors for a missing bus
             raise SystemdError(f"connecting to the system bus: {exc}") from None
+        # sd-bus finishes its handshake only when the bus is processed, and gives it up after its auth timeout
+        # (25 s): a rollback that restores a big backup before its first call would find the connection gone.
+        # One round trip now completes it.
+        try:
+            systemd._runner.run(_manager(systemd.bus).dbus_ping())
+        except SdBusBaseError as exc:
+            systemd.close()
+            raise _dbus_error("connecting to the system bus", exc) from None
+        return systemd
 
     def close(self) -> None:
         self._runner.close()
