@@ -23,7 +23,14 @@ from ..manifest import Manifest
 from ..results import CheckOutcome, Status, UpdateResult, first_failure
 from ..systemd import Systemd, SystemdError, notify_status
 from .base import Kind, UpdateContext
-from .preflight import choose_target, common_checks, gather_manifest, gather_release, validate_instance
+from .preflight import (
+    choose_target,
+    common_checks,
+    gather_manifest,
+    gather_release,
+    remote_first_check,
+    validate_instance,
+)
 
 KINDS = {
     "container": ("dunebugger_units.phases.apply_compose", "ContainerKind"),
@@ -102,6 +109,9 @@ def prepare(config: Config, component: ComponentConfig, requested: str | None,
     remote = config.components.get("remote")
     remote_version = read_current_version(config, remote) if remote else None
     checks = common_checks(component, manifest, remote_version, os.access(state_dir, os.W_OK), bus_error)
+    first = remote_first_check(config.policy.remote_first, component.name,
+                               state.load_state(state_dir)["components"].get("remote", {}))
+    checks += [first] if first is not None else []
     kind = load_kind(component)
     if first_failure(checks) is None:
         ctx.progress("pre-update checks")
