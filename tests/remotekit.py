@@ -70,12 +70,17 @@ def receive(ws: ClientConnection, timeout: float) -> dict[str, Any]:
 
 
 def wait_broadcast(ws: ClientConnection, match: Callable[[dict[str, Any]], bool], timeout: float = 180,
-                   seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The first broadcast that `match`es (earlier ones are appended to `seen`)."""
+                   heard: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The first broadcast that `match`es: among those already `heard` (e.g. while `converse` waited for its
+    answer), else the next to arrive; others arriving meanwhile are added to `heard`."""
+    for earlier in heard or []:
+        if match(earlier):
+            heard.remove(earlier)  # type: ignore[union-attr]
+            return earlier
     end = time.monotonic() + timeout
     while True:
         reply = receive(ws, end - time.monotonic())
         if reply["destination"] == "broadcast" and match(reply):
             return reply
-        if seen is not None:
-            seen.append(reply)
+        if heard is not None:
+            heard.append(reply)

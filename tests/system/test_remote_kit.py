@@ -175,14 +175,15 @@ def test_check_update_dry_run_rollback_and_a_systemctl_update_through_the_kit(re
         assert device.compose_file.read_bytes() == before
 
         *progress, done = converse(ws, {"subject": "updater.perform_update", "body": {"component": "scheduler"},
-                                        "connectionId": "asker"})
+                                        "connectionId": "asker"}, broadcasts=heard)
         assert progress and all(p["subject"] == "update_progress" for p in progress)
         assert done == {"subject": "update_result", "source": "controller", "destination": "asker",
                         "body": {"component": "scheduler", "success": True, "message": "Updated scheduler to 1.2.0",
                                  "dry_run": False}}
         # ... and every frontend hears it too, as today's `log` as well
-        wait_broadcast(ws, is_result("scheduler", "Updated scheduler to 1.2.0"), 60)
-        log = wait_broadcast(ws, lambda r: r["subject"] == "log" and "Updated scheduler" in r["body"]["message"], 60)
+        wait_broadcast(ws, is_result("scheduler", "Updated scheduler to 1.2.0"), 60, heard)
+        log = wait_broadcast(ws, lambda r: r["subject"] == "log" and "Updated scheduler" in r["body"]["message"], 60,
+                             heard)
         assert log["body"] == {"success": True, "message": "Updated scheduler to 1.2.0", "level": "info"}
         assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
 
@@ -201,7 +202,7 @@ def test_check_update_dry_run_rollback_and_a_systemctl_update_through_the_kit(re
         publish(gh, "scheduler", "1.5.0")
         h.run(["dunebugger-units", "check"], check=False, timeout=120)
         h.systemctl("start", "--no-block", "dunebugger-update@scheduler.service")
-        heard_update = wait_broadcast(ws, is_result("scheduler", "Updated scheduler to 1.5.0"), 240)
+        heard_update = wait_broadcast(ws, is_result("scheduler", "Updated scheduler to 1.5.0"), 240, heard)
         assert heard_update["body"]["success"] is True
     wait_health(h, "scheduler", "1.5.0", timeout=10)
 

@@ -225,7 +225,7 @@ def test_a_check_without_a_bus_is_a_client_error_not_sdbus() -> None:
     def sdbus_internals() -> Any:
         raise RuntimeError("File: src/sdbus/sd_bus_internals_funcs.c Line: 37")
 
-    with pytest.raises(ClientError, match="^talking to systemd about dunebugger-check.service: RuntimeError"):
+    with pytest.raises(ClientError, match=r"^talking to systemd about dunebugger-check\.service: RuntimeError"):
         UpdaterClient("/nonexistent", connect=sdbus_internals).check()
 
 
