@@ -289,7 +289,9 @@ async def _wait_job(bus: SdBus, unit: str, job: str, queue: asyncio.Queue[Any],
             try:
                 text = await _status_text(bus, unit)
             except SdBusBaseError as exc:
-                raise _dbus_error(f"waiting for {unit}", exc, waiting=True) from None
+                if _is_dropped(exc):
+                    raise _dbus_error(f"waiting for {unit}", exc, waiting=True) from None
+                text = ""  # e.g. a unit that is not a service has no status text: keep waiting
             if watch is not None and text and text != shown:
                 shown = text
                 watch(text)
