@@ -55,6 +55,10 @@ class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
     async def subscribe(self) -> None:
         raise NotImplementedError
 
+    @dbus_property_async("s", property_name="Version")
+    def version(self) -> str:
+        raise NotImplementedError
+
 
 class UnitInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop.systemd1.Unit"):
     @dbus_property_async("s", property_name="ActiveState")
@@ -145,7 +149,8 @@ _TYPED: dict[str, type[SystemdError]] = {cls.dbus_name: cls for cls in (NoSuchUn
 # polkit said no and there is no agent to ask a person: for us that is a refusal too
 _TYPED["org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"] = AccessDenied
 # the connection itself is gone: the bus dropped us, or dbus-daemon stopped
-_DROPPED = {"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Disconnected"}
+# (not NoReply: sd-bus also says that when a call's own 25 s timeout passes, which is no closed connection)
+_DROPPED = {"org.freedesktop.DBus.Error.Disconnected"}
 _DROPPED_ERRNOS = {errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE, errno.ECONNREFUSED, errno.ESHUTDOWN}
 SYSTEM_BUS_DEFAULT = "unix:path=/run/dbus/system_bus_socket"
 
@@ -182,11 +187,21 @@ class Systemd:
 
         address = system_bus_address()
         try:
-            return cls(sd_bus_open_system())
+            systemd = cls(sd_bus_open_system())
         except Exception as exc:  # the C layer raises plain errors for a missing bus
             number = library_errno(exc)
             why = os.strerror(number) if number else str(exc)
             raise BusUnreachable(f"connecting to the system bus at {address}: {why}", address, number) from None
+        try:
+            # sd-bus authenticates only when the connection is first used, and dbus-daemon drops a connection
+            # still unauthenticated after its auth_timeout (measured: idle 40 s after opening, the next call
+            # failed): finish the handshake now, so that a connection opened early (the rollback's, before a
+            # long restore) stays usable, and a refused uid shows here
+            systemd._runner.run(_hello(systemd.bus))
+        except BaseException:
+            systemd.close()
+            raise
+        return systemd
 
     def close(self) -> None:
         self._runner.close()
@@ -238,6 +253,13 @@ def _dbus_error(doing: str, exc: SdBusBaseError, waiting: bool = False) -> Syste
     name = dbus_error_name(exc)
     detail = str(exc.args[-1]) if exc.args else ""
     return _TYPED.get(name, SystemdError)(f"{doing}: {detail or name}")
+
+
+async def _hello(bus: SdBus) -> None:
+    try:
+        await _manager(bus).version
+    except SdBusBaseError as exc:
+        raise _dbus_error("connecting to the system bus", exc) from None
 
 
 async def _subscribe(manager: ManagerInterface) -> None:
