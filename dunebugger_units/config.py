@@ -76,6 +76,17 @@ class UpdateConfig:
     job_timeout: float = 120.0
 
 
+REMOTE_FIRST = ("available", "running")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Rules between components. `remote_first`: core and scheduler are refused while remote has an update
+    `available` (today's remote's rule, the default), or only while remote's update is `running`."""
+
+    remote_first: str = "available"
+
+
 @dataclass(frozen=True)
 class Config:
     github: GithubConfig = field(default_factory=GithubConfig)
@@ -84,6 +95,7 @@ class Config:
     state_dir: str = "/var/lib/dunebugger-units"
     components: Mapping[str, ComponentConfig] = field(default_factory=dict)
     update: UpdateConfig = field(default_factory=UpdateConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     source: str = "built-in defaults"
 
     def component(self, name: str) -> ComponentConfig:
@@ -131,6 +143,7 @@ _TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "github": ((dict,), "a mapping", True),
     "components": ((dict,), "a mapping", True),
     "update": ((dict,), "a mapping", True),
+    "policy": ((dict,), "a mapping", True),
     "compose_file": ((str,), "a path", False),
     "backup_dir": ((str,), "a path", False),
     "state_dir": ((str,), "a path", False),
@@ -140,6 +153,9 @@ _COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "repo": ((str,), "a string", False),
     "health_url": ((str,), "a URL", True),
     "health_expected_status": ((int,), "an HTTP status", False),
+}
+_POLICY_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "remote_first": ((str,), "available or running", False),
 }
 _UPDATE_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "keep_backups": ((int,), "an integer", False),
@@ -246,6 +262,11 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     for key, value in vars(update).items():
         if key != "allow_missing_checksum" and not (key == "keep_backups" and value == 0):
             _positive(value, f"update.{key}")
+    policy = PolicyConfig(**_check_keys(_mapping(_or_empty(top.pop("policy", None)), "policy"), _POLICY_KEYS,
+                                        "policy."))
+    if policy.remote_first not in REMOTE_FIRST:
+        raise ConfigError(f"policy.remote_first: expected one of {', '.join(REMOTE_FIRST)}, "
+                          f"got {policy.remote_first!r}")
     values = _check_keys(top, _TOP_KEYS, "")
     github_values = _check_keys(github_raw, _GITHUB_KEYS, "github.")
     if "redirect_hosts" in github_values:
@@ -257,7 +278,7 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
         raise ConfigError(f"github.api_url: expected an http(s) URL, got {github.api_url!r}")
     names = {**dict.fromkeys(DEFAULT_COMPONENTS), **dict.fromkeys(components_raw)}
     components = {name: _parse_component(str(name), components_raw.get(name)) for name in names}
-    return Config(github=github, components=components, update=update, source=source, **values)
+    return Config(github=github, components=components, update=update, policy=policy, source=source, **values)
 
 
 def config_path(cli_value: str | None) -> Path:

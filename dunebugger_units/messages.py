@@ -1,26 +1,51 @@
 """The remote's message handler: the frontend's envelope in, the replies out (as a generator, so progress
 can be sent as it happens).
 
-Protocol (see the README): `updater.check_updates` -> `update_check_result`; `updater.perform_update`
-{component, dry_run} -> `update_progress`..., then `update_result` {component, success, message, dry_run}.
+Protocol (see the README): `updater.check_updates` -> `update_check_result` (and `system_info` to broadcast);
+`updater.perform_update` {component, dry_run} and `updater.rollback` {component} -> `update_progress`
+{component, phase, percent?}..., then `update_result` {component, success, message, dry_run}.
 Today's shapes are accepted too: `updater.update` with a plain-string body -> `updater_progress`..., then `log`.
+Every recorded result, whoever started it, is broadcast by `broadcast_replies` (the remote feeds it from
+`UpdaterClient.follow_results` in a thread).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .client import COMPONENTS, ClientError, Event
 
 SOURCE = "controller"
+BROADCAST = "broadcast"
+UPDATE_SUBJECTS = ("updater.perform_update", "updater.update", "updater.rollback")
 
 
 class Client(Protocol):
     def check(self) -> dict[str, Any]: ...
+    def system_info(self) -> dict[str, Any]: ...
     def update(self, component: str, dry_run: bool = False) -> Iterator[Event]: ...
+    def rollback(self, component: str) -> Iterator[Event]: ...
     def remote_update_pending(self) -> bool: ...
+
+
+def level_of(result: Mapping[str, Any]) -> str:
+    """The `log` level of a result, as today's remote says it: "already up to date" is info, not an error."""
+    status, message = result.get("status"), str(result.get("message", ""))
+    if result.get("success") or status in ("updated", "unchanged", "dry-run") or "already up to date" in message:
+        return "info"
+    if status in ("refused", "rolled-back", "cancelled"):
+        return "warning"
+    return "error"
+
+
+def broadcast_replies(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What every frontend hears of one recorded result: `update_result` and today's `log`, to broadcast."""
+    body = {"component": result.get("component"), "success": bool(result.get("success")),
+            "message": str(result.get("message", "")), "dry_run": bool(result.get("dry_run"))}
+    log = {"success": body["success"], "message": body["message"], "level": level_of(result)}
+    return [reply("update_result", body, BROADCAST), reply("log", log, BROADCAST)]
 
 
 def reply(subject: str, body: Any, destination: str) -> dict[str, Any]:
@@ -29,6 +54,8 @@ def reply(subject: str, body: Any, destination: str) -> dict[str, Any]:
 
 def parse_update_request(subject: str, body: Any) -> tuple[str | None, bool, str | None]:
     """Pure: (component, dry_run, error). A `dunebugger-` prefix is allowed in today's string form."""
+    if subject == "updater.rollback" and isinstance(body, str):
+        body = {"component": body}
     if subject == "updater.update":
         if not isinstance(body, str):
             return None, False, "the body of updater.update must be a component name"
@@ -36,7 +63,7 @@ def parse_update_request(subject: str, body: Any) -> tuple[str | None, bool, str
         dry_run: Any = False
     else:
         if not isinstance(body, dict):
-            return None, False, "the body of updater.perform_update must be an object with a component"
+            return None, False, f"the body of {subject} must be an object with a component"
         component, dry_run = body.get("component"), body.get("dry_run", False)
         if not isinstance(dry_run, bool):
             return None, False, "dry_run must be true or false"
@@ -53,11 +80,11 @@ def handle(envelope: Any, client: Client) -> Iterator[dict[str, Any]]:
         yield reply("log", {"success": False, "message": "malformed message: no subject", "level": "error"},
                     "broadcast")
         return
-    destination = str(envelope.get("connectionId") or "broadcast")
+    destination = str(envelope.get("connectionId") or BROADCAST)
     subject = envelope["subject"]
     if subject == "updater.check_updates":
         yield from _check(client, destination)
-    elif subject in ("updater.perform_update", "updater.update"):
+    elif subject in UPDATE_SUBJECTS:
         yield from _update(client, subject, envelope.get("body"), destination)
     else:
         yield reply("log", {"success": False, "message": f"unknown subject {subject!r}", "level": "error"},
@@ -67,6 +94,7 @@ def handle(envelope: Any, client: Client) -> Iterator[dict[str, Any]]:
 def _check(client: Client, destination: str) -> Iterator[dict[str, Any]]:
     try:
         yield reply("update_check_result", client.check(), destination)
+        yield reply("system_info", client.system_info(), BROADCAST)
     except ClientError as exc:
         yield reply("log", {"success": False, "message": f"update check failed: {exc}", "level": "error"},
                     destination)
@@ -74,21 +102,27 @@ def _check(client: Client, destination: str) -> Iterator[dict[str, Any]]:
 
 def _update(client: Client, subject: str, body: Any, destination: str) -> Iterator[dict[str, Any]]:
     legacy = subject == "updater.update"
+    rollback = subject == "updater.rollback"
     component, dry_run, error = parse_update_request(subject, body)
     if error is None and component in ("core", "scheduler") and client.remote_update_pending():
         error = f"an update of remote is pending: {component} waits until it is done"
     request = Request(legacy, str(component), dry_run, destination)
     if error is not None:
-        yield request.final(False, error)
+        yield request.final(False, error, "error")
         return
+    if component == "remote" and not dry_run:
+        # this process is replaced on the way: the new instance broadcasts the outcome (follow_results)
+        yield request.progress("remote restarts during its own update: the new instance sends the result")
     try:
-        for event in client.update(request.component, dry_run):
+        events = client.rollback(request.component) if rollback else client.update(request.component, dry_run)
+        for event in events:
             if event.kind == "progress":
-                yield request.progress(event.data["phase"])
+                yield request.progress(event.data["phase"], event.data.get("percent"))
             else:
-                yield request.final(bool(event.data.get("success")), str(event.data.get("message", "")))
+                yield request.final(bool(event.data.get("success")), str(event.data.get("message", "")),
+                                    level_of(event.data))
     except ClientError as exc:
-        yield request.final(False, str(exc))
+        yield request.final(False, str(exc), "error")
 
 
 @dataclass(frozen=True)
@@ -100,15 +134,17 @@ class Request:
     dry_run: bool
     destination: str
 
-    def progress(self, phase: str) -> dict[str, Any]:
+    def progress(self, phase: str, percent: int | None = None) -> dict[str, Any]:
         if self.legacy:
             return reply("updater_progress", {"success": True, "message": f"Update in progress: {phase}...",
                                               "level": "info", "phase": phase}, self.destination)
-        return reply("update_progress", {"component": self.component, "phase": phase}, self.destination)
+        body: dict[str, Any] = {"component": self.component, "phase": phase}
+        if percent is not None:
+            body["percent"] = percent
+        return reply("update_progress", body, self.destination)
 
-    def final(self, success: bool, message: str) -> dict[str, Any]:
+    def final(self, success: bool, message: str, level: str) -> dict[str, Any]:
         if self.legacy:
-            body = {"success": success, "message": message, "level": "info" if success else "error"}
-            return reply("log", body, self.destination)
+            return reply("log", {"success": success, "message": message, "level": level}, self.destination)
         return reply("update_result", {"component": self.component, "success": success, "message": message,
                                        "dry_run": self.dry_run}, self.destination)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +53,10 @@ class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
 
     @dbus_method_async(method_name="Subscribe")
     async def subscribe(self) -> None:
+        raise NotImplementedError
+
+    @dbus_property_async("s", property_name="Version")
+    def version(self) -> str:
         raise NotImplementedError
 
 
@@ -113,9 +119,52 @@ class AccessDenied(SystemdError):
     dbus_name = "org.freedesktop.DBus.Error.AccessDenied"
 
 
+class BusUnreachable(SystemdError):
+    """The system bus socket could not be opened (missing, or not ours to connect to)."""
+
+    def __init__(self, message: str, address: str, errno_: int | None) -> None:
+        super().__init__(message)
+        self.address = address
+        self.errno = errno_
+
+
+class BusDropped(SystemdError):
+    """The bus closed our connection. `waiting`: it happened while a job we queued was running (the bus went
+    away); otherwise before anything was answered (dbus-daemon drops a uid it cannot resolve on the host)."""
+
+    def __init__(self, message: str, waiting: bool) -> None:
+        super().__init__(message)
+        self.waiting = waiting
+
+
+class JobTimeout(SystemdError):
+    """The job queued did not end within the deadline (it goes on; only our wait ended)."""
+
+
 _TYPED: dict[str, type[SystemdError]] = {cls.dbus_name: cls for cls in (NoSuchUnit, AccessDenied)}
 # polkit said no and there is no agent to ask a person: for us that is a refusal too
 _TYPED["org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"] = AccessDenied
+# the connection itself is gone: the bus dropped us, or dbus-daemon stopped
+# (not NoReply: sd-bus also says that when a call's own 25 s timeout passes, which is no closed connection)
+_DROPPED = {"org.freedesktop.DBus.Error.Disconnected"}
+_DROPPED_ERRNOS = {errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE, errno.ECONNREFUSED, errno.ESHUTDOWN}
+SYSTEM_BUS_DEFAULT = "unix:path=/run/dbus/system_bus_socket"
+
+
+def system_bus_address() -> str:
+    return os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or SYSTEM_BUS_DEFAULT
+
+
+def library_errno(exc: BaseException) -> int | None:
+    """The errno sdbus's C layer puts at the end of its message ("... returned error number: 2")."""
+    found = re.search(r"error number: (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _is_dropped(exc: BaseException) -> bool:
+    if isinstance(exc, SdBusBaseError) and dbus_error_name(exc) in _DROPPED:
+        return True
+    return library_errno(exc) in _DROPPED_ERRNOS or "Connection terminated" in str(exc)
 
 
 class Systemd:
@@ -132,18 +181,22 @@ class Systemd:
     def connect(cls) -> Systemd:
         from sdbus import sd_bus_open_system
 
+        address = system_bus_address()
         try:
             systemd = cls(sd_bus_open_system())
         except Exception as exc:  # the C layer raises plain errors for a missing bus
-            raise SystemdError(f"connecting to the system bus: {exc}") from None
-        # sd-bus finishes its handshake only when the bus is processed, and gives it up after its auth timeout
-        # (25 s): a rollback that restores a big backup before its first call would find the connection gone.
-        # One round trip now completes it.
+            number = library_errno(exc)
+            why = os.strerror(number) if number else str(exc)
+            raise BusUnreachable(f"connecting to the system bus at {address}: {why}", address, number) from None
         try:
-            systemd._runner.run(_manager(systemd.bus).dbus_ping())
-        except SdBusBaseError as exc:
+            # sd-bus authenticates only when the connection is first used, and dbus-daemon drops a connection
+            # still unauthenticated after its auth_timeout (measured: idle 40 s after opening, the next call
+            # failed): finish the handshake now, so that a connection opened early (the rollback's, before a
+            # long restore) stays usable, and a refused uid shows here
+            systemd._runner.run(_hello(systemd.bus))
+        except BaseException:
             systemd.close()
-            raise _dbus_error("connecting to the system bus", exc) from None
+            raise
         return systemd
 
     def close(self) -> None:
@@ -189,11 +242,20 @@ def dbus_error_name(exc: SdBusBaseError) -> str:
     return str(getattr(exc, "dbus_error_name", type(exc).__name__))
 
 
-def _dbus_error(doing: str, exc: SdBusBaseError) -> SystemdError:
+def _dbus_error(doing: str, exc: SdBusBaseError, waiting: bool = False) -> SystemdError:
     """A typed exception keyed by the D-Bus error name, with the text of what was being done."""
+    if _is_dropped(exc):
+        return BusDropped(f"{doing}: the system bus closed the connection", waiting)
     name = dbus_error_name(exc)
     detail = str(exc.args[-1]) if exc.args else ""
     return _TYPED.get(name, SystemdError)(f"{doing}: {detail or name}")
+
+
+async def _hello(bus: SdBus) -> None:
+    try:
+        await _manager(bus).version
+    except SdBusBaseError as exc:
+        raise _dbus_error("connecting to the system bus", exc) from None
 
 
 async def _subscribe(manager: ManagerInterface) -> None:
@@ -214,7 +276,10 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
                         watch: Callable[[str], None] | None = None) -> str:
     manager = _manager(bus)
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", queue.put_nowait)
+    try:
+        slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", queue.put_nowait)
+    except SdBusBaseError as exc:  # the first call on a connection: a dropped uid shows here
+        raise _dbus_error(f"{action}ing {unit}", exc) from None
     try:
         await _subscribe(manager)
         call = {"start": manager.start_unit, "stop": manager.stop_unit, "restart": manager.restart_unit}[action]
@@ -222,23 +287,36 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
             job = await call(unit, "replace")
         except SdBusBaseError as exc:
             raise _dbus_error(f"{action}ing {unit}", exc) from None
-        shown = ""
         async with asyncio.timeout(deadline):
-            while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), 0.5)
-                except TimeoutError:
-                    if watch is not None and (text := await _status_text(bus, unit)) and text != shown:
-                        shown = text
-                        watch(text)
-                    continue
-                _id, job_path, _unit, result = message.get_contents()
-                if job_path == job:
-                    return str(result)
+            return await _wait_job(bus, unit, job, queue, watch)
     except TimeoutError:
-        raise SystemdError(f"{action}ing {unit}: no job result within {deadline:g} s") from None
+        raise JobTimeout(f"{action}ing {unit}: no job result within {deadline:g} s") from None
     finally:
         slot.close()
+
+
+async def _wait_job(bus: SdBus, unit: str, job: str, queue: asyncio.Queue[Any],
+                    watch: Callable[[str], None] | None) -> str:
+    """Wait for the job's JobRemoved; every half second the unit's status text is read, which also notices a
+    bus that went away (a closed connection delivers no signal, it would only look like a long job)."""
+    shown = ""
+    while True:
+        try:
+            message = await asyncio.wait_for(queue.get(), 0.5)
+        except TimeoutError:
+            try:
+                text = await _status_text(bus, unit)
+            except SdBusBaseError as exc:
+                if _is_dropped(exc):
+                    raise _dbus_error(f"waiting for {unit}", exc, waiting=True) from None
+                text = ""  # e.g. a unit that is not a service has no status text: keep waiting
+            if watch is not None and text and text != shown:
+                shown = text
+                watch(text)
+            continue
+        _id, job_path, _unit, result = message.get_contents()
+        if job_path == job:
+            return str(result)
 
 
 async def reset_failed_async(bus: SdBus, unit: str) -> None:

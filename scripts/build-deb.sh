@@ -133,6 +133,7 @@ install_files() {
         "$root/usr/lib/sysusers.d/dunebugger-units.conf"
     install -D -m 0644 "$REPO/packaging/polkit/50-dunebugger-units.rules" \
         "$root/usr/share/polkit-1/rules.d/50-dunebugger-units.rules"
+    install -D -m 0644 "$REPO/packaging/compose/remote.override.yml" "$doc/examples/remote.override.yml"
     install -D -m 0644 "$REPO/packaging/catalog/dunebugger-units.catalog" \
         "$root/usr/lib/systemd/catalog/dunebugger-units.catalog"
     install -D -m 0644 "$REPO/packaging/updater.yaml" "$root/etc/dunebugger/updater.yaml"

@@ -90,5 +90,17 @@ def common_checks(component: ComponentConfig, manifest: Manifest, remote_version
         outcomes.append(CheckOutcome(
             "remote version", ok,
             f"{have} installed, {needed} or newer needed" if ok
-            else f"Remote too old: {have} installed, {needed} needed"))
+            else f"Remote too old: {have} installed, {needed} needed (rule: the manifest's min_remote_version)"))
     return outcomes
+
+
+def remote_first_check(policy: str, name: str, remote_record: Mapping[str, Any]) -> CheckOutcome | None:
+    """Pure: today's remote-first rule (policy.remote_first). `available`: core and scheduler wait while remote
+    has an update available; `running`: only while remote's update runs (the update lock refuses that)."""
+    if name == "remote" or policy != "available":
+        return None
+    waiting = remote_record.get("update_available") is True
+    detail = (f"Cannot update {name} before remote: remote has an update available "
+              f"({remote_record.get('current')} -> {remote_record.get('latest')}); update remote first "
+              f"(rule: policy.remote_first: available)") if waiting else "remote has no update available"
+    return CheckOutcome("remote first", not waiting, detail)

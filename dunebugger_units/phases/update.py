@@ -20,7 +20,7 @@ from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
 from ..transaction import Step, TxnStatus
-from .preflight import choose_target, common_checks, gather_manifest, gather_release
+from .preflight import choose_target, common_checks, gather_manifest, gather_release, remote_first_check
 from .run import Run, execute, explain, now_iso
 
 
@@ -84,6 +84,9 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     remote_version = read_current_version(config, remote) if remote else None
     checks = common_checks(component, manifest, remote_version, os.access(run.state_dir, os.W_OK),
                            run.bus_error)
+    first = remote_first_check(config.policy.remote_first, component.name,
+                               state.load_state(run.state_dir)["components"].get("remote", {}))
+    checks += [first] if first is not None else []
     kind = kind_of(component.type)
     if first_failure(checks) is not None:
         return Prepared(ctx, kind, checks, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from containerkit import (
     COMPOSE,
     INSIDE,
@@ -27,7 +28,7 @@ from containerkit import (
 )
 from devicekit import Device
 from harness import Harness
-from productkit import install_product
+from productkit import CONFIG, install_product, write_config
 from standin import GithubStandin
 
 from dunebugger_units import journal
@@ -372,6 +373,9 @@ def test_dry_run_shows_checks_and_plan_and_changes_nothing(product: Harness, gh:
 
 def test_a_second_update_during_one_is_refused(product: Harness, gh: GithubStandin, device: Device) -> None:
     h = product
+    # the seed's rule: with today's (policy.remote_first: available) scheduler would wait for remote's update
+    config = yaml.safe_load(h.path(CONFIG).read_text())
+    write_config(h, config | {"policy": {"remote_first": "running"}})
     publish(gh, "scheduler", "1.2.0")
     publish(gh, "remote", "1.2.0")
     check(h)

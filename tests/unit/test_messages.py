@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.client import Event
+from dunebugger_units.client import COMPONENTS, Event, component_view, system_info_components
 from dunebugger_units.messages import handle, parse_update_request
 
 ENVELOPE_KEYS = {"subject", "body", "source", "destination"}
@@ -17,9 +17,12 @@ BODY_KEYS = {
     "update_result": {"component", "success", "message", "dry_run"},
     "updater_progress": {"success", "message", "level", "phase"},
     "log": {"success", "message", "level"},
+    "system_info": {"dunebugger_components"},
 }
+# the seed's keys, and today's remote's keys beside them
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                  "published_at", "assets", "error"}
+                  "published_at", "assets", "error",
+                  "name", "current_version", "latest_version", "component_type", "prerelease"}
 
 
 class ScriptedClient:
@@ -31,13 +34,20 @@ class ScriptedClient:
         self.remote_pending = remote_pending
 
     def check(self) -> dict[str, Any]:
-        view = dict.fromkeys(COMPONENT_KEYS)
-        return {"components": {"core": view, "scheduler": view, "remote": view}}
+        return {"components": {n: component_view(n, {}) for n in COMPONENTS}}
+
+    def system_info(self) -> dict[str, Any]:
+        return {"dunebugger_components": system_info_components({})}
 
     def update(self, component: str, dry_run: bool = False) -> Iterator[Event]:
         self.started.append((component, dry_run))
         yield Event("progress", {"phase": "pre-update checks"})
         yield Event("result", {"success": True, "message": f"Updated {component} to 1.2.0"})
+
+    def rollback(self, component: str) -> Iterator[Event]:
+        self.started.append((component, False))
+        yield Event("progress", {"phase": f"{component}: rolling back"})
+        yield Event("result", {"success": False, "status": "rolled-back", "message": "Rolled back"})
 
     def remote_update_pending(self) -> bool:
         return self.remote_pending
@@ -50,9 +60,11 @@ def assert_contract(message: dict[str, Any]) -> None:
 
 
 def test_check_updates_contract() -> None:
-    [msg] = handle({"subject": "updater.check_updates", "connectionId": "c1"}, ScriptedClient())
+    msg, info = handle({"subject": "updater.check_updates", "connectionId": "c1"}, ScriptedClient())
     assert_contract(msg)
+    assert_contract(info)
     assert msg["destination"] == "c1"
+    assert info["destination"] == "broadcast"  # as today's remote: the System page's versions
     assert set(msg["body"]["components"]) == {"core", "scheduler", "remote"}
     assert set(msg["body"]["components"]["core"]) == COMPONENT_KEYS
 

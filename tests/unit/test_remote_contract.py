@@ -1,0 +1,292 @@
+"""Fidelity to today's remote and frontend (dunebugger-remote `app/websocket_message_handler.py`, dunebugger-fe
+`websocket.js`, `SystemPage.js`), pinned with fixtures shaped like their messages; and the pure decisions of
+the client (progress percent, error lines, the remote-first policy, the outcome of remote's own update)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dunebugger_units.client import (
+    FRONTEND_KEYS,
+    TODAY_KEYS,
+    ClientError,
+    Event,
+    UpdaterClient,
+    component_view,
+    explain,
+    progress_data,
+    rollback_expected,
+    rollback_of,
+    system_info_components,
+)
+from dunebugger_units.config import parse_config
+from dunebugger_units.errors import ConfigError
+from dunebugger_units.messages import broadcast_replies, handle, level_of
+from dunebugger_units.phases import check as check_phase
+from dunebugger_units.phases.preflight import remote_first_check
+from dunebugger_units.systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, SystemdError
+
+# What today's frontend accepts (websocket.js): a reply to its own connectionId or to broadcast, and of the
+# subjects it acts on, the ones the updater sends.
+TODAY_ENVELOPE = {"subject": "log", "body": {"success": True, "message": "...", "level": "info"},
+                  "source": "controller", "destination": "broadcast"}
+TODAY_LEVELS = {"info", "warning", "error"}
+# Today's system_info (SystemPage.js reads dunebugger_components[].name/.state/.version)
+TODAY_SYSTEM_INFO = {"dunebugger_components": [{"name": "core", "state": "running", "version": "1.0.0-beta.4"}]}
+# Today's component record (dunebugger_updater.py)
+TODAY_COMPONENT = {"name": "scheduler", "current_version": "1.0.0-beta.15", "latest_version": "unknown",
+                   "component_type": "container", "prerelease": True}
+
+RECORD = {"current": "1.0.0-beta.15", "latest": "1.0.0-beta.16", "update_available": True, "release_notes": "",
+          "last_checked": "2026-01-01T00:00:00Z", "release_url": None, "published_at": None, "assets": [],
+          "error": None}
+
+
+def result(**fields: Any) -> dict[str, Any]:
+    base = {"component": "scheduler", "action": "update", "status": "updated", "success": True, "dry_run": False,
+            "message": "Updated scheduler to 1.2.0", "invocation_id": "aa", "finished_at": "2026-01-01T00:00:01Z"}
+    return base | fields
+
+
+# ---- component records and system_info ----------------------------------------------------------------------
+
+def test_component_records_carry_today_keys_beside_the_seed_keys() -> None:
+    view = component_view("scheduler", RECORD)
+    assert FRONTEND_KEYS == check_phase.FRONTEND_KEYS  # the client's copy is the check's (no import needed)
+    assert set(view) == set(FRONTEND_KEYS) | set(TODAY_KEYS)
+    assert {k: view[k] for k in TODAY_KEYS} == {"name": "scheduler", "current_version": "1.0.0-beta.15",
+                                                "latest_version": "1.0.0-beta.16", "component_type": "container",
+                                                "prerelease": True}
+    assert set(TODAY_COMPONENT) == set(TODAY_KEYS)
+
+
+def test_nothing_known_is_unknown_never_null() -> None:
+    view = component_view("remote", {})
+    assert {k: view[k] for k in TODAY_KEYS} == {"name": "remote", "current_version": "unknown",
+                                                "latest_version": "unknown", "component_type": "container",
+                                                "prerelease": "unknown"}
+    assert component_view("core", {"current": "1.0.0", "latest": "1.2.0"})["component_type"] == "python_app"
+    assert component_view("core", {"current": "1.0.0", "latest": "1.2.0"})["prerelease"] is False
+
+
+@pytest.mark.parametrize(("record", "state"), [
+    pytest.param(RECORD, "update-available", id="available"),
+    pytest.param(RECORD | {"update_available": False}, "up-to-date", id="up-to-date"),
+    pytest.param(RECORD | {"update_available": False, "error": "rate limited"}, "check-failed", id="check-failed"),
+    pytest.param(RECORD | {"last_result": {"status": "needs-manual"}}, "needs-manual", id="needs-manual"),
+    pytest.param({}, "unknown", id="nothing"),
+])
+def test_system_info_is_shaped_like_today(record: dict[str, Any], state: str) -> None:
+    components = system_info_components({"scheduler": record})
+    assert [c["name"] for c in components] == ["core", "scheduler", "remote"]
+    for item in components:
+        assert set(item) == set(TODAY_SYSTEM_INFO["dunebugger_components"][0])
+        assert None not in item.values()
+    assert components[1]["state"] == state
+
+
+def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text(json.dumps({"components": {"scheduler": RECORD}}))
+    info = UpdaterClient(tmp_path).system_info()
+    assert info["dunebugger_components"][1] == {"name": "scheduler", "state": "update-available",
+                                                "version": "1.0.0-beta.15"}
+    assert info["dunebugger_components"][0] == {"name": "core", "state": "unknown", "version": "unknown"}
+
+
+# ---- levels and broadcasts ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fields", "level"), [
+    pytest.param({}, "info", id="updated"),
+    pytest.param({"status": "dry-run"}, "info", id="dry-run"),
+    pytest.param({"status": "refused", "success": False,
+                  "message": "updating scheduler: already up to date at 1.2.0 (latest 1.2.0)"}, "info",
+                 id="already-up-to-date-is-info"),
+    pytest.param({"status": "refused", "success": False, "message": "update of remote in progress"}, "warning",
+                 id="refused"),
+    pytest.param({"status": "rolled-back", "success": False}, "warning", id="rolled-back"),
+    pytest.param({"status": "cancelled", "success": False}, "warning", id="cancelled"),
+    pytest.param({"status": "failed", "success": False}, "error", id="failed"),
+    pytest.param({"status": "needs-manual", "success": False}, "error", id="needs-manual"),
+])
+def test_log_levels_as_today(fields: dict[str, Any], level: str) -> None:
+    assert level_of(result(**fields)) == level
+    assert level in TODAY_LEVELS
+
+
+def test_every_result_is_broadcast_as_update_result_and_today_log() -> None:
+    rolled = result(status="rolled-back", success=False, message="Post-update checks failed, rolled back to v1.0.0")
+    update_result, log = broadcast_replies(rolled)
+    assert set(log) == set(TODAY_ENVELOPE)
+    assert log == {"subject": "log", "source": "controller", "destination": "broadcast",
+                   "body": {"success": False, "message": "Post-update checks failed, rolled back to v1.0.0",
+                            "level": "warning"}}
+    assert update_result == {"subject": "update_result", "source": "controller", "destination": "broadcast",
+                             "body": {"component": "scheduler", "success": False, "dry_run": False,
+                                      "message": "Post-update checks failed, rolled back to v1.0.0"}}
+
+
+# ---- updater.rollback ------------------------------------------------------------------------------------------
+
+class RollbackClient:
+    def __init__(self) -> None:
+        self.rolled: list[str] = []
+
+    def check(self) -> dict[str, Any]:
+        raise AssertionError("not asked")
+
+    def system_info(self) -> dict[str, Any]:
+        raise AssertionError("not asked")
+
+    def update(self, component: str, dry_run: bool = False) -> Iterator[Event]:
+        raise AssertionError("a rollback request must not start an update")
+
+    def rollback(self, component: str) -> Iterator[Event]:
+        self.rolled.append(component)
+        yield Event("progress", {"phase": f"{component}: downloading 40%", "percent": 40})
+        yield Event("result", result(component=component, action="rollback", status="rolled-back", success=False,
+                                     message=f"Rolled back {component} to 1.0.0"))
+
+    def remote_update_pending(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("body", [pytest.param({"component": "scheduler"}, id="object"),
+                                  pytest.param("scheduler", id="string")])
+def test_rollback_request_starts_the_rollback_unit_and_answers_update_result(body: Any) -> None:
+    client = RollbackClient()
+    progress, final = handle({"subject": "updater.rollback", "body": body, "connectionId": "c"}, client)
+    assert client.rolled == ["scheduler"]
+    assert progress["body"] == {"component": "scheduler", "phase": "scheduler: downloading 40%", "percent": 40}
+    assert final == {"subject": "update_result", "source": "controller", "destination": "c",
+                     "body": {"component": "scheduler", "success": False, "message": "Rolled back scheduler to 1.0.0",
+                              "dry_run": False}}
+
+
+def test_rollback_of_an_unknown_component_is_refused() -> None:
+    client = RollbackClient()
+    [final] = handle({"subject": "updater.rollback", "body": {"component": "nats"}}, client)
+    assert "unknown component 'nats'" in final["body"]["message"]
+    assert client.rolled == []
+
+
+# ---- progress percent ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "percent"), [
+    pytest.param("scheduler: downloading 40%", 40, id="percent"),
+    pytest.param("core: downloading 100 %", 100, id="space"),
+    pytest.param("core: downloading 0%", 0, id="zero"),
+    pytest.param("core: pre-update checks", None, id="none"),
+    pytest.param("core: downloading 140%", None, id="over-100"),
+    pytest.param("core: 2.5% done", None, id="fraction"),
+])
+def test_progress_percent(text: str, percent: int | None) -> None:
+    data = progress_data(text)
+    assert data["phase"] == text
+    assert data.get("percent") == percent
+
+
+# ---- error lines -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("error", "start", "fix"), [
+    pytest.param(BusDropped("x", waiting=False), "the system bus refused uid 999: it has no user on the host",
+                 "dunebugger-remote", id="unknown-uid"),
+    pytest.param(BusUnreachable("x", "unix:path=/run/dbus/system_bus_socket", 2),
+                 "cannot reach the system bus at unix:path=/run/dbus/system_bus_socket: No such file or directory",
+                 "mount the host's /run/dbus", id="no-socket"),
+    pytest.param(AccessDenied("x"), "starting dunebugger-check.service: permission refused for uid 999",
+                 "dunebugger group", id="denied"),
+    pytest.param(BusDropped("x", waiting=True), "the system bus went away while waiting for dunebugger-check",
+                 "follow_results()", id="bus-gone"),
+    pytest.param(JobTimeout("x"), "no result from dunebugger-check.service within 30 s", "systemctl status",
+                 id="timeout"),
+    pytest.param(SystemdError("starting x: boom"), "starting dunebugger-check.service: starting x: boom", "",
+                 id="other"),
+])
+def test_each_bus_failure_is_one_line_with_cause_and_fix(error: SystemdError, start: str, fix: str) -> None:
+    line = explain(error, "dunebugger-check.service", 999, 30)
+    assert line.startswith(start)
+    assert fix in line
+    assert "\n" not in line
+
+
+def test_a_check_without_a_bus_is_a_client_error_not_sdbus() -> None:
+    def no_bus() -> Any:
+        raise BusUnreachable("x", "unix:path=/nowhere", 2)
+
+    with pytest.raises(ClientError, match="cannot reach the system bus at unix:path=/nowhere"):
+        UpdaterClient("/nonexistent", connect=no_bus).check()
+
+    def sdbus_internals() -> Any:
+        raise RuntimeError("File: src/sdbus/sd_bus_internals_funcs.c Line: 37")
+
+    with pytest.raises(ClientError, match=r"^talking to systemd about dunebugger-check\.service: RuntimeError"):
+        UpdaterClient("/nonexistent", connect=sdbus_internals).check()
+
+
+# ---- today's remote-first rule -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("policy", "name", "remote", "refused"), [
+    pytest.param("available", "scheduler", {"update_available": True, "current": "1.0.0", "latest": "1.2.0"}, True,
+                 id="today-scheduler-waits"),
+    pytest.param("available", "core", {"update_available": True}, True, id="today-core-waits"),
+    pytest.param("available", "remote", {"update_available": True}, False, id="remote-itself-goes"),
+    pytest.param("available", "scheduler", {"update_available": False}, False, id="nothing-for-remote"),
+    pytest.param("available", "scheduler", {}, False, id="remote-never-checked"),
+    pytest.param("running", "scheduler", {"update_available": True}, False, id="seed-rule"),
+])
+def test_remote_first_policy(policy: str, name: str, remote: dict[str, Any], refused: bool) -> None:
+    outcome = remote_first_check(policy, name, remote)
+    assert (outcome is not None and not outcome.ok) is refused
+    if refused:
+        assert outcome is not None
+        assert outcome.line().startswith(f"remote first: Cannot update {name} before remote")
+        assert "(rule: policy.remote_first: available)" in outcome.line()
+
+
+def test_remote_first_policy_config() -> None:
+    assert parse_config({}).policy.remote_first == "available"  # today's behaviour is the default
+    assert parse_config({"policy": {"remote_first": "running"}}).policy.remote_first == "running"
+    with pytest.raises(ConfigError, match=r"^policy.remote_first: expected one of available, running, got 'always'"):
+        parse_config({"policy": {"remote_first": "always"}})
+    with pytest.raises(ConfigError, match="policy"):
+        parse_config({"policy": {"remote-first": "running"}})
+
+
+# ---- remote's own update: which result is the outcome -------------------------------------------------------------
+
+def test_a_failed_update_is_answered_by_its_rollback() -> None:
+    failed = result(status="failed", success=False, message="Post-update checks failed: remote: exited",
+                    invocation_id="inv-1")
+    assert rollback_expected(failed)
+    assert not rollback_expected(result(status="failed", success=False,
+                                        message="pre-update checks of remote: disk full; nothing was changed"))
+    assert not rollback_expected(result())
+    other = result(action="rollback", plan={"failed_invocation_id": "inv-0"})
+    mine = result(action="rollback", status="rolled-back", plan={"failed_invocation_id": "inv-1"})
+    assert rollback_of([mine, other], failed) is mine
+    assert rollback_of([other], failed) is None
+
+
+def write_result(results: Path, name: str, data: dict[str, Any]) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    (results / name).write_text(json.dumps(data))
+
+
+def test_follow_results_yields_each_new_result_once_in_order(tmp_path: Path) -> None:
+    results = tmp_path / "elsewhere"  # the results dir is a parameter (issue 11 moves it)
+    write_result(results, "20260101T000000Z-1-scheduler-update.json", result(finished_at="2026-01-01T00:00:00Z"))
+    client = UpdaterClient(tmp_path / "state", results_dir=results, poll=0.01)
+    follow = client.follow_results(since="2026-01-01T00:00:01Z")
+    write_result(results, "20260101T000002Z-1-scheduler-update.json", result(finished_at="2026-01-01T00:00:02Z"))
+    write_result(results, "20260101T000003Z-1-remote-rollback.json",
+                 result(component="remote", action="rollback", finished_at="2026-01-01T00:00:03Z"))
+    seen = [next(follow), next(follow)]
+    assert [(r["component"], r["finished_at"]) for r in seen] == [("scheduler", "2026-01-01T00:00:02Z"),
+                                                                  ("remote", "2026-01-01T00:00:03Z")]
+    assert os.listdir(results)  # nothing consumed: read-only use of the dir
