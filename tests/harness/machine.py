@@ -39,6 +39,9 @@ INIT_SCRIPT = Path(__file__).with_name("init.sh")
 HARNESS_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BOOT_DEADLINE = 20.0
 POWEROFF_DEADLINE = 20.0
+# Longest pause between two polls of `Harness.wait_for`: each poll runs a program inside (nsenter + systemctl,
+# curl, docker or the Python CLI), and 20 polls a second over a long wait keep a core busy.
+WAIT_MAX_INTERVAL = 0.4
 
 _T = TypeVar("_T")
 
@@ -240,7 +243,8 @@ class Harness:
         return chosen
 
     def wait_for(self, predicate: Callable[[], _T], timeout: float, what: str) -> _T:
-        return wait_for(predicate, timeout, what)
+        """Poll `predicate` every 50 ms at first, backing off to every WAIT_MAX_INTERVAL s (it runs programs)."""
+        return wait_for(predicate, timeout, what, max_interval=WAIT_MAX_INTERVAL)
 
     def wait_until_inactive(self, unit: str, timeout: float = 30) -> str:
         """Wait until a unit has finished (inactive or failed); return its final ActiveState."""
@@ -249,7 +253,7 @@ class Harness:
             state = self.systemctl("show", "-P", "ActiveState", unit).stdout.strip()
             return state if state in ("inactive", "failed") else ""
 
-        return wait_for(finished, timeout, f"{unit} to finish")
+        return self.wait_for(finished, timeout, f"{unit} to finish")
 
     # -- networking ------------------------------------------------------------------------------------
 

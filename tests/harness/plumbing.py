@@ -174,13 +174,22 @@ def comm(pid: int) -> str:
         return ""
 
 
-def wait_for(predicate: Callable[[], _T], timeout: float, what: str, interval: float = 0.05) -> _T:
-    """Poll until predicate() returns something truthy and return it; raise TimeoutError naming `what`."""
+def wait_for(
+    predicate: Callable[[], _T], timeout: float, what: str, interval: float = 0.05, max_interval: float | None = None
+) -> _T:
+    """Poll until predicate() returns something truthy and return it; raise TimeoutError naming `what`.
+
+    The pause starts at `interval` and grows by half after each miss up to `max_interval` (default: it stays
+    at `interval`): a predicate that runs a program inside a harness costs CPU, and a long wait for one would
+    otherwise keep a core busy.
+    """
     deadline = time.monotonic() + timeout
+    pause, longest = interval, interval if max_interval is None else max_interval
     while True:
         result = predicate()
         if result:
             return result
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(pause * 1.5, longest)
