@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .machine import Harness
 
 DOCKER_DEADLINE = 60.0
+REGISTRY_DIR = "/var/lib/docker-registry"
 # Not 5000: on the device that is core's health port (http://localhost:5000/health), and the demo runs both.
 REGISTRY = "127.0.0.1:5050"
 
@@ -87,7 +88,7 @@ def start_docker(h: Harness, deadline: float = DOCKER_DEADLINE) -> None:
               "storage-driver": "overlay2", "log-driver": "journald"}  # fmt: skip
     h.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
     h.write_file("/etc/docker/registry/config.yml", _REGISTRY_CONFIG)
-    h.run(["install", "-d", "-o", "docker-registry", "-g", "docker-registry", "/var/lib/docker-registry"])
+    h.run(["install", "-d", "-o", "docker-registry", "-g", "docker-registry", REGISTRY_DIR])
     h.systemctl("start", "docker.service", "docker-registry.service", timeout=deadline)
     h.wait_for(lambda: h.run(["docker", "info"], check=False).returncode == 0, deadline, "docker info")
     h.wait_for(
@@ -111,3 +112,17 @@ def import_image(h: Harness, ref: str, rootfs: Path, cmd: Sequence[str], *, push
     if push:
         h.docker("push", ref)
     return h.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def save_registry(h: Harness, dest: Path) -> None:
+    """Copy the storage of `h`'s registry (everything pushed there) to the host dir `dest`, which must not exist."""
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(h.path(REGISTRY_DIR), partial, symlinks=True)
+    partial.rename(dest)
+
+
+def restore_registry(h: Harness, src: Path) -> None:
+    """Put a registry storage saved by `save_registry` into `h`'s running registry: its images can be pulled."""
+    shutil.copytree(src, h.path(REGISTRY_DIR), symlinks=True, dirs_exist_ok=True)
+    h.run(["chown", "-R", "docker-registry:docker-registry", REGISTRY_DIR])
