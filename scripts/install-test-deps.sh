@@ -111,6 +111,7 @@ install_venv() {
     if [[ -f "$REPO/README.md" ]]; then cp -a "$REPO/README.md" "$src/"; else : >"$src/README.md"; fi
     # Not editable: units run unprivileged and must read an installed copy, not the work tree.
     "$VENV/bin/python" -m pip install -q --upgrade --force-reinstall --no-deps "$src"
+    # [test] brings pytest-xdist (pinned in pyproject.toml): scripts/test.sh runs the suite on several workers.
     "$VENV/bin/python" -m pip install -q "$src[test]" pytest "ruff==0.17.6" "mypy==2.4.1" types-PyYAML types-requests  # linters pinned: a new rule must not fail CI by itself
     chmod -R a+rX "$(dirname "$VENV")"
     test -x "$VENV/bin/dunebugger-units"

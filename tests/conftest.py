@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from devicekit import Device
 from standin import GithubStandin
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On pytest-xdist workers (scripts/test.sh), system tests first: the long ones start at once, and the many
+    short unit and integration tests fill the gaps at the end. A run in one process keeps the file order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        system = Path(__file__).parent / "system"
+        items.sort(key=lambda item: system not in item.path.parents)
 
 
 @pytest.fixture

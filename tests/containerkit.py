@@ -7,13 +7,18 @@ published by a test, may need a newer remote).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from devicekit import Device
 from harness import REGISTRY, Harness, busybox_rootfs
+from harness.images import restore_registry, save_registry
 from standin import GithubStandin
 
 INSIDE = Device(Path("/"))
@@ -69,13 +74,33 @@ def ref(component: str, version: str) -> str:
 
 
 
+@functools.cache
+def _saved_registry() -> Path:
+    """Where this test process keeps the registry storage with every test image (removed at exit)."""
+    cache = Path(tempfile.mkdtemp(prefix="dunebugger-units-images-"))
+    atexit.register(shutil.rmtree, cache, True)
+    return cache / "registry"
+
+
 def build_images(h: Harness, root: Path) -> None:
-    """Import and push every test image; only the installed ones stay local, so an update really pulls."""
+    """Every test image in the loopback registry; only the installed ones are local, so an update really pulls.
+
+    The first harness of a test process imports and pushes them (busybox rootfs dirs under `root`) and its
+    registry storage is saved; later harnesses get a copy of that storage and pull the installed images from
+    their own registry: the same images, without building them again for every test.
+    """
+    saved = _saved_registry()
+    if saved.exists():
+        restore_registry(h, saved)
+        for component in PORTS:
+            h.docker("pull", "-q", ref(component, INSTALLED))
+        return
     for (component, version), (files, cmd) in IMAGES.items():
         rootfs = busybox_rootfs(root / f"{component}-{version}", files)
         h.import_image(ref(component, version), rootfs, cmd)
         if version != INSTALLED:
             h.docker("rmi", ref(component, version))
+    save_registry(h, saved)
 
 
 def wait_health(h: Harness, component: str, version: str, timeout: float = 30) -> None:

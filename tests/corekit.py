@@ -8,12 +8,16 @@ directory with `.venv` inside and a JSON VERSION, owned by `pi`.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -163,15 +167,39 @@ def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
     build_wheel(device.root / "opt/dunebugger/wheelhouse")
 
 
+@functools.cache
+def _saved_venv() -> Path:
+    """Where this test process keeps the first venv it built for the installed core (removed at exit)."""
+    cache = Path(tempfile.mkdtemp(prefix="dunebugger-units-core-venv-"))
+    atexit.register(shutil.rmtree, cache, True)
+    return cache / "venv"
+
+
+def build_venv(h: Harness) -> None:
+    """The installed core's .venv, built inside `h` from the wheelhouse as today's installer does.
+
+    The first build of a test process is saved and later harnesses get a copy: a venv is tied to its path
+    only, and this one always lives at INSTALL_DIR/.venv, made by the same Python from the same requirements.
+    """
+    venv = f"{INSTALL_DIR}/.venv"
+    saved = _saved_venv()
+    if saved.exists():
+        shutil.copytree(saved, h.path(venv), symlinks=True)
+        return
+    h.run(["python3", "-m", "venv", venv], timeout=120)
+    h.run([f"{venv}/bin/python", "-m", "pip", "install", "--no-index", "--find-links", str(WHEELHOUSE), "-q",
+           "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
+    partial = saved.with_name("venv.partial")
+    shutil.copytree(h.path(venv), partial, symlinks=True)
+    partial.rename(saved)
+
+
 def install_core(h: Harness, device: Device, version: str = "1.0.0") -> int:
     """Create pi, build 1.0.0's venv from the wheelhouse, install and start dunebugger.service; pi's uid."""
     lay_out_plain_core(device, version)
     h.run(["useradd", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "pi"])
     uid = int(h.run(["id", "-u", "pi"]).stdout)
-    venv = f"{INSTALL_DIR}/.venv"
-    h.run(["python3", "-m", "venv", venv], timeout=120)
-    h.run([f"{venv}/bin/python", "-m", "pip", "install", "--no-index", "--find-links", str(WHEELHOUSE), "-q",
-           "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
+    build_venv(h)
     h.run(["chown", "-R", "pi:pi", str(INSIDE_ROOT)])
     h.write_file(f"/etc/systemd/system/{SERVICE}", (COREAPP / "dunebugger.service").read_bytes())
     h.systemctl("daemon-reload")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import compileall
 import functools
+import json
 import shutil
 import sys
 import tempfile
@@ -78,3 +79,9 @@ def write_config(h: Harness, config: dict[str, Any]) -> None:
 
 def unit_names() -> list[str]:
     return sorted(p.name for p in UNITS.iterdir() if p.is_file())
+
+
+def history(h: Harness, limit: int | None = None) -> list[dict[str, Any]]:
+    """`dunebugger-units history --json` inside `h`, the newest first (`-n limit` when given)."""
+    argv = ["dunebugger-units", "history", "--json", *(["-n", str(limit)] if limit is not None else [])]
+    return json.loads(h.run(argv).stdout)  # type: ignore[no-any-return]

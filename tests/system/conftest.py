@@ -1,12 +1,26 @@
-"""System tier: every test here runs against a throw-away real systemd (see tests/harness)."""
+"""System tier: every test here runs against a throw-away real systemd (see tests/harness).
+
+The fixtures every system test module shares, one definition each:
+- `booted`: a test systemd with the device's /opt/dunebugger bound in (`device`, from tests/conftest.py).
+  A module marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
+  running 1.0.0 from busybox test images (tests/containerkit.py); one marked `pytest.mark.on_disk` keeps what
+  survives a power cut on the real disk (tests/crashkit.py).
+- `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
+  functions that publish the releases the module starts from.
+- `harness`, `docker_harness`: a bare test systemd, without or with Docker (tests of the harness itself).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import containerkit
+import crashkit
 import pytest
+from devicekit import Device
 from harness import INSTALL_HINT, Harness, missing_dependencies
+from standin import GithubStandin
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,3 +54,34 @@ def docker_harness(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
         yield h
     finally:
         h.poweroff()
+
+
+@pytest.fixture
+def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The device in a test systemd; with `containers`, its containers run; with `on_disk`, on the real disk."""
+    containers = request.node.get_closest_marker("containers") is not None
+    if containers:
+        containerkit.lay_out(device)
+    if request.node.get_closest_marker("on_disk") is not None:
+        h = crashkit.boot(tmp_path, device, docker=containers)
+    else:
+        h = Harness.boot(tmp_path / "harness", docker=containers,
+                         binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        if containers:
+            containerkit.start_containers(h, tmp_path / "rootfs")
+        yield h
+    finally:
+        h.poweroff()
+
+
+@pytest.fixture
+def gh(booted: Harness, request: pytest.FixtureRequest) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(booted.listen_tcp())
+    try:
+        for marker in request.node.iter_markers("releases"):
+            for publish in marker.args:
+                publish(server)
+        yield server
+    finally:
+        server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,29 +16,7 @@ from dunebugger_units import journal
 
 INSIDE = Device(Path("/"))  # the same layout, seen from inside the harness
 
-
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
-
-
-@pytest.fixture
-def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        yield h
-    finally:
-        h.poweroff()
-
-
-@pytest.fixture
-def gh(booted: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(booted.listen_tcp())
-    publish_defaults(server)
-    try:
-        yield server
-    finally:
-        server.stop()
+pytestmark = pytest.mark.releases.with_args(publish_defaults)
 
 
 @pytest.fixture

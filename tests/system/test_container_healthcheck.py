@@ -7,13 +7,10 @@ registry), adding a HEALTHCHECK to the scheduler's busybox image.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, lay_out, publish, ref, start_containers, wait_health
-from devicekit import Device
+from containerkit import INSIDE, MANIFEST_URL, publish, ref, wait_health
 from harness import Harness
 from productkit import install_product
 from standin import GithubStandin
@@ -22,34 +19,20 @@ HEALTHY = ('HEALTHCHECK --interval=1s --timeout=2s --retries=2 '
            'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:18080/health"]')
 UNHEALTHY = 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["false"]'
 
-
-@pytest.fixture
-def h(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
-    device = lay_out(Device(tmp_path / "device").lay_out())
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        for version, check in (("1.6.0", HEALTHY), ("1.7.0", UNHEALTHY)):
-            dockerfile = f"FROM {ref('scheduler', '1.2.0')}\n{check}\n"
-            booted.run(["docker", "build", "-q", "-t", ref("scheduler", version), "-"], input=dockerfile,
-                        timeout=180)
-            booted.docker("push", ref("scheduler", version))
-            booted.docker("rmi", ref("scheduler", version))
-        yield booted
-    finally:
-        booted.poweroff()
+pytestmark = pytest.mark.containers
 
 
 @pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    config = INSIDE.config(server.url, manifest_url=MANIFEST_URL)
+def h(booted: Harness, gh: GithubStandin) -> Harness:
+    for version, check in (("1.6.0", HEALTHY), ("1.7.0", UNHEALTHY)):
+        dockerfile = f"FROM {ref('scheduler', '1.2.0')}\n{check}\n"
+        booted.run(["docker", "build", "-q", "-t", ref("scheduler", version), "-"], input=dockerfile, timeout=180)
+        booted.docker("push", ref("scheduler", version))
+        booted.docker("rmi", ref("scheduler", version))
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     config["update"] = {"stability_seconds": 1, "health_timeout": 15}
-    install_product(h, config)  # no HTTP health URL: the HEALTHCHECK is what judges
-    try:
-        yield server
-    finally:
-        server.stop()
+    install_product(booted, config)  # no HTTP health URL: the HEALTHCHECK is what judges
+    return booted
 
 
 def update(h: Harness, gh: GithubStandin, version: str) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,10 @@ from standin import GithubStandin
 
 
 @pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
-
-
-@pytest.fixture
-def core(system_deps: None, tmp_path: Path, device: Device) -> Iterator[tuple[Harness, GithubStandin]]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        gh = GithubStandin().start(h.listen_tcp())
-        install_product(h, updater_config(device, gh.url, keep_backups=1, stability_seconds=2))
-        install_core(h, device)
-        yield h, gh
-        gh.stop()
-    finally:
-        h.poweroff()
+def core(booted: Harness, gh: GithubStandin, device: Device) -> tuple[Harness, GithubStandin]:
+    install_product(booted, updater_config(device, gh.url, keep_backups=1, stability_seconds=2))
+    install_core(booted, device)
+    return booted, gh
 
 
 def update_to(h: Harness, gh: GithubStandin, version: str) -> dict[str, Any]:

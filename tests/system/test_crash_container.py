@@ -7,12 +7,12 @@ running container agree, no transaction is left, and a result is recorded."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from crashkit import boot, history, kill_at, pause_at, wait_for_step
 from devicekit import Device
 from harness import Harness
 from productkit import install_product
@@ -22,23 +22,11 @@ from standin import GithubStandin
 STEPS = ["started", "compose-writing", "recreating", "applied", "verified"]
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
+def scheduler_1_2_0(gh: GithubStandin) -> None:
+    publish(gh, "scheduler", "1.2.0")
 
 
-def disks(tmp_path: Path, device: Device) -> dict[str, Any]:
-    """What survives a power cut: the device dir, the state dir, the unit files, /var/lib/docker."""
-    for name in ("state", "units", "docker"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger",
-                      "/var/lib/dunebugger-units": tmp_path / "state",
-                      "/etc/systemd/system": tmp_path / "units"},
-            "docker_data": tmp_path / "docker"}
-
-
-def boot(tmp_path: Path, device: Device) -> Harness:
-    return Harness.boot(tmp_path / "harness", docker=True, **disks(tmp_path, device))
+pytestmark = [pytest.mark.containers, pytest.mark.on_disk, pytest.mark.releases.with_args(scheduler_1_2_0)]
 
 
 def install(h: Harness, gh: GithubStandin) -> None:
@@ -70,32 +58,18 @@ def snapshot(device: Device) -> dict[str, bytes]:
     return {str(env): env.read_bytes()}
 
 
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
-
-
 @pytest.fixture
-def prepared(system_deps: None, tmp_path: Path, device: Device) -> Iterator[tuple[Harness, GithubStandin]]:
-    h = boot(tmp_path, device)
-    try:
-        start_containers(h, tmp_path / "rootfs")
-        gh = GithubStandin().start(h.listen_tcp())
-        publish(gh, "scheduler", "1.2.0")
-        install(h, gh)
-        h.run(["dunebugger-units", "check"], check=False)
-        yield h, gh
-        gh.stop()
-    finally:
-        h.poweroff()
+def prepared(booted: Harness, gh: GithubStandin) -> tuple[Harness, GithubStandin]:
+    install(booted, gh)
+    booted.run(["dunebugger-units", "check"], check=False)
+    return booted, gh
 
 
 @pytest.mark.parametrize("step", [pytest.param(s, id=f"sigkill-at-{s}") for s in STEPS])
 def test_sigkill_at_each_step_boundary(prepared: tuple[Harness, GithubStandin], device: Device, step: str) -> None:
     h, _ = prepared
     settings = snapshot(device)
-    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/kill.conf",
-                 f"[Service]\nEnvironment=DUNEBUGGER_UNITS_KILL_AT={step}\n")
-    h.systemctl("daemon-reload")
+    kill_at(h, step)
     h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
     assert h.systemctl("show", "-P", "Result", "dunebugger-update@scheduler.service").stdout.strip() == "signal"
     h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 120, "the OnFailure= rollback")
@@ -107,27 +81,24 @@ def test_sigkill_at_each_step_boundary(prepared: tuple[Harness, GithubStandin], 
 
 
 def test_power_cut_mid_update_recovers_at_boot(system_deps: None, tmp_path: Path, device: Device) -> None:
-    first = boot(tmp_path, device)
+    lay_out(device)
+    first = boot(tmp_path, device, docker=True)
     try:
         start_containers(first, tmp_path / "rootfs")
         gh = GithubStandin().start(first.listen_tcp())
-        publish(gh, "scheduler", "1.2.0")
+        scheduler_1_2_0(gh)
         install(first, gh)
         first.run(["dunebugger-units", "check"], check=False)
         settings = snapshot(device)
-        first.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
-                         "[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT=recreating\n")
-        first.systemctl("daemon-reload")
+        pause_at(first, "recreating")
         first.systemctl("start", "--no-block", "dunebugger-update@scheduler.service")
-        txn = tmp_path / "state" / "transaction.json"
-        first.wait_for(lambda: txn.exists() and json.loads(txn.read_text())["step"] == "recreating", 120,
-                       "the update to reach 'recreating'")
+        wait_for_step(first, tmp_path / "state", "recreating", 120)
         gh.stop()
     finally:
         first.kill()  # the power cut
     # the compose file was already written when the power went: it names the new image
     assert ref("scheduler", "1.2.0") in device.compose_file.read_text()
-    second = boot(tmp_path, device)
+    second = boot(tmp_path, device, docker=True)
     try:
         second.wait_for(lambda: not (tmp_path / "state" / "transaction.json").exists(), 120,
                         "dunebugger-recover.service to resolve the transaction")

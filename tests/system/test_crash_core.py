@@ -7,12 +7,11 @@ no transaction is left, and a result is recorded."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from corekit import DEVICE_SETTINGS, INSTALL_DIR, SERVICE, install_core, publish_all, updater_config, wait_healthy
+from crashkit import boot, history, kill_at, pause_at, wait_for_step
 from devicekit import Device
 from harness import Harness
 from productkit import install_product
@@ -21,19 +20,7 @@ from standin import GithubStandin
 # every step the core pipeline records, in order (pipeline: started, applied, verified; kind: the rest)
 STEPS = ["started", "switching", "switched", "applied", "verified"]
 
-
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
-
-
-def disks(tmp_path: Path, device: Device) -> dict[str, Any]:
-    """What survives a power cut: the device dir, the state dir and the unit files."""
-    for name in ("state", "units"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    return {"binds": {"/opt/dunebugger": device.root / "opt/dunebugger",
-                      "/var/lib/dunebugger-units": tmp_path / "state",
-                      "/etc/systemd/system": tmp_path / "units"}}
+pytestmark = pytest.mark.on_disk
 
 
 def settings(device: Device) -> dict[str, str]:
@@ -55,38 +42,25 @@ def settle(h: Harness, device: Device) -> str:
     return version  # type: ignore[no-any-return]
 
 
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
-
-
-def prepare(h: Harness, device: Device) -> GithubStandin:
-    gh = GithubStandin().start(h.listen_tcp())
+def prepare(h: Harness, gh: GithubStandin, device: Device) -> None:
     install_product(h, updater_config(device, gh.url, stability_seconds=2))
     h.systemctl("enable", "dunebugger-recover.service")
     install_core(h, device)
     h.systemctl("enable", SERVICE)
     publish_all(gh, ["1.2.0"])
     h.run(["dunebugger-units", "check", "core"], timeout=60)
-    return gh
 
 
 @pytest.fixture
-def prepared(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
-    try:
-        gh = prepare(h, device)
-        yield h
-        gh.stop()
-    finally:
-        h.poweroff()
+def prepared(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
+    prepare(booted, gh, device)
+    return booted
 
 
 @pytest.mark.parametrize("step", [pytest.param(s, id=f"sigkill-at-{s}") for s in STEPS])
 def test_sigkill_at_each_step_boundary(prepared: Harness, device: Device, step: str) -> None:
     h = prepared
-    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/kill.conf",
-                 f"[Service]\nEnvironment=DUNEBUGGER_UNITS_KILL_AT={step}\n")
-    h.systemctl("daemon-reload")
+    kill_at(h, step)
     h.systemctl("start", "dunebugger-update@core.service", check=False, timeout=300)
     assert h.systemctl("show", "-P", "Result", "dunebugger-update@core.service").stdout.strip() == "signal"
     h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 180, "the OnFailure= rollback")
@@ -100,20 +74,17 @@ def test_sigkill_at_each_step_boundary(prepared: Harness, device: Device, step: 
                                   pytest.param("applied", id="power-cut-when-applied")])
 def test_power_cut_mid_update_recovers_at_boot(system_deps: None, tmp_path: Path, device: Device,
                                                step: str) -> None:
-    first = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
+    first = boot(tmp_path, device)
     try:
-        gh = prepare(first, device)
-        first.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
-                         f"[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT={step}\n")
-        first.systemctl("daemon-reload")
+        gh = GithubStandin().start(first.listen_tcp())
+        prepare(first, gh, device)
+        pause_at(first, step)
         first.systemctl("start", "--no-block", "dunebugger-update@core.service")
-        txn = tmp_path / "state" / "transaction.json"
-        first.wait_for(lambda: txn.exists() and json.loads(txn.read_text())["step"] == step, 180,
-                       f"the update to reach {step!r}")
+        wait_for_step(first, tmp_path / "state", step, 180)
         gh.stop()
     finally:
         first.kill()  # the power cut
-    second = Harness.boot(tmp_path / "harness", **disks(tmp_path, device))
+    second = boot(tmp_path, device)
     try:
         second.wait_for(lambda: not (tmp_path / "state" / "transaction.json").exists(), 180,
                         "dunebugger-recover.service to resolve the transaction")

@@ -4,40 +4,33 @@ and the component still running the old version (the OnFailure= rollback finds n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import corekit
 import pytest
-from containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device
 from harness import Harness
-from productkit import install_product
+from productkit import history, install_product
 from standin import GithubStandin
 
 STACK = "/opt/dunebugger/stack"  # a 256 KiB tmpfs, filled up before the update
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
-    device = lay_out(Device(tmp_path / "device").lay_out())
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        booted.run(["mkdir", "-p", STACK])
-        booted.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", STACK])
-        booted.write_file(f"{STACK}/docker-compose.yml", COMPOSE)
-        booted.write_file(f"{STACK}/.env", "NATS_URL=nats://127.0.0.1:4222\n")
-        start_containers(booted, tmp_path / "rootfs")
-        booted.run(["docker", "compose", "-f", str(INSIDE.compose_file), "down"], timeout=120)
-        booted.run(["docker", "compose", "-f", f"{STACK}/docker-compose.yml", "up", "-d"], timeout=120)
-        wait_health(booted, "scheduler", "1.0.0")
-        yield booted
-    finally:
-        booted.poweroff()
+def h(booted: Harness) -> Harness:
+    """The containers run from a compose file on a 256 KiB tmpfs."""
+    booted.run(["mkdir", "-p", STACK])
+    booted.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", STACK])
+    booted.write_file(f"{STACK}/docker-compose.yml", COMPOSE)
+    booted.write_file(f"{STACK}/.env", "NATS_URL=nats://127.0.0.1:4222\n")
+    booted.run(["docker", "compose", "-f", str(INSIDE.compose_file), "down"], timeout=120)
+    booted.run(["docker", "compose", "-f", f"{STACK}/docker-compose.yml", "up", "-d"], timeout=120)
+    wait_health(booted, "scheduler", "1.0.0")
+    return booted
 
 
-def test_disk_full_during_the_compose_write(h: Harness) -> None:
-    gh = GithubStandin().start(h.listen_tcp())
+@pytest.mark.containers
+def test_disk_full_during_the_compose_write(h: Harness, gh: GithubStandin) -> None:
     publish(gh, "scheduler", "1.2.0")
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     config["compose_file"] = f"{STACK}/docker-compose.yml"
@@ -63,51 +56,41 @@ def test_disk_full_during_the_compose_write(h: Harness) -> None:
     assert running == ref("scheduler", "1.0.0")
     wait_health(h, "scheduler", "1.0.0", timeout=10)
     assert not h.journal("SYSLOG_IDENTIFIER=dunebugger-update", "MESSAGE=Traceback (most recent call last):")
-    gh.stop()
 
 
-def history(h: Harness) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
 
+def test_disk_full_while_staging_core_changes_nothing(booted: Harness, gh: GithubStandin, device: Device) -> None:
+    h = booted
+    install_product(h, corekit.updater_config(device, gh.url, core_min_free_mb=1))
+    corekit.install_core(h, device)
+    # move the device onto a tmpfs just larger than what it holds, then fill it to the last block
+    h.systemctl("stop", corekit.SERVICE)
+    h.run(["cp", "-a", "/opt/dunebugger", "/var/tmp/device-copy"])
+    used_kib = int(h.run(["du", "-sk", "/var/tmp/device-copy"]).stdout.split()[0])
+    h.run(["mount", "-t", "tmpfs", "-o", f"size={used_kib + 4096}k", "tmpfs", "/opt/dunebugger"])
+    h.run(["cp", "-a", "/var/tmp/device-copy/.", "/opt/dunebugger/"])
+    h.systemctl("start", corekit.SERVICE)
+    corekit.wait_healthy(h, "1.0.0")
+    pid = corekit.service_props(h, "MainPID")["MainPID"]
+    corekit.publish_all(gh, ["1.2.0"])
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    h.run(["dunebugger-units", "check", "core"], timeout=60)
+    # leave 1.5 MB: more than the 1 MB the pre-check asks, far less than a venv needs
+    free_kib = int(h.run(["df", "--output=avail", "-k", "/opt/dunebugger"]).stdout.split()[-1])
+    h.run(["dd", "if=/dev/zero", "of=/opt/dunebugger/filler", "bs=1k", f"count={free_kib - 1536}"])
+    before = {name: h.path(f"{corekit.INSTALL_DIR}/{name}").read_bytes() for name in corekit.DEVICE_SETTINGS}
 
-def test_disk_full_while_staging_core_changes_nothing(system_deps: None, tmp_path: Path) -> None:
-    device = Device(tmp_path / "device").lay_out(core_version="1.0.0")
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        gh = GithubStandin().start(h.listen_tcp())
-        install_product(h, corekit.updater_config(device, gh.url, core_min_free_mb=1))
-        corekit.install_core(h, device)
-        # move the device onto a tmpfs just larger than what it holds, then fill it to the last block
-        h.systemctl("stop", corekit.SERVICE)
-        h.run(["cp", "-a", "/opt/dunebugger", "/var/tmp/device-copy"])
-        used_kib = int(h.run(["du", "-sk", "/var/tmp/device-copy"]).stdout.split()[0])
-        h.run(["mount", "-t", "tmpfs", "-o", f"size={used_kib + 4096}k", "tmpfs", "/opt/dunebugger"])
-        h.run(["cp", "-a", "/var/tmp/device-copy/.", "/opt/dunebugger/"])
-        h.systemctl("start", corekit.SERVICE)
-        corekit.wait_healthy(h, "1.0.0")
-        pid = corekit.service_props(h, "MainPID")["MainPID"]
-        corekit.publish_all(gh, ["1.2.0"])
-        h.run(["dunebugger-units", "check", "core"], timeout=60)
-        h.run(["dunebugger-units", "check", "core"], timeout=60)
-        # leave 1.5 MB: more than the 1 MB the pre-check asks, far less than a venv needs
-        free_kib = int(h.run(["df", "--output=avail", "-k", "/opt/dunebugger"]).stdout.split()[-1])
-        h.run(["dd", "if=/dev/zero", "of=/opt/dunebugger/filler", "bs=1k", f"count={free_kib - 1536}"])
-        before = {name: h.path(f"{corekit.INSTALL_DIR}/{name}").read_bytes() for name in corekit.DEVICE_SETTINGS}
-
-        done = h.run(["dunebugger-units", "update", "core", "--json"], check=False, timeout=300)
-        assert done.returncode == 75, done.stdout + done.stderr
-        result = json.loads(done.stdout)
-        assert "No space left on device" in result["message"], result
-        assert result["message"].endswith("nothing was changed"), result
-        assert "Traceback" not in done.stderr
-        # nothing changed: same process, same plain install, settings byte-identical, no staging left behind
-        assert corekit.service_props(h, "MainPID")["MainPID"] == pid
-        assert h.path(str(corekit.INSTALL_DIR)).is_dir() and not h.path(str(corekit.INSTALL_DIR)).is_symlink()
-        assert {n: h.path(f"{corekit.INSTALL_DIR}/{n}").read_bytes() for n in before} == before
-        releases = h.path(f"{corekit.INSTALL_DIR}.releases")
-        assert not releases.exists() or not any(releases.iterdir())
-        assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
-        corekit.wait_healthy(h, "1.0.0")
-        gh.stop()
-    finally:
-        h.poweroff()
+    done = h.run(["dunebugger-units", "update", "core", "--json"], check=False, timeout=300)
+    assert done.returncode == 75, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert "No space left on device" in result["message"], result
+    assert result["message"].endswith("nothing was changed"), result
+    assert "Traceback" not in done.stderr
+    # nothing changed: same process, same plain install, settings byte-identical, no staging left behind
+    assert corekit.service_props(h, "MainPID")["MainPID"] == pid
+    assert h.path(str(corekit.INSTALL_DIR)).is_dir() and not h.path(str(corekit.INSTALL_DIR)).is_symlink()
+    assert {n: h.path(f"{corekit.INSTALL_DIR}/{n}").read_bytes() for n in before} == before
+    releases = h.path(f"{corekit.INSTALL_DIR}.releases")
+    assert not releases.exists() or not any(releases.iterdir())
+    assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
+    corekit.wait_healthy(h, "1.0.0")

@@ -7,12 +7,13 @@ Only the installed package runs here: the test venv is hidden inside the harness
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import glob
 import gzip
 import json
+import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,18 +48,28 @@ ExecStart=/bin/sleep infinity
 # Makes dunebugger-update@ take its time, so that removal meets an update in progress.
 SLOW_UPDATE_DROPIN = "[Service]\nExecStart=\nExecStart=/bin/sleep 300\n"
 
+pytestmark = pytest.mark.releases.with_args(publish_defaults)
+
 
 # ---- fixtures ---------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("deb")
-    result = subprocess.run(
-        ["bash", str(BUILD), "amd64", str(out)], capture_output=True, text=True, timeout=900, check=False
-    )
-    assert result.returncode == 0, f"build-deb.sh failed:\n{result.stderr[-6000:]}"
-    return Path(result.stdout.strip().splitlines()[-1])
+    """Built once per run: under pytest-xdist the first worker builds it and the others wait and share it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's dir, above the workers'
+    out, built = shared / "deb", shared / "deb.path"
+    with (shared / "deb.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # build-deb.sh's wheel cache is one dir: one build at a time
+        if not built.exists():
+            out.mkdir(exist_ok=True)
+            result = subprocess.run(
+                ["bash", str(BUILD), "amd64", str(out)], capture_output=True, text=True, timeout=900, check=False
+            )
+            assert result.returncode == 0, f"build-deb.sh failed:\n{result.stderr[-6000:]}"
+            built.write_text(result.stdout.strip().splitlines()[-1])
+    return Path(built.read_text())
 
 
 @pytest.fixture
@@ -69,27 +80,8 @@ def device(tmp_path: Path) -> Device:
 
 
 @pytest.fixture
-def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        prepare_device(h)
-        yield h
-    finally:
-        h.poweroff()
-
-
-@pytest.fixture
-def gh(booted: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(booted.listen_tcp())
-    publish_defaults(server)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def installed(booted: Harness, deb: Path) -> Harness:
+    prepare_device(booted)
     booted.write_file(DEB_INSIDE, deb.read_bytes())
     dpkg(booted, "-i", DEB_INSIDE)
     return booted

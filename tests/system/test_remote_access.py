@@ -4,7 +4,6 @@ remote's client run as unprivileged users over the real system bus."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,28 +35,21 @@ except SystemdError as exc:
 """
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
+pytestmark = pytest.mark.releases.with_args(publish_defaults)
 
 
 @pytest.fixture
-def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        gh = GithubStandin().start(h.listen_tcp())
-        publish_defaults(gh)
-        install_product(h, INSIDE.config(gh.url))
-        h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
-                     (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
-        h.write_file("/etc/systemd/system/unrelated.service", "[Service]\nType=oneshot\nExecStart=/bin/true\n")
-        h.systemctl("daemon-reload")
-        h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
-        h.run(["useradd", "--create-home", "outsider"])
-        yield h
-        gh.stop()
-    finally:
-        h.poweroff()
+def polkit(booted: Harness, gh: GithubStandin) -> Harness:
+    """The product, the project's polkit rule, an unrelated unit, a `dunebugger` group member and an outsider."""
+    h = booted
+    install_product(h, INSIDE.config(gh.url))
+    h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
+                 (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
+    h.write_file("/etc/systemd/system/unrelated.service", "[Service]\nType=oneshot\nExecStart=/bin/true\n")
+    h.systemctl("daemon-reload")
+    h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
+    h.run(["useradd", "--create-home", "outsider"])
+    return h
 
 
 def as_user(h: Harness, user: str, program: str, *args: str) -> dict:  # type: ignore[type-arg]
@@ -65,30 +57,30 @@ def as_user(h: Harness, user: str, program: str, *args: str) -> dict:  # type: i
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_group_member_starts_our_check(booted: Harness) -> None:
-    answer = as_user(booted, "remoteuser", CHECK_AS_CLIENT)
+def test_group_member_starts_our_check(polkit: Harness) -> None:
+    answer = as_user(polkit, "remoteuser", CHECK_AS_CLIENT)
     assert "ok" in answer, answer
     assert answer["ok"]["components"]["core"]["latest"] == "1.2.0"
-    assert booted.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
+    assert polkit.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
 
 
-def test_group_member_is_refused_any_other_unit(booted: Harness) -> None:
-    answer = as_user(booted, "remoteuser", START_OTHER, "unrelated.service")
+def test_group_member_is_refused_any_other_unit(polkit: Harness) -> None:
+    answer = as_user(polkit, "remoteuser", START_OTHER, "unrelated.service")
     assert "error" in answer, answer
     assert "unrelated.service" in answer["error"]
-    assert booted.systemctl("show", "-P", "ActiveState", "unrelated.service").stdout.strip() == "inactive"
+    assert polkit.systemctl("show", "-P", "ActiveState", "unrelated.service").stdout.strip() == "inactive"
     assert answer["type"] == "AccessDenied"
     # it never ran: a unit that ran has an invocation id
-    assert booted.systemctl("show", "-P", "InvocationID", "unrelated.service").stdout.strip() == ""
+    assert polkit.systemctl("show", "-P", "InvocationID", "unrelated.service").stdout.strip() == ""
 
 
-def test_group_member_is_refused_a_foreign_instance_of_our_template(booted: Harness) -> None:
-    answer = as_user(booted, "remoteuser", START_OTHER, "dunebugger-update@nats.service")
+def test_group_member_is_refused_a_foreign_instance_of_our_template(polkit: Harness) -> None:
+    answer = as_user(polkit, "remoteuser", START_OTHER, "dunebugger-update@nats.service")
     assert answer.get("type") == "AccessDenied", answer
 
 
-def test_user_outside_the_group_is_refused_ours(booted: Harness) -> None:
-    answer = as_user(booted, "outsider", CHECK_AS_CLIENT)
+def test_user_outside_the_group_is_refused_ours(polkit: Harness) -> None:
+    answer = as_user(polkit, "outsider", CHECK_AS_CLIENT)
     assert "permission refused" in answer.get("error", ""), answer
     assert "dunebugger-check.service" in answer["error"]
-    assert not booted.path("/var/lib/dunebugger-units/state.json").exists()
+    assert not polkit.path("/var/lib/dunebugger-units/state.json").exists()

@@ -8,12 +8,10 @@ import itertools
 import json
 import queue
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device
 from harness import Harness
 from productkit import install_product
@@ -27,41 +25,23 @@ COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "las
                   "name", "current_version", "latest_version", "component_type", "prerelease"}  # today's keys
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
+def scheduler_1_2_0(gh: GithubStandin) -> None:
+    publish(gh, "scheduler", "1.2.0")
+
+
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(scheduler_1_2_0)]
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    publish(server, "scheduler", "1.2.0")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def remote(h: Harness, gh: GithubStandin) -> Harness:
+def remote(booted: Harness, gh: GithubStandin) -> Harness:
     """The product, the polkit rule, and the remote stand-in running as `remoteuser` on port 8765."""
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     for component, port in PORTS.items():
         config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
     config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(h, config)
-    start_remote_standin(h)
-    return h
+    install_product(booted, config)
+    start_remote_standin(booted)
+    return booted
 
 
 def running_image(h: Harness, component: str) -> str:

@@ -9,7 +9,6 @@ journal.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,13 @@ from containerkit import (
     INSIDE,
     MANIFEST_URL,
     PORTS,
-    lay_out,
     publish,
     ref,
-    start_containers,
     wait_health,
 )
 from devicekit import Device
 from harness import Harness
-from productkit import CONFIG, install_product, write_config
+from productkit import CONFIG, history, install_product, write_config
 from standin import GithubStandin
 
 from dunebugger_units import journal
@@ -36,39 +33,21 @@ from dunebugger_units import journal
 # ---- fixtures ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
+def installed_core(gh: GithubStandin) -> None:
+    gh.add_release("dunebugger", "v1.0.0")
+
+
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(installed_core)]
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness, device: Device) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    server.add_release("dunebugger", "v1.0.0")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def product(h: Harness, gh: GithubStandin) -> Harness:
+def product(booted: Harness, gh: GithubStandin) -> Harness:
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     for component, port in PORTS.items():
         config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
     config["update"] = {"stability_seconds": 2, "health_timeout": 8, "keep_backups": 2}
-    install_product(h, config)
-    return h
+    install_product(booted, config)
+    return booted
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -98,9 +77,6 @@ def start_update(h: Harness, component: str) -> str:
 def ran(h: Harness, unit: str) -> bool:
     return h.systemctl("show", "-P", "InvocationID", unit).stdout.strip() != ""
 
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
 
 
 def container(h: Harness, component: str) -> dict[str, Any]:

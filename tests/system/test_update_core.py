@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from corekit import (
@@ -27,36 +24,13 @@ from corekit import (
 )
 from devicekit import Device
 from harness import Harness
-from productkit import install_product
+from productkit import history, install_product
 from standin import GithubStandin
 
 from dunebugger_units import journal
 
 UPDATE = "dunebugger-update@core.service"
 ROLLBACK = "dunebugger-rollback@core.service"
-
-
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
-
-
-@pytest.fixture
-def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        yield h
-    finally:
-        h.poweroff()
-
-
-@pytest.fixture
-def gh(booted: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(booted.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -85,9 +59,6 @@ def wait_for_rollback(h: Harness) -> None:
 
     h.wait_for(finished, 180, f"{ROLLBACK} to run")
 
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
 
 
 def assert_settings_kept(device: Device, uid: int) -> None:
