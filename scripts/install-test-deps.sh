@@ -8,7 +8,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV=/usr/local/lib/dunebugger-units/venv
 PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 export DEBIAN_FRONTEND=noninteractive
-# The venv is read by units running as a DynamicUser: everything we create must be world-readable.
+# The venv is read by units running as unprivileged users (the check's): everything we create must be world-readable.
 umask 022
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -88,7 +88,7 @@ def test_code_inside_reaches_a_server_of_the_test_process(harness: Harness) -> N
 
     fetch = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode(), end='')"
     by_python = harness.run(["/usr/bin/python3", "-c", fetch, url], timeout=20).stdout
-    # A unit with DynamicUser= sees the same loopback: the product's units will run like this.
+    # A unit run as an unprivileged user (DynamicUser= here) sees the same loopback, as the check unit does.
     by_unit = harness.run(
         ["systemd-run", "--wait", "--pipe", "--quiet", "-p", "DynamicUser=yes", "/bin/busybox", "wget",
          "-q", "-O", "-", url],
