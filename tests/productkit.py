@@ -1,9 +1,9 @@
 """Put dunebugger-units into a booted test systemd as the Debian package would lay it out.
 
 The product's venv is the one `scripts/install-test-deps.sh` builds (a world-readable path: the check unit
-runs as its own unprivileged system user). Inside the harness /usr is a copy-on-write overlay, so the console script is linked
-to /usr/bin as on a device, and the project's own unit files (with their drop-in dirs) go to
-/etc/systemd/system.
+runs as its own unprivileged system user). Inside the harness /usr is a copy-on-write overlay, so the console
+script is linked to /usr/bin as on a device, and the project's own unit files (with their drop-in dirs) go
+to /etc/systemd/system.
 """
 
 from __future__ import annotations
