@@ -41,7 +41,13 @@ def level_of(result: Mapping[str, Any]) -> str:
 
 
 def broadcast_replies(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What every frontend hears of one recorded result: `update_result` and today's `log`, to broadcast."""
+    """What every frontend hears of one recorded result: `update_result` and today's `log`, to broadcast.
+
+    An update that failed after changing the device is not an outcome yet: OnFailure= rolls it back, and the
+    rollback's result is the outcome. Until then it is progress ("rolling back")."""
+    if result.get("action") == "update" and result.get("status") == "failed" and result.get("changed"):
+        return [reply("update_progress", {"component": result.get("component"), "phase": "rolling back"},
+                      BROADCAST)]
     body = {"component": result.get("component"), "success": bool(result.get("success")),
             "message": str(result.get("message", "")), "dry_run": bool(result.get("dry_run"))}
     log = {"success": body["success"], "message": body["message"], "level": level_of(result)}

@@ -131,6 +131,17 @@ def test_every_result_is_broadcast_as_update_result_and_today_log() -> None:
                                       "message": "Post-update checks failed, rolled back to v1.0.0"}}
 
 
+def test_a_failed_update_that_is_being_rolled_back_is_progress_not_an_outcome() -> None:
+    failed = result(action="update", status="failed", success=False, changed=True,
+                    message="Post-update checks failed: container running: restarted 3 times; rolling back to 1.0.0")
+    assert broadcast_replies(failed) == [{"subject": "update_progress", "source": "controller",
+                                          "destination": "broadcast",
+                                          "body": {"component": "scheduler", "phase": "rolling back"}}]
+    unchanged = result(action="update", status="failed", success=False, changed=False,
+                       message="Update failed during apply: pull failed; nothing was changed")
+    assert [r["subject"] for r in broadcast_replies(unchanged)] == ["update_result", "log"]
+
+
 # ---- updater.rollback ------------------------------------------------------------------------------------------
 
 class RollbackClient:
