@@ -118,7 +118,7 @@ def _time(text: str, what: str) -> tuple[tuple[int, ...], ...]:
     parts = text.split(":")
     if len(parts) == 2:  # HOUR:MINUTE
         parts.append("00")
-    if len(parts) != 3 or "." in text:  # HOUR:MINUTE:SECOND
+    if len(parts) != 3 or "." in parts[-1].replace("..", ""):  # HOUR:MINUTE:SECOND, no fraction
         raise ConfigError(f"{what}: {text!r} is not a time (HOUR:MINUTE[:SECOND]; fractions are not supported)")
     out = []
     for part, field in zip(parts, ("hour", "minute", "second"), strict=True):
