@@ -161,6 +161,7 @@ def test_the_timer_updates_within_the_window_and_the_limit(product: Harness, gh:
 
 def test_outside_the_window_it_waits_and_a_hold_skips(product: Harness, gh: GithubStandin) -> None:
     h = product
+    publish(gh, "scheduler", "1.0.0")
     publish(gh, "scheduler", "1.2.0")
     configure(h, gh, closed_window())
 
