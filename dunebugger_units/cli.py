@@ -205,15 +205,37 @@ def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
          or "no results yet")
 
 
+def progress_line(phase: str, width: int = 30) -> str:
+    """Pure: a bar for a phase that carries a percent ("pulling 40%"), else the phase itself."""
+    from .progress import PERCENT, percent_of
+
+    percent = percent_of(phase)
+    if percent is None:
+        return phase
+    filled = width * percent // 100
+    return f"{PERCENT.sub('', phase).rstrip():<28} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}%"
+
+
+def show_progress(phase: str, as_json: bool, bar: bool) -> None:
+    """On a terminal one line redrawn in place; otherwise (a log, a pipe) plain lines."""
+    if bar:
+        click.echo(f"\r\033[K{progress_line(phase)}", err=as_json, nl=False)
+    else:
+        click.echo(f"... {phase}", err=as_json)
+
+
 def _follow(events: Any, as_json: bool, asked: str) -> None:
     """Show progress as it comes (stderr with --json), then the result; exit with the result's code for
     what was asked (an update answered by the rollback that followed it failed)."""
     from .results import Action, UpdateResult
 
+    bar = click.get_text_stream("stderr" if as_json else "stdout").isatty()
     for event in events:
         if event.kind == "progress":
-            click.echo(f"... {event.data['phase']}", err=as_json)
+            show_progress(event.data["phase"], as_json, bar)
             continue
+        if bar:
+            click.echo("", err=as_json)  # end the bar's line
         data = event.data
         emit(data, as_json, render_result)
         sys.exit(int(UpdateResult.from_dict(data).exit_code(Action(asked))) if "status" in data else 1)

@@ -35,6 +35,7 @@ from ..download import (
 from ..errors import UnitsError
 from ..files import fsync_dir
 from ..github import Asset
+from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import Step, Transaction
 from ..versions import parse_version
@@ -283,7 +284,7 @@ class PythonAppKind:
             return Sample(st.active_state == "active", st.n_restarts, f"{st.active_state}/{st.sub_state}")
 
         outcomes = [stable_over(sample, ctx.config.update.stability_seconds, SAMPLE_INTERVAL,
-                                name=f"{service} stable")]
+                                name=f"{service} stable", on_percent=every_tenth(ctx.progress, "stability window"))]
         if outcomes[-1].ok and ctx.health_url:
             outcomes.append(http_health(ctx.health_url, ctx.health_expected_status, version,
                                         ctx.health_timeout))

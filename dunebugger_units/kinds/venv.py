@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..config import ComponentConfig
@@ -74,4 +76,36 @@ def build_venv(component: ComponentConfig, release_dir: Path, python: Path,
         progress("installing requirements")
         argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
                         component.pip_find_links)
-        run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, where=release_dir)
+        with pip_progress(requirements, progress) as log:
+            run_child([*argv, "--log", str(log)], f"installing the requirements of {release_dir.name}",
+                      PIP_DEADLINE, where=release_dir)
+
+
+@contextlib.contextmanager
+def pip_progress(requirements: Path, progress: Callable[[str], None]) -> Iterator[Path]:
+    """A log file for pip's `--log`, read while pip runs: its lines become "installing requirements NN%"."""
+    from ..progress import every_tenth, pip_percent
+
+    count = sum(1 for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", "-")))
+    on_percent = every_tenth(progress, "installing requirements")
+    fd, name = tempfile.mkstemp(prefix="pip-progress-", suffix=".log")
+    os.close(fd)
+    os.chmod(name, 0o666)  # noqa: S103  # pip may run as the install dir's owner; nothing secret is in it
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            with contextlib.suppress(OSError):
+                lines = Path(name).read_text(encoding="utf-8", errors="replace").splitlines()
+                if (percent := pip_percent(lines, count)) is not None:
+                    on_percent(percent)
+
+    watcher = threading.Thread(target=watch, name="pip-progress", daemon=True)
+    watcher.start()
+    try:
+        yield Path(name)
+    finally:
+        done.set()
+        watcher.join()
+        Path(name).unlink(missing_ok=True)

@@ -142,6 +142,11 @@ def test_the_timer_updates_within_the_window_and_the_limit(product: Harness, gh:
     [entry] = h.journal(f"MESSAGE_ID={journal.AUTO_FINISHED}", "COMPONENT=scheduler")
     assert entry["TO_VERSION"] == "1.2.0" and entry["STATUS"] == "updated"
     assert entry["SYSLOG_IDENTIFIER"] == "dunebugger-auto-update"
+    # progress of the long steps as "<step> NN%": the unit's status text, one journal line per tenth
+    phases = h.journal_messages("SYSLOG_IDENTIFIER=dunebugger-update", "COMPONENT=scheduler")
+    assert "scheduler: pulling 100%" in phases and "scheduler: stability window 100%" in phases, phases
+    assert any(p.startswith("scheduler: stability window ") and p != "scheduler: stability window 100%"
+               for p in phases), phases
     # list and status show it
     listed = cli_json(h, "list", "scheduler")
     assert listed["component"] == "scheduler"
