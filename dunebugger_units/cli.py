@@ -229,7 +229,7 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
     what was asked (an update answered by the rollback that followed it failed)."""
     from .results import Action, UpdateResult
 
-    bar = click.get_text_stream("stderr" if as_json else "stdout").isatty()
+    bar = (sys.stderr if as_json else sys.stdout).isatty()
     for event in events:
         if event.kind == "progress":
             show_progress(event.data["phase"], as_json, bar)

@@ -58,7 +58,7 @@ from .releases import (
     remove_tree,
     venv_python,
 )
-from .venv import build_venv, pip_argv
+from .venv import build_venv, pip_argv, reuse_venv
 
 MB = 1024 * 1024
 SAMPLE_INTERVAL = 0.25
@@ -245,7 +245,9 @@ class PythonAppKind:
         new_dir.mkdir(mode=0o755)
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
-        build_venv(ctx.component, new_dir, venv_python(layout.running_dir), ctx.progress)
+        python = venv_python(layout.running_dir)
+        if not reuse_venv(layout.running_dir, new_dir, python, ctx.progress):  # issue 15: no pip when unchanged
+            build_venv(ctx.component, new_dir, python, ctx.progress)
         chown_tree(new_dir / ".venv", owner)
         os.lchown(new_dir, *owner)
 
