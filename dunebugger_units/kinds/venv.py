@@ -158,7 +158,8 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[str], None]) -> bool:
+def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[str], None],
+               old_version: str) -> bool:
     """Build the new release's own `.venv` from the old release's installed packages when `can_reuse_venv`
     says it may; returns False (and builds nothing) when it may not."""
     old_venv, new_venv = old_dir / ".venv", new_dir / ".venv"
@@ -167,7 +168,7 @@ def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[s
                           (_python_dir_name(python) or "") if old_site is not None else ""):
         return False
     assert old_site is not None  # can_reuse_venv checked it, for mypy
-    progress(f"reusing the venv of {old_dir.name} (requirements unchanged)")
+    progress(f"reusing the venv of {old_version} (requirements unchanged)")
     run_child([str(python), "-m", "venv", "--without-pip", str(new_venv)],
               f"creating the venv of {new_dir.name}", VENV_DEADLINE, where=new_dir)
     new_site = new_venv / "lib" / old_site.parent.name / "site-packages"
