@@ -246,7 +246,8 @@ class PythonAppKind:
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
         python = venv_python(layout.running_dir)
-        if not reuse_venv(layout.running_dir, new_dir, python, ctx.progress, ctx.from_version):  # issue 15: no pip when unchanged
+        # issue 15: requirements unchanged -> the previous release's packages, no pip
+        if not reuse_venv(layout.running_dir, new_dir, python, ctx.progress, ctx.from_version):
             build_venv(ctx.component, new_dir, python, ctx.progress)
         chown_tree(new_dir / ".venv", owner)
         os.lchown(new_dir, *owner)
