@@ -195,3 +195,10 @@ def test_bad_policy_values_name_the_key(raw: dict[str, Any], message: str) -> No
         parse_config(raw)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_check_result_carries_held_and_policy_beside_every_earlier_key() -> None:
+    from dunebugger_units.phases.check import FRONTEND_KEYS
+
+    assert FRONTEND_KEYS == ("current", "latest", "update_available", "release_notes", "last_checked",
+                             "release_url", "published_at", "assets", "error", "held", "policy")
