@@ -19,7 +19,7 @@ BODY_KEYS = {
     "log": {"success", "message", "level"},
 }
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                  "published_at", "assets", "error"}
+                  "published_at", "assets", "error", "held", "policy"}  # held, policy: issue 15
 
 
 class ScriptedClient:
