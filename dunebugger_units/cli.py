@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from . import journal
+from . import policy_cli as policy_commands
 from .errors import ExitCode, UnitsError
 
 
@@ -52,6 +53,12 @@ def fail(exc: UnitsError, as_json: bool) -> NoReturn:
     sys.exit(int(exc.exit_code))
 
 
+def _policy_marks(record: dict[str, Any]) -> str:
+    marks = [m for m in (("held" if record.get("held") else ""),
+                         ("auto" if record.get("policy") == "auto" else "")) if m]
+    return f"  [{', '.join(marks)}]" if marks else ""
+
+
 def _version_line(name: str, record: dict[str, Any]) -> str:
     current, latest = record.get("current") or "unknown", record.get("latest")
     if record.get("error"):
@@ -63,7 +70,7 @@ def _version_line(name: str, record: dict[str, Any]) -> str:
     else:
         state = "up to date"
     checked = record.get("last_checked") or "never"
-    return f"{name:<10} {current:<16} {state}  (checked {checked})"
+    return f"{name:<10} {current:<16} {state}  (checked {checked}){_policy_marks(record)}"
 
 
 def render_components(data: dict[str, Any]) -> str:
@@ -142,9 +149,12 @@ def _finish(result: Any, as_json: bool) -> NoReturn:
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
+@click.option("--force", is_flag=True, help="Update even if held or while a show holds the show lock.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def run_update_command(ctx: Context, component: str, version: str | None, dry_run: bool, as_json: bool) -> None:
+def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click option
+    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
+) -> None:
     """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
     from pathlib import Path as _Path
 
@@ -156,7 +166,7 @@ def run_update_command(ctx: Context, component: str, version: str | None, dry_ru
     config = ctx.config_or_exit(as_json)
     if version is None and not dry_run and COMPONENT_NAME.match(component):
         version = state.take_request(_Path(config.state_dir), component)
-    _finish(run_update(config, component, version=version, dry_run=dry_run), as_json)
+    _finish(run_update(config, component, version=version, dry_run=dry_run, force=force), as_json)
 
 
 @click.command("run-rollback")
@@ -195,15 +205,37 @@ def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
          or "no results yet")
 
 
+def progress_line(phase: str, width: int = 30) -> str:
+    """Pure: a bar for a phase that carries a percent ("pulling 40%"), else the phase itself."""
+    from .progress import PERCENT, percent_of
+
+    percent = percent_of(phase)
+    if percent is None:
+        return phase
+    filled = width * percent // 100
+    return f"{PERCENT.sub('', phase).rstrip():<28} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}%"
+
+
+def show_progress(phase: str, as_json: bool, bar: bool) -> None:
+    """On a terminal one line redrawn in place; otherwise (a log, a pipe) plain lines."""
+    if bar:
+        click.echo(f"\r\033[K{progress_line(phase)}", err=as_json, nl=False)
+    else:
+        click.echo(f"... {phase}", err=as_json)
+
+
 def _follow(events: Any, as_json: bool, asked: str) -> None:
     """Show progress as it comes (stderr with --json), then the result; exit with the result's code for
     what was asked (an update answered by the rollback that followed it failed)."""
     from .results import Action, UpdateResult
 
+    bar = (sys.stderr if as_json else sys.stdout).isatty()
     for event in events:
         if event.kind == "progress":
-            click.echo(f"... {event.data['phase']}", err=as_json)
+            show_progress(event.data["phase"], as_json, bar)
             continue
+        if bar:
+            click.echo("", err=as_json)  # end the bar's line
         data = event.data
         emit(data, as_json, render_result)
         sys.exit(int(UpdateResult.from_dict(data).exit_code(Action(asked))) if "status" in data else 1)
@@ -214,9 +246,13 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest: an explicit request.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
+@click.option("--force", is_flag=True,
+              help="Update a held component, or while a show runs (dunebugger-update-force@: a stronger right).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_json: bool) -> None:
+def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
+    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
+) -> None:
     """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
     from pathlib import Path as _Path
 
@@ -231,8 +267,12 @@ def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_
             if dry_run:
                 raise click.UsageError("--version and --dry-run together are not supported")
             state.write_request(_Path(config.state_dir), component, version)
-        _follow(UpdaterClient(config.state_dir).update(component, dry_run), as_json,
-                "dry-run" if dry_run else "update")
+        if force and dry_run:
+            raise click.UsageError("--force and --dry-run together are not supported")
+        client = UpdaterClient(config.state_dir)
+        events = (client.follow(f"dunebugger-update-force@{component}.service", component, "update") if force
+                  else client.update(component, dry_run))
+        _follow(events, as_json, "dry-run" if dry_run else "update")
     except UnitsError as exc:
         fail(exc, as_json)
 
@@ -273,6 +313,10 @@ def recover(ctx: Context, as_json: bool) -> None:
 
 
 main.add_command(check)
+main.add_command(policy_commands.hold)
+main.add_command(policy_commands.unhold)
+main.add_command(policy_commands.list_versions)
+main.add_command(policy_commands.auto_update)
 main.add_command(status)
 main.add_command(recover)
 main.add_command(history)

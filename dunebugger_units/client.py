@@ -32,14 +32,13 @@ SEE = "see Connecting the remote in /usr/share/doc/dunebugger-units/README.md"
 UNKNOWN = "unknown"
 # The keys of one component in `update_check_result` (the seed's; pinned equal to phases/check.py's by a test)
 FRONTEND_KEYS = ("current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                 "published_at", "assets", "error")
+                 "published_at", "assets", "error", "held", "policy")
 # ... and today's remote's keys, added beside them: never null, `unknown` where nothing is known
 TODAY_KEYS = ("name", "current_version", "latest_version", "component_type", "prerelease")
 COMPONENT_TYPES = {"core": "python_app", "scheduler": "container", "remote": "container"}
 # runs that recreate the remote's container; a refusal or a dry run changes nothing
 CHANGING_ACTIONS = ("update", "rollback", "recovery")
 NOT_CHANGING = ("refused", "dry-run")
-NOTHING_CHANGED = "nothing was changed"  # a failure before any change: no rollback follows (phases/update.py)
 
 
 def now_iso() -> str:
@@ -135,9 +134,9 @@ def system_info_components(components: Mapping[str, Mapping[str, Any]]) -> list[
 
 
 def rollback_expected(result: Mapping[str, Any]) -> bool:
-    """A failed update that changed something exits 1, and OnFailure= starts the rollback."""
-    return (result.get("action") == "update" and result.get("status") == "failed"
-            and not str(result.get("message", "")).endswith(NOTHING_CHANGED))
+    """A failed update that changed something exits 1, and OnFailure= starts the rollback (the result says
+    `changed`: results.UpdateResult)."""
+    return result.get("action") == "update" and result.get("status") == "failed" and bool(result.get("changed"))
 
 
 def rollback_of(results: list[dict[str, Any]], failed: Mapping[str, Any]) -> dict[str, Any] | None:

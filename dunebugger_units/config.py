@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .calendar import Calendar, parse_calendar, parse_timespan
 from .errors import ConfigError, Refused
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
 COMPONENT_TYPES = ("container", "python_app")
+POLICIES = ("notify", "auto")  # notify: a person decides (the default); auto: updated unattended, in the window
+AUTO_LIMITS = ("patch", "minor", "major")  # how far an unattended update may go from the installed version
+DEFAULT_SHOW_LOCK = "/run/dunebugger/updates.lock"
 COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 MAX_CONFIG_BYTES = 256 * 1024
 
@@ -59,6 +63,10 @@ class ComponentConfig:
     # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
     health_url: str | None = None
     health_expected_status: int = 200
+    # when updates may happen (issue 15)
+    policy: str = "notify"
+    auto_limit: str = "minor"
+    auto_prerelease: bool = False  # may an unattended update install a prerelease?
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,23 @@ REMOTE_FIRST = ("available", "running")
 
 
 @dataclass(frozen=True)
-class PolicyConfig:
-    """Rules between components. `remote_first`: core and scheduler are refused while remote has an update
-    `available` (today's remote's rule, the default), or only while remote's update is `running`."""
+class MaintenanceWindow:
+    """Unattended updates start only within `length` seconds after a start of the calendar expression."""
 
+    start: str
+    length: str
+    seconds: float
+    calendar: Calendar
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """When updates may happen, and rules between components. `remote_first`: core and scheduler are refused
+    while remote has an update `available` (today's remote's rule, the default), or only while remote's
+    update is `running`."""
+
+    maintenance_window: MaintenanceWindow | None = None  # None: any time
+    show_lock: str = DEFAULT_SHOW_LOCK
     remote_first: str = "available"
 
 
@@ -153,8 +174,13 @@ _COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "repo": ((str,), "a string", False),
     "health_url": ((str,), "a URL", True),
     "health_expected_status": ((int,), "an HTTP status", False),
+    "policy": ((str,), "notify or auto", False),
+    "auto_limit": ((str,), "patch, minor or major", False),
+    "auto_prerelease": ((bool,), "true or false", False),
 }
 _POLICY_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+    "maintenance_window": ((dict,), "a mapping with start and length", True),
+    "show_lock": ((str,), "an absolute path", False),
     "remote_first": ((str,), "available or running", False),
 }
 _UPDATE_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
@@ -237,7 +263,37 @@ def _parse_component(name: str, raw: object) -> ComponentConfig:
     for key in _REQUIRED_BY_TYPE[kind]:
         if not values.get(key):
             raise ConfigError(f"{where}.{key}: required for a {kind} component")
+    for key, allowed in (("policy", POLICIES), ("auto_limit", AUTO_LIMITS)):
+        if key in values and values[key] not in allowed:
+            raise ConfigError(f"{where}.{key}: expected {' or '.join(allowed)}, got {values[key]!r}")
     return ComponentConfig(name=name, **values)
+
+
+def _parse_policy(raw: Mapping[str, Any]) -> PolicyConfig:
+    values = _check_keys(raw, _POLICY_KEYS, "policy.")
+    show_lock = values.get("show_lock", DEFAULT_SHOW_LOCK)
+    if not show_lock.startswith("/"):
+        raise ConfigError(f"policy.show_lock: expected an absolute path, got {show_lock!r}")
+    remote_first = values.get("remote_first", "available")
+    if remote_first not in REMOTE_FIRST:
+        raise ConfigError(f"policy.remote_first: expected one of {', '.join(REMOTE_FIRST)}, got {remote_first!r}")
+    window_raw = values.get("maintenance_window")
+    if window_raw is None:
+        return PolicyConfig(show_lock=show_lock, remote_first=remote_first)
+    for key in window_raw:
+        if key not in ("start", "length"):
+            raise ConfigError(f"policy.maintenance_window.{key}: unknown key (allowed: start, length)")
+    for key in ("start", "length"):
+        if key not in window_raw:
+            raise ConfigError(f"policy.maintenance_window.{key}: required (e.g. start: \"*-*-* 02:00:00\", "
+                              "length: 3h)")
+    start = window_raw["start"]
+    if not isinstance(start, str):
+        raise ConfigError(f"policy.maintenance_window.start: expected a calendar expression, got {_describe(start)}")
+    calendar = parse_calendar(start, "policy.maintenance_window.start")
+    seconds = parse_timespan(window_raw["length"], "policy.maintenance_window.length")
+    window = MaintenanceWindow(start=start, length=str(window_raw["length"]), seconds=seconds, calendar=calendar)
+    return PolicyConfig(maintenance_window=window, show_lock=show_lock, remote_first=remote_first)
 
 
 def _string_tuple(items: list[Any], where: str) -> tuple[str, ...]:
@@ -262,11 +318,7 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     for key, value in vars(update).items():
         if key != "allow_missing_checksum" and not (key == "keep_backups" and value == 0):
             _positive(value, f"update.{key}")
-    policy = PolicyConfig(**_check_keys(_mapping(_or_empty(top.pop("policy", None)), "policy"), _POLICY_KEYS,
-                                        "policy."))
-    if policy.remote_first not in REMOTE_FIRST:
-        raise ConfigError(f"policy.remote_first: expected one of {', '.join(REMOTE_FIRST)}, "
-                          f"got {policy.remote_first!r}")
+    policy = _parse_policy(_mapping(_or_empty(top.pop("policy", None)), "policy"))
     values = _check_keys(top, _TOP_KEYS, "")
     github_values = _check_keys(github_raw, _GITHUB_KEYS, "github.")
     if "redirect_hosts" in github_values:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,8 +146,34 @@ class Docker:
             return False
         return True
 
-    def pull(self, ref: str) -> None:
-        self.run(["pull", "--quiet", ref], f"pulling image {ref}", timeout=PULL_TIMEOUT)
+    def pull(self, ref: str, on_percent: Callable[[int], None] | None = None) -> None:
+        """`docker pull`; with `on_percent`, its plain per-layer output becomes a percent as it comes."""
+        if on_percent is None:
+            self.run(["pull", "--quiet", ref], f"pulling image {ref}", timeout=PULL_TIMEOUT)
+            return
+        from .progress import pull_percent
+
+        doing = f"pulling image {ref}"
+        try:
+            child = subprocess.Popen([self.executable, "pull", ref], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        except OSError as exc:
+            raise DockerError(f"{doing}: cannot run {self.executable}: {exc.strerror}") from None
+        watchdog = threading.Timer(PULL_TIMEOUT, child.kill)
+        watchdog.start()
+        lines: list[str] = []
+        try:
+            for line in child.stdout or ():
+                lines.append(line)
+                if (percent := pull_percent(lines)) is not None:
+                    on_percent(percent)
+            errors = child.stderr.read() if child.stderr else ""
+            code = child.wait()
+        finally:
+            watchdog.cancel()
+        if code != 0:
+            why = f"did not finish within {PULL_TIMEOUT:g} s" if code < 0 else f"exited {code}: {_last_line(errors)}"
+            raise DockerError(f"{doing}: docker {why}")
 
     # ---- compose ------------------------------------------------------------------------------------------
 

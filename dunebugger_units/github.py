@@ -125,6 +125,13 @@ def choose_release(objs: list[Any], include_prerelease: bool) -> tuple[Release |
     return best, tuple(skipped)
 
 
+def sort_releases(objs: list[Any]) -> list[Release]:
+    """Pure: published releases whose tags are versions, newest first."""
+    releases = [parse_release(obj) for obj in objs if not (isinstance(obj, dict) and obj.get("draft") is True)]
+    versioned = [(v, r) for r in releases if (v := parse_version(r.tag)) is not None]
+    return [r for _, r in sorted(versioned, key=lambda pair: pair[0], reverse=True)]
+
+
 def rate_limit_until(status: int, headers: Mapping[str, str], now: datetime) -> datetime | None:
     """When a 403/429 is GitHub's rate limit, the time it lifts; None when the reply is no rate limit."""
     if status not in (403, 429):
@@ -237,6 +244,28 @@ class GithubClient:
         objs = data if isinstance(data, list) else [data]
         release, skipped = choose_release(objs, self.config.include_prerelease)
         return Lookup(release=release, etag=response.headers.get("etag"), skipped_tags=skipped)
+
+    def list_releases(self, repo: str) -> list[Release]:
+        """Every published release (drafts and tags that are not versions left out), newest first; for
+        `list` and for root's own lookup before an unattended update. Raises CheckFailed with the reason."""
+        import requests  # deferred: keeps `--help` fast on a Pi
+
+        url = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}/releases?per_page=100"
+        try:
+            with open_following(url, self._headers(None), self.config) as response:
+                until = rate_limit_until(response.status_code, response.headers, datetime.now(UTC))
+                if until is not None:
+                    raise RateLimited(iso(until))
+                if response.status_code == 404:  # no such repository: nothing published
+                    return []
+                if response.status_code != 200:
+                    raise CheckFailed(f"listing the releases of {repo}: GitHub answered HTTP {response.status_code}")
+                data = self._read_json(response)
+        except requests.Timeout:
+            raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+        return sort_releases(data if isinstance(data, list) else [])
 
     def _read_json(self, response: requests.Response) -> Any:
         cap = self.config.max_response_bytes

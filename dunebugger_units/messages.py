@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .client import COMPONENTS, ClientError, Event
+from .client import COMPONENTS, ClientError, Event, rollback_expected
 
 SOURCE = "controller"
 BROADCAST = "broadcast"
@@ -45,7 +45,7 @@ def broadcast_replies(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     An update that failed after changing the device is not an outcome yet: OnFailure= rolls it back, and the
     rollback's result is the outcome. Until then it is progress ("rolling back")."""
-    if result.get("action") == "update" and result.get("status") == "failed" and result.get("changed"):
+    if rollback_expected(result):
         return [reply("update_progress", {"component": result.get("component"), "phase": "rolling back"},
                       BROADCAST)]
     body = {"component": result.get("component"), "success": bool(result.get("success")),

@@ -22,6 +22,8 @@ class Status(str, Enum):
     FAILED = "failed"
     ROLLED_BACK = "rolled-back"
     NEEDS_MANUAL = "needs-manual"
+    DEFERRED = "deferred"  # an unattended update that may run, but not now (a show is running)
+    SKIPPED = "skipped"  # an unattended update that will not run (held, beyond auto_limit)
 
 
 class Action(str, Enum):
@@ -31,6 +33,7 @@ class Action(str, Enum):
     DRY_RUN = "dry-run"
     ROLLBACK = "rollback"
     RECOVERY = "recovery"
+    AUTO = "auto-update"  # the unattended decision and its outcome (dunebugger-auto-update.service)
 
 
 @dataclass(frozen=True)

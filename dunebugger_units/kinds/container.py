@@ -24,6 +24,7 @@ from .. import compose, transaction
 from ..docker import Container, Docker, DockerError
 from ..errors import UnitsError
 from ..files import atomic_write, fsync_dir
+from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import Step, Transaction
 from ..versions import UNKNOWN
@@ -155,7 +156,7 @@ class ContainerKind:
         docker = Docker(plan.path)
         ctx.progress("pulling")
         # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
-        docker.pull(plan.image_to)
+        docker.pull(plan.image_to, on_percent=every_tenth(ctx.progress, "pulling"))
         ctx.progress("backing up the compose file")
         backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, like=plan.path)
         state_dir = Path(ctx.state_dir)
@@ -220,7 +221,7 @@ def post_checks(ctx: UpdateContext, docker: Docker, service: str, image: str,
     outcomes = [judge_running_image(container, image, docker.image_id(image))]
     steps: list[Callable[[], CheckOutcome]] = [
         lambda: stable_over(lambda: _sample(docker, container_id), ctx.config.update.stability_seconds,
-                            name="container running"),
+                            name="container running", on_percent=every_tenth(ctx.progress, "stability window")),
         lambda: _docker_health(docker, container_id, ctx.health_timeout),
     ]
     if ctx.health_url:

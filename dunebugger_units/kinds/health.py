@@ -63,7 +63,7 @@ def http_health(url: str, expected_status: int, version: str | None, deadline: f
 
 
 def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0.5,
-                name: str = "stability") -> CheckOutcome:
+                name: str = "stability", on_percent: Callable[[int], None] | None = None) -> CheckOutcome:
     """Running through the whole window with an unchanged restart count (a crash loop under
     Restart=always never reaches `failed`: only the count gives it away)."""
     first = sample()
@@ -71,6 +71,8 @@ def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0
         return CheckOutcome(name, False, f"not running: {first.detail}".rstrip(": "))
     end = time.monotonic() + window
     while time.monotonic() < end:
+        if on_percent is not None:  # how much of the window has passed
+            on_percent(int(100 * (1 - (end - time.monotonic()) / window)))
         time.sleep(interval)
         now = sample()
         if not now.running:
@@ -78,4 +80,6 @@ def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0
         if now.restarts != first.restarts:
             return CheckOutcome(name, False,
                                 f"restarted {now.restarts - first.restarts} time(s) within {window:g} s")
+    if on_percent is not None:
+        on_percent(100)
     return CheckOutcome(name, True, f"running, no restart in {window:g} s")

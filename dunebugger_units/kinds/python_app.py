@@ -35,6 +35,7 @@ from ..download import (
 from ..errors import UnitsError
 from ..files import fsync_dir
 from ..github import Asset
+from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import Step, Transaction
 from ..versions import parse_version
@@ -57,7 +58,7 @@ from .releases import (
     remove_tree,
     venv_python,
 )
-from .venv import build_venv, pip_argv
+from .venv import build_venv, pip_argv, reuse_venv
 
 MB = 1024 * 1024
 SAMPLE_INTERVAL = 0.25
@@ -244,7 +245,10 @@ class PythonAppKind:
         new_dir.mkdir(mode=0o755)
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
-        build_venv(ctx.component, new_dir, venv_python(layout.running_dir), ctx.progress)
+        python = venv_python(layout.running_dir)
+        # issue 15: requirements unchanged -> the previous release's packages, no pip
+        if not reuse_venv(layout.running_dir, new_dir, python, ctx.progress, ctx.from_version):
+            build_venv(ctx.component, new_dir, python, ctx.progress)
         chown_tree(new_dir / ".venv", owner)
         os.lchown(new_dir, *owner)
 
@@ -283,7 +287,7 @@ class PythonAppKind:
             return Sample(st.active_state == "active", st.n_restarts, f"{st.active_state}/{st.sub_state}")
 
         outcomes = [stable_over(sample, ctx.config.update.stability_seconds, SAMPLE_INTERVAL,
-                                name=f"{service} stable")]
+                                name=f"{service} stable", on_percent=every_tenth(ctx.progress, "stability window"))]
         if outcomes[-1].ok and ctx.health_url:
             outcomes.append(http_health(ctx.health_url, ctx.health_expected_status, version,
                                         ctx.health_timeout))

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..config import ComponentConfig
@@ -74,4 +77,127 @@ def build_venv(component: ComponentConfig, release_dir: Path, python: Path,
         progress("installing requirements")
         argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
                         component.pip_find_links)
-        run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, where=release_dir)
+        with pip_progress(requirements, progress) as log:
+            run_child([*argv, "--log", str(log)], f"installing the requirements of {release_dir.name}",
+                      PIP_DEADLINE, where=release_dir)
+
+
+@contextlib.contextmanager
+def pip_progress(requirements: Path, progress: Callable[[str], None]) -> Iterator[Path]:
+    """A log file for pip's `--log`, read while pip runs: its lines become "installing requirements NN%"."""
+    from ..progress import every_tenth, pip_percent
+
+    count = sum(1 for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", "-")))
+    on_percent = every_tenth(progress, "installing requirements")
+    fd, name = tempfile.mkstemp(prefix="pip-progress-", suffix=".log")
+    os.close(fd)
+    os.chmod(name, 0o666)  # noqa: S103  # pip may run as the install dir's owner; nothing secret is in it
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            with contextlib.suppress(OSError):
+                lines = Path(name).read_text(encoding="utf-8", errors="replace").splitlines()
+                if (percent := pip_percent(lines, count)) is not None:
+                    on_percent(percent)
+
+    watcher = threading.Thread(target=watch, name="pip-progress", daemon=True)
+    watcher.start()
+    try:
+        yield Path(name)
+    finally:
+        done.set()
+        watcher.join()
+        Path(name).unlink(missing_ok=True)
+
+
+# ---- cheap updates: requirements unchanged -> the previous release's installed packages, no pip -------------
+
+LOCAL_REQUIREMENT = ("-e", "--editable", ".", "/", "file:", "-r", "--requirement", "-c", "--constraint")
+
+
+def can_reuse_venv(old_requirements: bytes | None, new_requirements: bytes | None, old_site: Path | None,
+                   new_site_name: str) -> bool:
+    """Pure: the previous release's packages serve the new one when its requirements are byte-identical, name
+    nothing local (an editable or path install points into the old release; an included file may differ), and
+    the new venv's Python is the same (its site-packages dir has the same `lib/pythonX.Y` name)."""
+    if old_requirements is None or new_requirements is None or old_site is None:
+        return False
+    if old_requirements != new_requirements or old_site.parent.name != new_site_name:
+        return False
+    for raw in new_requirements.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and (line.startswith(LOCAL_REQUIREMENT) or "@ file:" in line):
+            return False
+    return True
+
+
+def rewrite_shebang(data: bytes, new_venv: Path) -> bytes:
+    """Pure: a console script of the old venv (`#!/any/path/.venv/bin/python3`) runs the new venv's python."""
+    first, sep, rest = data.partition(b"\n")
+    if not first.startswith(b"#!"):
+        return data
+    interpreter = Path(first[2:].decode("utf-8", "replace").strip().split(" ")[0])
+    if interpreter.parent.name != "bin" or interpreter.parent.parent.name != ".venv":
+        return data
+    return b"#!" + str(new_venv / "bin" / interpreter.name).encode() + sep + rest
+
+
+def site_packages(venv: Path) -> Path | None:
+    found = sorted(venv.glob("lib/python3*/site-packages"))
+    return found[0] if found else None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard links where the old release is on the same filesystem (no extra space on the SD card, no copy
+    time); nothing rewrites an installed file in place (pip replaces files), so the two venvs stay apart."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[str], None],
+               old_version: str) -> bool:
+    """Build the new release's own `.venv` from the old release's installed packages when `can_reuse_venv`
+    says it may; returns False (and builds nothing) when it may not."""
+    old_venv, new_venv = old_dir / ".venv", new_dir / ".venv"
+    old_site = site_packages(old_venv)
+    if not can_reuse_venv(_read(old_dir / "requirements.txt"), _read(new_dir / "requirements.txt"), old_site,
+                          (_python_dir_name(python) or "") if old_site is not None else ""):
+        return False
+    assert old_site is not None  # can_reuse_venv checked it, for mypy
+    progress(f"reusing the venv of {old_version} (requirements unchanged)")
+    run_child([str(python), "-m", "venv", "--without-pip", str(new_venv)],
+              f"creating the venv of {new_dir.name}", VENV_DEADLINE, where=new_dir)
+    new_site = new_venv / "lib" / old_site.parent.name / "site-packages"
+    shutil.copytree(old_site, new_site, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for script in sorted((old_venv / "bin").iterdir()):
+        target = new_venv / "bin" / script.name
+        if target.exists() or target.is_symlink() or script.is_symlink() or not script.is_file():
+            continue  # python links and activate scripts: the new venv made its own
+        target.write_bytes(rewrite_shebang(script.read_bytes(), new_venv))
+        target.chmod(script.stat().st_mode & 0o7777)
+    return True
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _python_dir_name(python: Path) -> str | None:
+    """`pythonX.Y` of an interpreter, asked once (a child: the updater's own Python may differ)."""
+    try:
+        done = subprocess.run([str(python), "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=30, check=False,
+                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None

@@ -30,6 +30,8 @@ FRONTEND_KEYS = (
     "published_at",
     "assets",
     "error",
+    "held",  # issue 15: held with `dunebugger-units hold` (never updated unattended)
+    "policy",  # issue 15: notify or auto
 )
 
 
@@ -162,6 +164,9 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
         futures = [pool.submit(gather_facts, client, config, c, stored.get(c.name, {}), now) for c in components]
         all_facts = [f.result() for f in futures]
     records = {facts.component: decide_record(facts, now) for facts in all_facts}
+    held = _holds(state_dir, warnings)
+    for component in components:
+        records[component.name] |= {"held": component.name in held, "policy": component.policy}
 
     def merge(data: state.State) -> None:
         for name, record in records.items():
@@ -175,6 +180,16 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     report = CheckReport(components=records, warnings=tuple(warnings))
     report_to_journal(report)
     return report
+
+
+def _holds(state_dir: Path, warnings: list[str]) -> dict[str, Any]:
+    from ..holds import read_holds
+
+    try:
+        return read_holds(state_dir)
+    except StateError as exc:
+        warnings.append(str(exc))
+        return {}
 
 
 def _skipped(facts: CheckFacts) -> tuple[str, ...]:

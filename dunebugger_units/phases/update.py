@@ -24,10 +24,12 @@ from .preflight import choose_target, common_checks, gather_manifest, gather_rel
 from .run import Run, execute, explain, now_iso
 
 
-def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False) -> UpdateResult:
-    """The whole update of one component; always returns a recorded result (its exit code is its own)."""
+def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False,
+               force: bool = False) -> UpdateResult:
+    """The whole update of one component; always returns a recorded result (its exit code is its own).
+    `force` (dunebugger-update-force@) overrides a hold and the show lock."""
     action = Action.DRY_RUN if dry_run else Action.UPDATE
-    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run))
+    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run, force=force))
 
 
 @dataclass
@@ -40,8 +42,10 @@ class Prepared:
     plan: Any  # the kind's own plan type (ComposePlan, CorePlan); None when a check failed
 
 
-def _update(run: Run, version: str | None, *, dry_run: bool) -> None:
+def _update(run: Run, version: str | None, *, dry_run: bool, force: bool = False) -> None:
     refuse_if_unfinished(run)
+    if not dry_run:
+        refuse_by_policy(run, force)
     try:
         prepared = prepare(run, version)
     except OSError as exc:  # e.g. the disk filled while downloading: nothing the device runs was changed
@@ -68,6 +72,18 @@ def refuse_if_unfinished(run: Run) -> None:
         raise Refused(f"an unfinished update of {pending.component} ({pending.from_version} -> "
                       f"{pending.to_version}, {pending.status.value}) must be rolled back first: "
                       f"dunebugger-units rollback {pending.component}")
+
+
+def refuse_by_policy(run: Run, force: bool) -> None:
+    """A held component, or a show running (the show lock), refuses a person's update unless forced."""
+    from ..holds import is_held
+    from ..showlock import show_lock_holder
+    from .policy import manual_gate
+
+    name = run.component.name
+    why = manual_gate(name, is_held(run.state_dir, name), show_lock_holder(run.config.policy.show_lock), force)
+    if why is not None:
+        raise Refused(f"updating {name}: {why}")
 
 
 def prepare(run: Run, requested: str | None) -> Prepared:

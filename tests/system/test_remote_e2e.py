@@ -21,7 +21,7 @@ from standin import GithubStandin
 from dunebugger_units import journal
 
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                  "published_at", "assets", "error",
+                  "published_at", "assets", "error", "held", "policy",  # held, policy: issue 15
                   "name", "current_version", "latest_version", "component_type", "prerelease"}  # today's keys
 
 

@@ -108,7 +108,11 @@ def test_good_release_migrates_keeps_settings_and_restarts_once(core: Harness, g
     assert done and done[-1]["TO_VERSION"] == "1.2.0"
     phases = [e.get("PHASE") for e in h.journal("COMPONENT=core", "SYSLOG_IDENTIFIER=dunebugger-update")]
     assert "downloading 100%" in phases and "switching" in phases
-    assert phases.index("installing requirements") < phases.index("switching")
+    # requirements unchanged (issue 15): 1.0.0's installed packages serve 1.2.0's own venv, without pip
+    assert "reusing the venv of 1.0.0 (requirements unchanged)" in phases, phases
+    assert phases.index("reusing the venv of 1.0.0 (requirements unchanged)") < phases.index("switching")
+    assert "installing requirements" not in phases
+    assert not (new / ".venv").is_symlink() and (new / ".venv/bin/python").exists()
 
 
 def test_crashing_release_is_rolled_back_to_the_previous_release(core: Harness, gh: GithubStandin,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dunebugger_units.kinds.releases import backups_to_prune, plan_settings, releases_to_prune
-from dunebugger_units.kinds.venv import pip_argv
+from dunebugger_units.kinds.venv import can_reuse_venv, pip_argv, rewrite_shebang
 
 SETTINGS = [
     pytest.param({"app/config/a.conf"}, {"app/config/a.conf"}, ("app/config/a.conf",), (),
@@ -74,3 +74,36 @@ def test_pip_options(index: str | None, links: tuple[str, ...], tail: list[str])
     assert argv[:4] == ["/r/.venv/bin/python", "-m", "pip", "install"]
     assert argv[argv.index("-r") + 1] == "/r/requirements.txt"
     assert argv[argv.index("-r") + 2:] == tail
+
+
+# ---- issue 15: reuse of the previous release's installed packages -----------------------------------------
+
+SITE = Path("/r/1.0.0/.venv/lib/python3.11/site-packages")
+
+
+@pytest.mark.parametrize(("old", "new", "site", "name", "reuse"), [
+    pytest.param(b"a==1\nb==2\n", b"a==1\nb==2\n", SITE, "python3.11", True, id="identical"),
+    pytest.param(b"a==1\n", b"a==2\n", SITE, "python3.11", False, id="changed"),
+    pytest.param(b"a==1\n", b"a==1\n", SITE, "python3.13", False, id="another-python"),
+    pytest.param(None, b"a==1\n", SITE, "python3.11", False, id="old-has-none"),
+    pytest.param(b"a==1\n", b"a==1\n", None, "python3.11", False, id="old-has-no-venv"),
+    pytest.param(b"-e .\n", b"-e .\n", SITE, "python3.11", False, id="editable"),
+    pytest.param(b"./libs/x\n", b"./libs/x\n", SITE, "python3.11", False, id="local-path"),
+    pytest.param(b"x @ file:///r/x\n", b"x @ file:///r/x\n", SITE, "python3.11", False, id="file-url"),
+    pytest.param(b"-r base.txt\n", b"-r base.txt\n", SITE, "python3.11", False, id="included-file"),
+    pytest.param(b"# pinned\na==1\n", b"# pinned\na==1\n", SITE, "python3.11", True, id="comments"),
+])
+def test_can_reuse_venv(old: bytes | None, new: bytes | None, site: Path | None, name: str, reuse: bool) -> None:
+    assert can_reuse_venv(old, new, site, name) is reuse
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    pytest.param(b"#!/r/1.0.0/.venv/bin/python3\nimport x\n", b"#!/r/1.2.0/.venv/bin/python3\nimport x\n",
+                 id="console-script"),
+    pytest.param(b"#!/opt/dunebugger/core/.venv/bin/python\nx\n", b"#!/r/1.2.0/.venv/bin/python\nx\n",
+                 id="plain-layout"),
+    pytest.param(b"#!/bin/sh\necho\n", b"#!/bin/sh\necho\n", id="not-python"),
+    pytest.param(b"\x7fELF...", b"\x7fELF...", id="binary"),
+])
+def test_rewrite_shebang(script: bytes, expected: bytes) -> None:
+    assert rewrite_shebang(script, Path("/r/1.2.0/.venv")) == expected

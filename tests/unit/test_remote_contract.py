@@ -273,9 +273,9 @@ def test_remote_first_policy_config() -> None:
 
 def test_a_failed_update_is_answered_by_its_rollback() -> None:
     failed = result(status="failed", success=False, message="Post-update checks failed: remote: exited",
-                    invocation_id="inv-1")
+                    invocation_id="inv-1", changed=True)
     assert rollback_expected(failed)
-    assert not rollback_expected(result(status="failed", success=False,
+    assert not rollback_expected(result(status="failed", success=False, changed=False,
                                         message="pre-update checks of remote: disk full; nothing was changed"))
     assert not rollback_expected(result())
     other = result(action="rollback", plan={"failed_invocation_id": "inv-0"})

@@ -1,4 +1,4 @@
-"""The unit files as text: the four root units share one hardening block, and the [Unit] conventions hold."""
+"""The unit files as text: the root units share one hardening block, and the [Unit] conventions hold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 UNITS = Path(__file__).resolve().parents[2] / "units"
 ROOT_UNITS = ["dunebugger-update@.service", "dunebugger-update-dry-run@.service", "dunebugger-rollback@.service",
-              "dunebugger-recover.service"]
+              "dunebugger-recover.service", "dunebugger-update-force@.service", "dunebugger-auto-update.service"]
 ALL_UNITS = sorted(p.name for p in UNITS.iterdir() if p.is_file())
 
 
