@@ -231,8 +231,8 @@ def update(ctx: Context, component: str, version: str | None, dry_run: bool, as_
             if dry_run:
                 raise click.UsageError("--version and --dry-run together are not supported")
             state.write_request(_Path(config.state_dir), component, version)
-        _follow(UpdaterClient(config.state_dir).update(component, dry_run), as_json,
-                "dry-run" if dry_run else "update")
+        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
+        _follow(client.update(component, dry_run), as_json, "dry-run" if dry_run else "update")
     except UnitsError as exc:
         fail(exc, as_json)
 
@@ -249,7 +249,8 @@ def rollback(ctx: Context, component: str, as_json: bool) -> None:
     try:
         config = ctx.config()
         validate_instance(config, component)
-        _follow(UpdaterClient(config.state_dir).rollback(component), as_json, "rollback")
+        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
+        _follow(client.rollback(component), as_json, "rollback")
     except UnitsError as exc:
         fail(exc, as_json)
 

@@ -8,7 +8,6 @@ one clear line.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
@@ -50,8 +49,10 @@ class Event:
 
 class UpdaterClient:
     def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, deadline: float = 1800.0,
-                 connect: Callable[[], Systemd] = Systemd.connect) -> None:
+                 connect: Callable[[], Systemd] = Systemd.connect, cache_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir)
+        # the check's cache: <state_dir>/check unless the device configured another (then mount that too)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.state_dir / "check"
         self.deadline = deadline
         self._connect = connect
 
@@ -59,15 +60,14 @@ class UpdaterClient:
 
     def check_result(self) -> dict[str, Any]:
         """The body of `update_check_result`, from the last check's record."""
+        from .errors import StateError
         from .phases.check import frontend_view
+        from .state import component_views
 
         try:
-            data = json.loads((self.state_dir / "state.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            data = {"components": {}}
-        except (OSError, ValueError) as exc:
-            raise ClientError(f"reading {self.state_dir / 'state.json'}: {exc}") from None
-        components = data.get("components", {})
+            components = component_views(self.state_dir, self.cache_dir)
+        except (OSError, StateError) as exc:
+            raise ClientError(f"reading the state in {self.state_dir}: {exc}") from None
         return {"components": {n: frontend_view(components.get(n, {})) for n in COMPONENTS}}
 
     def results(self, *, since: str | None = None, invocation_id: str | None = None,

@@ -2,6 +2,10 @@
 
 `choose_target` and `common_checks` are pure; `gather_manifest` and `gather_release` do the network I/O
 through github.py. Nothing here changes the device.
+
+The check's record comes from its cache, which an unprivileged user writes: only the target version is taken
+from it, and only a plain version string. The release (assets, URLs, digests, sizes) is read again from GitHub
+for that tag, by root.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from typing import Any
 
 from ..config import ComponentConfig, Config
 from ..errors import CheckFailed, Refused
-from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version, release_from_record
+from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
 from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
 from ..results import CheckOutcome
-from ..versions import UNKNOWN, is_newer, parse_version, strip_v
+from ..versions import UNKNOWN, is_newer, parse_version, plain_version, strip_v
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,10 @@ class Target:
 
 
 def choose_target(name: str, record: Mapping[str, Any], current: str, requested: str | None) -> Target:
-    """Pure: the latest from the last check, or the explicitly requested version; else a refusal."""
+    """Pure: the latest from the last check, or the explicitly requested version; else a refusal. Either
+    is a plain version string (it names a release dir and an image tag) or refused."""
     if requested is not None:
-        if parse_version(requested) is None:
+        if plain_version(requested) is None:
             raise Refused(f"updating {name}: {requested!r} is not a version")
         if current != UNKNOWN and parse_version(requested) == parse_version(current):
             raise Refused(f"updating {name}: {strip_v(requested)} is already installed")
@@ -37,21 +42,23 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
     latest = record.get("latest")
     if not latest:
         raise Refused(f"updating {name}: the last check found no published release")
+    if not isinstance(latest, str) or plain_version(latest) is None:
+        raise Refused(f"updating {name}: the check's record names {str(latest)[:40]!r}, not a version")
     if not is_newer(latest, current):
         raise Refused(f"updating {name}: already up to date at {current} (latest {latest})")
-    return Target(str(latest), explicit=False)
+    return Target(strip_v(latest), explicit=False)
 
 
-def gather_release(client: GithubClient, component: ComponentConfig, record: Mapping[str, Any],
-                   target: Target) -> Release | None:
-    if not target.explicit or record.get("latest") == target.version:
-        return release_from_record(record)
+def gather_release(client: GithubClient, component: ComponentConfig, target: Target) -> Release:
+    """The target's release as GitHub says it now, read by root: never the check's copy."""
     try:
         release = fetch_release_by_version(client, component.repo, target.version)
     except CheckFailed as exc:
         raise Refused(f"updating {component.name} to {target.version}: {exc}") from None
     if release is None:
         raise Refused(f"updating {component.name}: GitHub has no release {target.version}")
+    if parse_version(release.version) != parse_version(target.version):
+        raise Refused(f"updating {component.name}: GitHub's release {release.tag} is not {target.version}")
     return release
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import journal, state, transaction
 from ..config import Config
 from ..device import read_current_version
-from ..errors import Refused, UnitsError
+from ..errors import Refused, StateError, UnitsError
 from ..github import GithubClient, read_token
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
@@ -73,12 +74,12 @@ def refuse_if_unfinished(run: Run) -> None:
 def prepare(run: Run, requested: str | None) -> Prepared:
     """Gather and decide: everything up to and including the pre-checks, with nothing changed."""
     config, component = run.config, run.component
-    record = state.load_state(run.state_dir)["components"].get(component.name, {})
+    record = checked_record(config, component.name)
     current = read_current_version(config, component)
     target = choose_target(component.name, record, current, requested)
     client = GithubClient(config.github, read_token(config.github.token_file))
-    release = gather_release(client, component, record, target)
-    manifest = gather_manifest(client, config, component, release.tag if release else f"v{target.version}")
+    release = gather_release(client, component, target)
+    manifest = gather_manifest(client, config, component, release.tag)
     ctx = run.context(current, target.version, release, manifest)
     remote = config.components.get("remote")
     remote_version = read_current_version(config, remote) if remote else None
@@ -90,6 +91,18 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     ctx.progress("pre-update checks")
     checked = kind.prepare(ctx)
     return Prepared(ctx, kind, checks + checked.outcomes, checked.plan)
+
+
+def checked_record(config: Config, name: str) -> dict[str, Any]:
+    """The check's record of one component, from its cache: untrusted, so only `latest` and `last_checked`
+    are read (choose_target validates the version); unreadable means "no check result"."""
+    try:
+        record = state.load_cache(Path(config.check_cache_dir))["components"].get(name)
+    except StateError:
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    return {key: record.get(key) for key in ("latest", "last_checked")}
 
 
 def apply_and_verify(run: Run, prepared: Prepared) -> None:
