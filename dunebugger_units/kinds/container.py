@@ -353,10 +353,10 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
-    """Fsynced, with the compose file's mode and owner (it may hold secrets, and belongs to pi)."""
+    """Fsynced, with the compose file's owner (it belongs to pi) and mode 0600 (it may hold secrets)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     backup = backup_dir / backup_name(stamp, set(os.listdir(backup_dir)))
-    atomic_write(backup, data, like=like)
+    atomic_write(backup, data, mode=0o600, like=like)
     return backup
 
 

@@ -1,5 +1,10 @@
 """A release's venv: `python -m venv` and pip, run as child processes with deadlines. Touches the world.
 
+Both run as the owner of the install dir (`pi` on the device), never as root: pip runs the setup code of any
+sdist among core's requirements, and that code gets pi's rights, not ours. The child gets no supplementary
+groups and a fresh private HOME of its own (the unit's /tmp is private). The interpreter is the component's
+`python` from the configuration, never one named by a file the app's user can edit.
+
 pip: `pip_index_url` is passed as `--index-url`; `pip_find_links` as `--find-links`. Find-links without an
 index URL means an offline device: pip then gets `--no-index` and never waits for PyPI.
 """
@@ -8,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ComponentConfig
@@ -45,12 +53,33 @@ def why_failed(lines: list[str]) -> str:
     return "no output"
 
 
-def run_child(argv: list[str], doing: str, deadline: float, where: Path) -> None:
-    """Run one staging step; a failure says why, and says so when that disk is (nearly) full (a child such
-    as ensurepip may swallow its own "No space left on device")."""
+@dataclass(frozen=True)
+class AsOwner:
+    """Who a child runs as: the install dir's owner (uid, gid), with a HOME of its own."""
+
+    uid: int
+    gid: int
+    home: Path
+
+
+@contextlib.contextmanager
+def as_owner(owner: tuple[int, int]) -> Iterator[AsOwner]:
+    """A fresh, empty HOME that belongs to `owner`, removed afterwards (pip and venv write caches there)."""
+    home = Path(tempfile.mkdtemp(prefix="dunebugger-units-home."))
+    try:
+        os.chown(home, *owner)
+        yield AsOwner(owner[0], owner[1], home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_child(argv: list[str], doing: str, deadline: float, where: Path, who: AsOwner) -> None:
+    """Run one staging step as `who`; a failure says why, and says so when that disk is (nearly) full (a
+    child such as ensurepip may swallow its own "No space left on device")."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=deadline, check=False,
-                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8", "HOME": "/root"})
+                              cwd=where, user=who.uid, group=who.gid, extra_groups=[],
+                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8", "HOME": str(who.home)})
     except subprocess.TimeoutExpired:
         raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
     if done.returncode != 0:
@@ -63,15 +92,18 @@ def run_child(argv: list[str], doing: str, deadline: float, where: Path) -> None
         raise UnitsError(f"{doing}: exited {done.returncode}: {why}")
 
 
-def build_venv(component: ComponentConfig, release_dir: Path, python: Path,
+def build_venv(component: ComponentConfig, release_dir: Path, owner: tuple[int, int],
                progress: Callable[[str], None]) -> None:
-    """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip."""
+    """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip; both
+    as `owner`, who owns the release dir already."""
     progress("creating venv")
-    run_child([str(python), "-m", "venv", str(release_dir / ".venv")], f"creating the venv of {release_dir.name}",
-              VENV_DEADLINE, where=release_dir)
-    requirements = release_dir / "requirements.txt"
-    if requirements.is_file():
-        progress("installing requirements")
-        argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
-                        component.pip_find_links)
-        run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, where=release_dir)
+    with as_owner(owner) as who:
+        run_child([component.python, "-m", "venv", str(release_dir / ".venv")],
+                  f"creating the venv of {release_dir.name}", VENV_DEADLINE, release_dir, who)
+        requirements = release_dir / "requirements.txt"
+        if requirements.is_file():
+            progress("installing requirements")
+            argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
+                            component.pip_find_links)
+            run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, release_dir,
+                      who)
