@@ -1,9 +1,12 @@
 """A release's venv: `python -m venv` and pip, run as child processes with deadlines. Touches the world.
 
 Both run as the owner of the install dir (`pi` on the device), never as root: pip runs the setup code of any
-sdist among core's requirements, and that code gets pi's rights, not ours. The child gets no supplementary
-groups and a fresh private HOME of its own (the unit's /tmp is private). The interpreter is the component's
-`python` from the configuration, never one named by a file the app's user can edit.
+sdist among core's requirements, and that code gets pi's rights, not ours. systemd makes the switch: each
+child is a transient service (`systemd-run --wait --pipe`) with that user, so the update units need no
+CAP_SETUID of their own, and the child is fenced in further than pi ever is: it may write only the release
+dir, never reaches the docker socket (pi is in the docker group on a device: that would be root), gains no
+privileges (sudo), and gets a private /tmp as its HOME. The interpreter is the component's `python` from the
+configuration, never one named by a file the app's user can edit.
 
 pip: `pip_index_url` is passed as `--index-url`; `pip_find_links` as `--find-links`. Find-links without an
 index URL means an offline device: pip then gets `--no-index` and never waits for PyPI.
@@ -13,11 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import ComponentConfig
@@ -53,33 +53,26 @@ def why_failed(lines: list[str]) -> str:
     return "no output"
 
 
-@dataclass(frozen=True)
-class AsOwner:
-    """Who a child runs as: the install dir's owner (uid, gid), with a HOME of its own."""
-
-    uid: int
-    gid: int
-    home: Path
-
-
-@contextlib.contextmanager
-def as_owner(owner: tuple[int, int]) -> Iterator[AsOwner]:
-    """A fresh, empty HOME that belongs to `owner`, removed afterwards (pip and venv write caches there)."""
-    home = Path(tempfile.mkdtemp(prefix="dunebugger-units-home."))
-    try:
-        os.chown(home, *owner)
-        yield AsOwner(owner[0], owner[1], home)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+def as_owner(argv: list[str], owner: tuple[int, int], where: Path, deadline: float) -> list[str]:
+    """Pure: `argv` as a fenced transient service of `owner`, started and waited for by systemd."""
+    uid, gid = owner
+    fence = ["NoNewPrivileges=yes", "PrivateTmp=yes", "PrivateDevices=yes", "ProtectSystem=strict",
+             "ProtectHome=yes", f"ReadWritePaths={where}", "RestrictSUIDSGID=yes",
+             "InaccessiblePaths=-/run/docker.sock", "InaccessiblePaths=-/run/containerd",
+             f"RuntimeMaxSec={max(1, int(deadline))}"]
+    return ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--service-type=exec",
+            f"--uid={uid}", f"--gid={gid}", f"--working-directory={where}",
+            "--setenv=HOME=/tmp", f"--setenv=PATH={CHILD_PATH}", "--setenv=LANG=C.UTF-8",
+            *(arg for prop in fence for arg in ("-p", prop)), "--", *argv]
 
 
-def run_child(argv: list[str], doing: str, deadline: float, where: Path, who: AsOwner) -> None:
-    """Run one staging step as `who`; a failure says why, and says so when that disk is (nearly) full (a
+def run_child(argv: list[str], doing: str, deadline: float, where: Path, owner: tuple[int, int]) -> None:
+    """Run one staging step as `owner`; a failure says why, and says so when that disk is (nearly) full (a
     child such as ensurepip may swallow its own "No space left on device")."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=deadline, check=False,
-                              cwd=where, user=who.uid, group=who.gid, extra_groups=[],
-                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8", "HOME": str(who.home)})
+        # a little longer than the service's own RuntimeMaxSec=, so that systemd ends it first
+        done = subprocess.run(as_owner(argv, owner, where, deadline), capture_output=True, text=True,
+                              timeout=deadline + 30, check=False, env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
     except subprocess.TimeoutExpired:
         raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
     if done.returncode != 0:
@@ -97,13 +90,11 @@ def build_venv(component: ComponentConfig, release_dir: Path, owner: tuple[int, 
     """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip; both
     as `owner`, who owns the release dir already."""
     progress("creating venv")
-    with as_owner(owner) as who:
-        run_child([component.python, "-m", "venv", str(release_dir / ".venv")],
-                  f"creating the venv of {release_dir.name}", VENV_DEADLINE, release_dir, who)
-        requirements = release_dir / "requirements.txt"
-        if requirements.is_file():
-            progress("installing requirements")
-            argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
-                            component.pip_find_links)
-            run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, release_dir,
-                      who)
+    run_child([component.python, "-m", "venv", str(release_dir / ".venv")],
+              f"creating the venv of {release_dir.name}", VENV_DEADLINE, release_dir, owner)
+    requirements = release_dir / "requirements.txt"
+    if requirements.is_file():
+        progress("installing requirements")
+        argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
+                        component.pip_find_links)
+        run_child(argv, f"installing the requirements of {release_dir.name}", PIP_DEADLINE, release_dir, owner)
