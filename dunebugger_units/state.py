@@ -50,7 +50,9 @@ def cache_file(cache_dir: Path) -> Path:
 def root_dir(path: Path, mode: int = 0o755) -> Path:
     """Make sure `path` is a real directory that only root may write when we run as root: created if missing,
     refused if it is a link or belongs to anyone else (a check user's dir must never steer root)."""
-    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(parents=True, mode=mode)
+        os.chmod(path, mode)  # the units' UMask=0077 would make it 0700: the remote reads the results
     st = path.lstat()
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
         raise Refused(f"refusing root's state dir {path}: it is not a directory")
