@@ -123,6 +123,11 @@ def _get(url: str, headers: dict[str, str], timeout: float, redirect_hosts: tupl
 def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 15.0,
                 redirect_hosts: tuple[str, ...] = ()) -> str:
     """A small text asset (the `.sha256` file), capped."""
+    return fetch_bytes(url, max_bytes, timeout, redirect_hosts).decode("utf-8", "replace")
+
+
+def fetch_bytes(url: str, max_bytes: int, timeout: float, redirect_hosts: tuple[str, ...]) -> bytes:
+    """A small asset as it is (a signature is binary), capped."""
     import requests  # deferred: keeps `--help` fast on a Pi
 
     try:
@@ -134,7 +139,7 @@ def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 
         raise DownloadError(f"downloading {url}: {type(exc).__name__}") from None
     if len(body) > max_bytes:
         raise DownloadError(f"downloading {url}: larger than {max_bytes} bytes")
-    return bytes(body).decode("utf-8", "replace")
+    return bytes(body)
 
 
 def sha256_of(path: Path) -> str:

@@ -182,6 +182,11 @@ class PythonAppKind:
         text = (fetch_small(sidecar.url, timeout=github.timeout, redirect_hosts=github.redirect_hosts)
                 if sidecar is not None else None)
         checksums = expected_sha256(asset.digest, text, asset.name)
+        if ctx.signed is not None:
+            signed = ctx.signed.digest_of(asset.name)
+            if signed is None:
+                raise ChecksumError(f"{asset.name} is not listed in the signed SHA256SUMS of {ctx.signed.tag}")
+            checksums.append(Checksum(signed, "the signed SHA256SUMS"))
         facts.checksum_source = (
             " and ".join(c.source for c in checksums) + " verified" if checksums
             else "no checksum published (allowed by update.allow_missing_checksum)")

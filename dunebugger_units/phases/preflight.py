@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import ComponentConfig, Config
+from ..download import DownloadError, fetch_bytes
 from ..errors import CheckFailed, Refused
 from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
 from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
 from ..results import CheckOutcome
+from ..signatures import MAX_SUMS_BYTES, SignatureError, SignedSums, gather_signed, manifest_coverage
 from ..versions import UNKNOWN, is_newer, parse_version, plain_version, strip_v
 
 
@@ -69,14 +72,33 @@ def manifest_url(config: Config, component: ComponentConfig, tag: str) -> str:
     )
 
 
-def gather_manifest(client: GithubClient, config: Config, component: ComponentConfig, tag: str) -> Manifest:
-    """The release's update-manifest.yaml; a 404 means the built-in defaults, any other failure refuses."""
-    url = manifest_url(config, component, tag)
+def gather_manifest(client: GithubClient, config: Config, component: ComponentConfig, release: Release,
+                    signed: SignedSums | None = None) -> Manifest:
+    """The release's update-manifest.yaml; a 404 means the built-in defaults, any other failure refuses. With
+    a signed release, the manifest (or its absence) must be what the signature covers."""
+    url = manifest_url(config, component, release.tag)
     try:
         data = fetch_raw(client, url, MAX_MANIFEST_BYTES)
     except CheckFailed as exc:
         raise Refused(f"update manifest: {exc}") from None
+    if signed is not None and (why := manifest_coverage(signed, data)) is not None:
+        raise SignatureError(f"release {release.tag}: {why}")
     return Manifest() if data is None else load_manifest_text(data, url)
+
+
+def gather_signatures(config: Config, release: Release) -> SignedSums | None:
+    """With `trusted_keys` set: the release's SHA256SUMS, its signature verified by gpgv; else None."""
+    if config.trusted_keys is None:
+        return None
+    github = config.github
+
+    def fetch(url: str) -> bytes:
+        try:
+            return fetch_bytes(url, MAX_SUMS_BYTES, github.timeout, github.redirect_hosts)
+        except DownloadError as exc:
+            raise SignatureError(f"release {release.tag}: {exc}") from None
+
+    return gather_signed(release, Path(config.trusted_keys), fetch)
 
 
 def common_checks(component: ComponentConfig, manifest: Manifest, remote_version: str | None,

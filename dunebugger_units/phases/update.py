@@ -21,7 +21,7 @@ from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
 from ..transaction import Step, TxnStatus
-from .preflight import choose_target, common_checks, gather_manifest, gather_release
+from .preflight import choose_target, common_checks, gather_manifest, gather_release, gather_signatures
 from .run import Run, execute, explain, now_iso
 
 
@@ -79,8 +79,10 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     target = choose_target(component.name, record, current, requested)
     client = GithubClient(config.github, read_token(config.github.token_file))
     release = gather_release(client, component, target)
-    manifest = gather_manifest(client, config, component, release.tag)
+    signed = gather_signatures(config, release)  # before anything is fetched for staging
+    manifest = gather_manifest(client, config, component, release, signed)
     ctx = run.context(current, target.version, release, manifest)
+    ctx.signed = signed
     remote = config.components.get("remote")
     remote_version = read_current_version(config, remote) if remote else None
     checks = common_checks(component, manifest, remote_version, os.access(run.state_dir, os.W_OK),

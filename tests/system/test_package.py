@@ -440,4 +440,5 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
         and unit_state(h, "ActiveState", "dunebugger-update@core.service") != "activating",
         180, "the rollback after the killed update")
     dpkg(h, "-i", "/root/newer.deb")
-    assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip() == f"{installed_version}+upgrade1"
+    upgraded = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
+    assert upgraded == f"{installed_version}+upgrade1"
