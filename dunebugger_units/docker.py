@@ -144,6 +144,15 @@ class Docker:
             return False
         return True
 
+    def repo_digests(self, ref: str) -> list[str]:
+        """The local image's RepoDigests (`repository@sha256:...`, one per registry it came from)."""
+        out = self.run(["image", "inspect", "--format", "{{json .RepoDigests}}", ref], f"inspecting image {ref}")
+        found = json.loads(out or "[]")
+        return [str(d) for d in found] if isinstance(found, list) else []
+
+    def tag(self, source: str, target: str) -> None:
+        self.run(["tag", source, target], f"tagging image {source} as {target}")
+
     def pull(self, ref: str) -> None:
         self.run(["pull", "--quiet", ref], f"pulling image {ref}", timeout=PULL_TIMEOUT)
 
