@@ -172,11 +172,15 @@ def merge_view(checked: State, own: State) -> dict[str, dict[str, Any]]:
 
     views: dict[str, dict[str, Any]] = {}
     for name in {**checked.get("components", {}), **own.get("components", {})}:
-        view = dict(checked["components"].get(name) or {}) if isinstance(checked.get("components"), dict) else {}
+        entry = checked["components"].get(name)
+        view = dict(entry) if isinstance(entry, dict) else {}  # the cache is the check's: any shape at all
+        for key in ("latest", "current", "last_checked"):
+            if not isinstance(view.get(key), str):
+                view[key] = None
         mine = own["components"].get(name) or {}
-        if mine.get("current") and str(mine.get("installed_at") or "") >= str(view.get("last_checked") or ""):
+        if mine.get("current") and str(mine.get("installed_at") or "") >= (view["last_checked"] or ""):
             view["current"] = mine["current"]
-        view["update_available"] = is_newer(view.get("latest"), view.get("current"))
+        view["update_available"] = is_newer(view["latest"], view["current"])
         if "last_result" in mine:
             view["last_result"] = mine["last_result"]
         views[name] = view
