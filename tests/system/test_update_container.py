@@ -162,8 +162,9 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     assert any(d.endswith("MB free on /var/lib/docker, 500 MB needed") for d in disk), disk
     assert any("/opt/dunebugger/backups" in d for d in disk), disk
     # on disk: state, compose file (one line changed), one backup equal to the old file, no transaction
-    record = state(h)["components"]["scheduler"]
-    assert (record["current"], record["update_available"]) == ("1.2.0", False)
+    assert state(h)["components"]["scheduler"]["current"] == "1.2.0"
+    shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
+    assert (shown["current"], shown["update_available"]) == ("1.2.0", False)
     assert device.compose_file.read_text() == COMPOSE.replace(
         f'"{ref("scheduler", "1.0.0")}"', f'"{ref("scheduler", "1.2.0")}"'
     )
