@@ -133,9 +133,18 @@ class Systemd:
         from sdbus import sd_bus_open_system
 
         try:
-            return cls(sd_bus_open_system())
+            systemd = cls(sd_bus_open_system())
         except Exception as exc:  # the C layer raises plain errors for a missing bus
             raise SystemdError(f"connecting to the system bus: {exc}") from None
+        # sd-bus authenticates lazily, on the first call; dbus-daemon drops a connection that has not
+        # authenticated within its auth timeout (30 s). A rollback may spend longer than that restoring a
+        # release before its first call: complete the handshake now.
+        try:
+            systemd._runner.run(_manager(systemd.bus).dbus_ping())
+        except SdBusBaseError as exc:
+            systemd.close()
+            raise _dbus_error("connecting to the system bus", exc) from None
+        return systemd
 
     def close(self) -> None:
         self._runner.close()

@@ -414,13 +414,18 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
     newer = rebuilt_with_version(deb, f"{installed_version}+upgrade1", tmp_path)
     h.write_file("/root/newer.deb", newer.read_bytes())
     publish(gh, "1.2.0", tarball(release_files("1.2.0")))
-    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    config = INSIDE.config(gh.url)
+    config["update"] = {"core_min_free_mb": 10}
+    h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
     h.systemctl("start", "dunebugger-check.service", timeout=120)
     h.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
                  "[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT=started\n")
     h.systemctl("daemon-reload")
     h.systemctl("start", "--no-block", "dunebugger-update@core.service")
-    h.wait_for(lambda: h.path(f"{STATE_DIR}/transaction.json").exists(), 120, "the update to pause at 'started'")
+    h.wait_for(lambda: h.path(f"{STATE_DIR}/transaction.json").exists()
+               or unit_state(h, "ActiveState", "dunebugger-update@core.service") in ("inactive", "failed"),
+               180, "the update to pause at 'started'")
+    assert h.path(f"{STATE_DIR}/transaction.json").exists(), h.run(["dunebugger-units", "history"]).stdout
     pid = unit_state(h, "MainPID", "dunebugger-update@core.service")
 
     refused = dpkg(h, "-i", "/root/newer.deb", check=False)
