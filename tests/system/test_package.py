@@ -407,14 +407,14 @@ def rebuilt_with_version(deb: Path, version: str, out: Path) -> Path:
 def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubStandin, deb: Path,
                                                  tmp_path: Path) -> None:
     """Issue 11: the old prerm refuses, then dpkg asks the new one (failed-upgrade), which must refuse too."""
-    from corekit import publish, release_files, tarball
+    from corekit import MANIFEST_URL, publish, release_files, tarball
 
     h = installed
     installed_version = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
     newer = rebuilt_with_version(deb, f"{installed_version}+upgrade1", tmp_path)
     h.write_file("/root/newer.deb", newer.read_bytes())
     publish(gh, "1.2.0", tarball(release_files("1.2.0")))
-    config = INSIDE.config(gh.url)
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     config["update"] = {"core_min_free_mb": 10}
     h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
     h.systemctl("start", "dunebugger-check.service", timeout=120)
