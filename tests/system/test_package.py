@@ -364,7 +364,7 @@ OLD_STATE = {
 
 def test_upgrade_moves_an_old_state_dir_to_two_areas(installed: Harness, deb: Path) -> None:
     h = installed
-    h.systemctl("stop", "dunebugger-check.timer")
+    h.systemctl("stop", "dunebugger-check.timer", "dunebugger-check.service")
     h.run(["rm", "-rf", STATE_DIR])
     for name, body in OLD_STATE.items():
         h.write_file(f"{STATE_DIR}/{name}", json.dumps(body))
@@ -376,7 +376,8 @@ def test_upgrade_moves_an_old_state_dir_to_two_areas(installed: Harness, deb: Pa
 
     dpkg(h, "-i", DEB_INSIDE)  # the upgrade path: postinst configure <old version>
 
-    assert owner_and_mode(h, STATE_DIR) == ("root", "755")
+    listing = h.run(["ls", "-la", STATE_DIR]).stdout
+    assert owner_and_mode(h, STATE_DIR) == ("root", "755"), listing
     for name, body in OLD_STATE.items():  # nothing lost, all root's now
         assert json.loads(h.path(f"{STATE_DIR}/{name}").read_text()) == body, name
         assert owner_and_mode(h, f"{STATE_DIR}/{name}")[0] == "root", name
