@@ -30,7 +30,7 @@ ROUNDS = 15
 
 def timed_check(device: Device, standin: GithubStandin, workers: int | None) -> float:
     config = parse_config(device.config(standin.url))
-    (device.state_dir / "state.json").unlink(missing_ok=True)  # no ETag: a full check every round
+    (device.cache_dir / "check.json").unlink(missing_ok=True)  # no ETag: a full check every round
     start = time.perf_counter()
     run_check(config, workers=workers)
     return time.perf_counter() - start
@@ -48,7 +48,7 @@ def bench_check(root: Path) -> None:
             print(f"check of 3 components, {latency * 1000:.0f} ms latency: sequential {seq * 1000:.1f} ms, "
                   f"concurrent {conc * 1000:.1f} ms, ratio {conc / seq:.2f}")
         standin.latency = 0.0
-        (device.state_dir / "state.json").unlink(missing_ok=True)
+        (device.cache_dir / "check.json").unlink(missing_ok=True)
         config = parse_config(device.config(standin.url))
         standin.seen.clear()
         run_check(config)

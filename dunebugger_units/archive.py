@@ -3,9 +3,13 @@
 Release archives are flat (no top-level folder: `app/`, `requirements.txt`, `VERSION` at the top). An archive
 comes from the network, so it is refused whole when any member is an absolute path, climbs out with `..`,
 passes through or is a link that points outside, is a device file or FIFO, carries a setuid/setgid bit, or
-when the regular files add up to more than the cap. `judge_member` is pure; `inspect_archive` and
-`extract_archive` read the file. Extraction writes each file itself (no `tarfile.extract`): modes are
-masked, owners come from the caller, never from the archive.
+when the regular files add up to more than the cap. A member is judged by where it really lands, after
+every link that came before it (as the data filter of Python's tarfile does): `l -> .` then
+`esc -> l/l/../..` climbs out although it reads as staying inside. `judge_member` and `resolve` are pure;
+`inspect_archive` and `extract_archive` read the file. Extraction writes each file itself (no
+`tarfile.extract`): modes are masked, owners come from the caller, never from the archive; where the
+interpreter has `tarfile.data_filter` (3.12+, later 3.11 builds), it judges every member again against what is
+on disk at that moment, and nothing is ever written through a link.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import posixpath
 import stat
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +27,7 @@ from pathlib import Path
 from .errors import UnitsError
 
 CHUNK = 256 * 1024
+MAX_LINK_HOPS = 40  # as the kernel's own limit on links followed in one path
 
 
 class ArchiveError(UnitsError):
@@ -50,18 +55,44 @@ def normalise(name: str) -> str | None:
     return "/".join(parts)
 
 
-def _link_target(name: str, linkname: str) -> str | None:
-    """Where a symlink at `name` points, relative to the root; None when it points outside."""
-    if linkname.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), linkname))
-    if joined == ".." or joined.startswith("../"):
-        return None
-    return "" if joined == "." else joined
+def resolve(path: str, links: Mapping[str, str]) -> str | None:
+    """Pure: where `path` (relative to the archive root) really is once every link in `links` (name -> its
+    target, as written) is followed, component by component as the kernel does; None when it leaves the
+    root (or loops)."""
+    done: list[str] = []
+    todo = [p for p in path.split("/") if p not in ("", ".")]
+    hops = 0
+    while todo:
+        part = todo.pop(0)
+        if part == "..":
+            if not done:
+                return None
+            done.pop()
+            continue
+        here = "/".join([*done, part])
+        if here in links:
+            hops += 1
+            target = links[here]
+            if hops > MAX_LINK_HOPS or target.startswith("/"):
+                return None
+            todo = [p for p in target.split("/") if p not in ("", ".")] + todo  # relative to the link's dir
+            continue
+        done.append(part)
+    return "/".join(done)
 
 
-def judge_member(member: Member, symlinks: set[str]) -> str | None:  # one rule, one return
-    """Pure: None when the member is safe to extract, else why not (`symlinks`: link names seen so far)."""
+def _escaping_link(links: Mapping[str, str]) -> str | None:
+    """The first link that, with every link known now, points outside the root (a later link can change
+    where an earlier one leads: `a -> b/..` is inside until `b -> .` arrives)."""
+    for name, target in links.items():
+        if target.startswith("/") or resolve(posixpath.join(posixpath.dirname(name), target), links) is None:
+            return name
+    return None
+
+
+def judge_member(member: Member, symlinks: Mapping[str, str]) -> str | None:  # one rule, one return
+    """Pure: None when the member is safe to extract, else why not (`symlinks`: links seen so far, name ->
+    target)."""
     where = member.name
     name = normalise(member.name)
     if name is None:
@@ -70,15 +101,17 @@ def judge_member(member: Member, symlinks: set[str]) -> str | None:  # one rule,
     for i in range(len(parents)):
         if "/".join(parents[: i + 1]) in symlinks:
             return f"{where!r}: path goes through a link"
+    if name in symlinks:
+        return f"{where!r}: an entry over an earlier link"
     if member.type in ("device", "fifo", "other"):
         return f"{where!r}: {member.type} entries are not allowed"
     if member.mode & (stat.S_ISUID | stat.S_ISGID):
         return f"{where!r}: setuid/setgid bit"
-    if member.type == "symlink" and (not name or _link_target(name, member.linkname) is None):
+    if member.type == "symlink" and (not name or _escaping_link({**symlinks, name: member.linkname}) is not None):
         return f"{where!r}: link points outside ({member.linkname!r})"
     if member.type == "hardlink":
         target = normalise(member.linkname)
-        if not target:
+        if not target or resolve(target, symlinks) != target:
             return f"{where!r}: hard link points outside ({member.linkname!r})"
     return None
 
@@ -117,7 +150,7 @@ def _reading(path: Path) -> Iterator[tarfile.TarFile]:
 def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
     """Read the whole archive (a truncated one fails here) and judge every member; raise on the first."""
     members: list[Member] = []
-    symlinks: set[str] = set()
+    symlinks: dict[str, str] = {}
     files: set[str] = set()
     seen: set[str] = set()
     total = 0
@@ -142,7 +175,7 @@ def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
             if member.type in ("file", "hardlink"):
                 files.add(name)
             if member.type == "symlink":
-                symlinks.add(name)
+                symlinks[name] = member.linkname
             members.append(member)
     return members
 
@@ -169,6 +202,7 @@ def extract_archive(path: Path, dest: Path, max_unpacked: int, owner: tuple[int,
             name = normalise(member.name)
             if not name:
                 continue  # the archive root itself
+            _second_opinion(info, dest)
             target = dest / name
             _write_member(tar, info, member, target, dest)
             count += 1
@@ -185,9 +219,22 @@ def chown_tree(top: Path, owner: tuple[int, int]) -> None:
             os.lchown(os.path.join(root, entry), *owner)
 
 
+def _second_opinion(info: tarfile.TarInfo, dest: Path) -> None:
+    """Python's own data filter, where the interpreter has it, against the links already on disk."""
+    data_filter = getattr(tarfile, "data_filter", None)
+    if data_filter is None:
+        return
+    try:
+        data_filter(info, str(dest))
+    except tarfile.FilterError as exc:
+        raise ArchiveError(f"unsafe archive: {info.name!r}: {exc}") from None
+
+
 def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, member: Member, target: Path,
                   dest: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.parent.is_symlink():  # never write or chmod through a link
+        raise ArchiveError(f"unsafe archive: {member.name!r} would be written through a link")
     if member.type == "dir":
         target.mkdir(exist_ok=True)
         target.chmod(member.mode & 0o755 | 0o700)

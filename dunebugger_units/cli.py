@@ -269,7 +269,7 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
             state.write_request(_Path(config.state_dir), component, version)
         if force and dry_run:
             raise click.UsageError("--force and --dry-run together are not supported")
-        client = UpdaterClient(config.state_dir)
+        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
         events = (client.follow(f"dunebugger-update-force@{component}.service", component, "update") if force
                   else client.update(component, dry_run))
         _follow(events, as_json, "dry-run" if dry_run else "update")
@@ -289,7 +289,8 @@ def rollback(ctx: Context, component: str, as_json: bool) -> None:
     try:
         config = ctx.config()
         validate_instance(config, component)
-        _follow(UpdaterClient(config.state_dir).rollback(component), as_json, "rollback")
+        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
+        _follow(client.rollback(component), as_json, "rollback")
     except UnitsError as exc:
         fail(exc, as_json)
 

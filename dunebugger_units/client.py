@@ -133,6 +133,37 @@ def system_info_components(components: Mapping[str, Mapping[str, Any]]) -> list[
              "version": _known(components.get(n, {}).get("current"))} for n in COMPONENTS]
 
 
+def merge_records(checked: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """Pure: the check's record of each component, with root's installed version when root installed it after
+    that check (then the latest is no longer available if that is what was installed), and root's last result.
+    A light twin of state.merge_view: the remote's image has no `packaging` to compare versions with."""
+    merged: dict[str, Any] = {}
+    for name in {**checked, **own}:
+        entry, mine = checked.get(name), own.get(name)
+        view = dict(entry) if isinstance(entry, dict) else {}
+        mine = mine if isinstance(mine, dict) else {}
+        if mine.get("current") and str(mine.get("installed_at") or "") >= str(view.get("last_checked") or ""):
+            view["current"] = mine["current"]
+            if view.get("latest") == mine["current"]:
+                view["update_available"] = False
+        for key in ("last_result", "held"):  # root's own: its last result, and a hold set since the check
+            if key in mine:
+                view[key] = mine[key]
+        merged[name] = view
+    return merged
+
+
+def _read_components(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ClientError(f"reading {path}: {exc}; the state dir must be mounted readable ({SEE})") from None
+    components = data.get("components") if isinstance(data, dict) else None
+    return components if isinstance(components, dict) else {}
+
+
 def rollback_expected(result: Mapping[str, Any]) -> bool:
     """A failed update that changed something exits 1, and OnFailure= starts the rollback (the result says
     `changed`: results.UpdateResult)."""
@@ -164,11 +195,13 @@ def instance_started_at() -> str:
 # ---- the client ---------------------------------------------------------------------------------------------
 
 class UpdaterClient:
-    def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, results_dir: str | Path | None = None,
+    def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, results_dir: str | Path | None = None,  # noqa: PLR0913  # paths, deadline and seams for the tests
                  deadline: float = 1800.0, connect: Callable[[], Systemd] = Systemd.connect,
-                 poll: float = 0.2) -> None:
+                 poll: float = 0.2, cache_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.results_dir = Path(results_dir) if results_dir is not None else self.state_dir / "results"
+        # the check's cache: <state_dir>/check unless the device configured another (then mount that too)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.state_dir / "check"
         self.deadline = deadline
         self.poll = poll
         self._connect = connect
@@ -176,15 +209,9 @@ class UpdaterClient:
     # ---- reading what was recorded --------------------------------------------------------------------
 
     def _components(self) -> dict[str, Any]:
-        path = self.state_dir / "state.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise ClientError(f"reading {path}: {exc}; the state dir must be mounted readable ({SEE})") from None
-        components = data.get("components") if isinstance(data, dict) else None
-        return components if isinstance(components, dict) else {}
+        """What the last check found (the check's cache) with what root installed since and its last result."""
+        return merge_records(_read_components(self.cache_dir / "check.json"),
+                             _read_components(self.state_dir / "state.json"))
 
     def check_result(self) -> dict[str, Any]:
         """The body of `update_check_result`, from the last check's record."""

@@ -57,10 +57,9 @@ def read_compose_text(path: Path) -> str:
 
 
 def image_tag(ref: str) -> str | None:
-    """`ghcr.io/o/x:1.0.0` -> `1.0.0`; None for a digest reference or no tag (the registry port is no tag)."""
-    if "@" in ref:
-        return None
-    name = ref.rsplit("/", 1)[-1]
+    """`ghcr.io/o/x:1.0.0` -> `1.0.0`, also when pinned (`x:1.0.0@sha256:...`); None when there is no tag
+    (`x@sha256:...`; the registry's port is no tag)."""
+    name = ref.split("@", 1)[0].rsplit("/", 1)[-1]
     return name.split(":", 1)[1] if ":" in name else None
 
 
@@ -107,6 +106,21 @@ def target_image(current: str, version: str) -> str:
     if parsed.tag != tag:
         raise ComposeEditError(f"image reference {target!r}: {tag!r} is not a valid tag")
     return target
+
+
+def without_digest(ref: str) -> str:
+    """`x:1.2.0@sha256:...` -> `x:1.2.0`: the local tag of a pinned reference."""
+    return ref.split("@", 1)[0]
+
+
+def choose_digest(repo_digests: list[str], repository: str, wanted: str | None) -> str | None:
+    """Pure: the image's digest for `repository` from its RepoDigests (`repo@sha256:...`); with `wanted`
+    (a digest the release pins), that one or None when the image does not have it."""
+    mine = [entry.split("@", 1)[1] for entry in repo_digests
+            if "@" in entry and entry.split("@", 1)[0] == repository]
+    if wanted is not None:
+        return wanted if wanted in mine else None
+    return mine[0] if mine else None
 
 
 # ---- the edit ---------------------------------------------------------------------------------------------

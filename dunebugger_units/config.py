@@ -58,6 +58,9 @@ class ComponentConfig:
     asset_pattern: str = "dunebugger-{version}.tar.gz"
     config_paths: tuple[str, ...] = ("app/config",)  # kept from the device, never taken from a tarball
     releases_dir: str | None = None  # default: <install_dir>.releases, beside the install path
+    # the interpreter a new release's venv is made from: configuration only, never a file the app's user can
+    # edit (a venv's pyvenv.cfg belongs to pi)
+    python: str = "/usr/bin/python3"
     pip_index_url: str | None = None
     pip_find_links: tuple[str, ...] = ()
     # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
@@ -113,7 +116,9 @@ class Config:
     github: GithubConfig = field(default_factory=GithubConfig)
     compose_file: str = "/opt/dunebugger/docker-compose.yml"
     backup_dir: str = "/opt/dunebugger/backups"
-    state_dir: str = "/var/lib/dunebugger-units"
+    state_dir: str = "/var/lib/dunebugger-units"  # root's own state: only root writes here
+    cache_dir: str | None = None  # the check's cache (default <state_dir>/check): untrusted input to root
+    trusted_keys: str | None = None  # an OpenPGP keyring: when set, releases must be signed by one of its keys
     components: Mapping[str, ComponentConfig] = field(default_factory=dict)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -125,6 +130,10 @@ class Config:
         except KeyError:
             known = ", ".join(self.components)
             raise ConfigError(f"unknown component {name!r} (known: {known})") from None
+
+    @property
+    def check_cache_dir(self) -> str:
+        return self.cache_dir or f"{self.state_dir.rstrip('/')}/check"
 
 
 def validate_instance(config: Config, name: str) -> ComponentConfig:
@@ -168,6 +177,8 @@ _TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "compose_file": ((str,), "a path", False),
     "backup_dir": ((str,), "a path", False),
     "state_dir": ((str,), "a path", False),
+    "cache_dir": ((str,), "a path", True),
+    "trusted_keys": ((str,), "a path to an OpenPGP keyring", True),
 }
 _COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "type": ((str,), "a string", False),
@@ -203,6 +214,7 @@ _TYPE_KEYS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
         "asset_pattern": ((str,), "a string", False),
         "config_paths": ((list,), "a list of paths", False),
         "releases_dir": ((str,), "a path", True),
+        "python": ((str,), "an absolute path to an interpreter", False),
         "pip_index_url": ((str,), "a URL", True),
         "pip_find_links": ((list,), "a list of paths or URLs", False),
     },
@@ -260,6 +272,8 @@ def _parse_component(name: str, raw: object) -> ComponentConfig:
     for key in ("config_paths", "pip_find_links"):
         if key in values:
             values[key] = _string_tuple(values[key], f"{where}.{key}")
+    if not str(values.get("python", "/")).startswith("/"):
+        raise ConfigError(f"{where}.python: expected an absolute path, got {values['python']!r}")
     for key in _REQUIRED_BY_TYPE[kind]:
         if not values.get(key):
             raise ConfigError(f"{where}.{key}: required for a {kind} component")

@@ -146,6 +146,16 @@ class Docker:
             return False
         return True
 
+    def repo_digests(self, ref: str) -> list[str]:
+        """The local image's RepoDigests (`repository@sha256:...`, one per registry it came from)."""
+        out = self.run(["image", "inspect", "--format", "{{json .RepoDigests}}", ref], f"inspecting image {ref}")
+        found = json.loads(out or "[]")
+        return [str(d) for d in found] if isinstance(found, list) else []
+
+    def tag(self, source: str, target: str) -> None:
+        self.run(["tag", source, target], f"tagging image {source} as {target}")
+
+
     def pull(self, ref: str, on_percent: Callable[[int], None] | None = None) -> None:
         """`docker pull`; with `on_percent`, its plain per-layer output becomes a percent as it comes."""
         if on_percent is None:

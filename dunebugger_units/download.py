@@ -1,6 +1,8 @@
 """Streamed, capped, resumable download of a release asset, and its SHA-256 verification.
 
-Asset downloads on GitHub answer with a redirect to another host: redirects are followed (at most a few).
+Asset downloads on GitHub answer with a redirect to another host: redirects are followed (at most a few) under
+the GitHub client's rules (`github.open_following`): only to the host asked or to `github.redirect_hosts`, and
+never from https to a weaker scheme.
 The file is streamed to `<dest>.part`; a broken connection is retried with `Range: bytes=<have>-`, so what
 arrived is kept (across runs too: the `.part` file stays until the whole file is verified). Only a verified
 file is renamed to `dest`. `parse_sha256_file` and `expected_sha256` are pure.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import UnitsError
+from .errors import CheckFailed, UnitsError
 from .files import fsync_dir
 
 if TYPE_CHECKING:
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = "dunebugger-units/0.1 (+https://github.com/marco-svitol)"
 CHUNK = 64 * 1024
-MAX_REDIRECTS = 5
 MAX_CHECKSUM_BYTES = 4096
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -107,21 +108,30 @@ def percent(done: int, total: int | None) -> int | None:
 # ---- I/O --------------------------------------------------------------------------------------------
 
 
-def _session() -> requests.Session:
-    import requests  # deferred: keeps `--help` fast on a Pi
+def _get(url: str, headers: dict[str, str], timeout: float, redirect_hosts: tuple[str, ...]) -> requests.Response:
+    """GET (streamed), following only the redirects the GitHub client would follow."""
+    from .config import GithubConfig
+    from .github import open_following
 
-    session = requests.Session()
-    session.max_redirects = MAX_REDIRECTS
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+    try:
+        return open_following(url, {"User-Agent": USER_AGENT, **headers},
+                              GithubConfig(timeout=timeout, redirect_hosts=redirect_hosts))
+    except CheckFailed as exc:
+        raise DownloadError(str(exc)) from None
 
 
-def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 15.0) -> str:
+def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 15.0,
+                redirect_hosts: tuple[str, ...] = ()) -> str:
     """A small text asset (the `.sha256` file), capped."""
+    return fetch_bytes(url, max_bytes, timeout, redirect_hosts).decode("utf-8", "replace")
+
+
+def fetch_bytes(url: str, max_bytes: int, timeout: float, redirect_hosts: tuple[str, ...]) -> bytes:
+    """A small asset as it is (a signature is binary), capped."""
     import requests  # deferred: keeps `--help` fast on a Pi
 
     try:
-        with _session() as session, session.get(url, timeout=timeout, stream=True) as response:
+        with _get(url, {}, timeout, redirect_hosts) as response:
             if response.status_code != 200:
                 raise DownloadError(f"downloading {url}: HTTP {response.status_code}")
             body = response.raw.read(max_bytes + 1, decode_content=True)
@@ -129,7 +139,7 @@ def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 
         raise DownloadError(f"downloading {url}: {type(exc).__name__}") from None
     if len(body) > max_bytes:
         raise DownloadError(f"downloading {url}: larger than {max_bytes} bytes")
-    return bytes(body).decode("utf-8", "replace")
+    return bytes(body)
 
 
 def sha256_of(path: Path) -> str:
@@ -151,6 +161,7 @@ class Download:
     attempts: int = 4
     on_percent: Callable[[int], None] | None = None
     retry_pause: float = 1.0
+    redirect_hosts: tuple[str, ...] = ()  # besides the host asked (github.redirect_hosts)
 
     @property
     def part(self) -> Path:
@@ -178,8 +189,7 @@ class Download:
         """One GET (ranged when part of the file is here); True when the file is complete."""
         have = self.part.stat().st_size if self.part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        with _session() as session, session.get(self.url, headers=headers, timeout=self.timeout,
-                                                stream=True) as response:
+        with _get(self.url, headers, self.timeout, self.redirect_hosts) as response:
             if response.status_code == 416 and have:
                 # the server says we asked past the end: the part is suspect, start over
                 self.part.unlink()
@@ -204,7 +214,8 @@ class Download:
         mode = "ab" if have else "wb"
         done = have
         shown = -1
-        with self.part.open(mode) as out:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_APPEND if have else os.O_TRUNC)
+        with os.fdopen(os.open(self.part, flags, 0o600), mode) as out:
             try:
                 # read1: whatever has arrived, so a transfer that breaks off keeps every byte that came
                 # (iter_content would wait for a whole chunk and lose the tail of a short answer)

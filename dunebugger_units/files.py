@@ -19,7 +19,10 @@ def fsync_dir(path: Path) -> None:
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None, like: Path | None = None) -> None:
     """Write a temp file beside `path`, fsync it, rename it over `path`, fsync the directory.
 
-    `like` copies the mode and owner of an existing file (the compose file belongs to `pi`).
+    `like` copies the mode and owner of an existing file (the compose file belongs to `pi`); `mode`, when
+    given too, wins over its mode (a backup of it is 0600). The temp file is made with O_EXCL (mkstemp) and
+    its mode and owner are set through its descriptor: in a dir someone else may write (pi's backup dir), a
+    file swapped in under the temp name is never chowned or chmodded by root.
     """
     directory = path.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -29,15 +32,20 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, like: Path
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if like is not None and like.exists():
-            st = like.stat()
-            os.chmod(tmp, st.st_mode & 0o7777)
-            with contextlib.suppress(PermissionError):  # only root may give a file away
-                os.chown(tmp, st.st_uid, st.st_gid)
-        elif mode is not None:
-            os.chmod(tmp, mode)
+            set_mode_owner(handle.fileno(), mode, like)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(directory)
+
+
+def set_mode_owner(fd: int, mode: int | None, like: Path | None) -> None:
+    """Through the descriptor: the owner (and mode) of `like` if it exists, `mode` if given."""
+    if like is not None and like.exists():
+        st = like.stat()
+        os.fchmod(fd, st.st_mode & 0o7777 if mode is None else mode)
+        with contextlib.suppress(PermissionError):  # only root may give a file away
+            os.fchown(fd, st.st_uid, st.st_gid)
+    elif mode is not None:
+        os.fchmod(fd, mode)

@@ -287,27 +287,6 @@ class GithubClient:
             raise CheckFailed("GitHub answered with malformed JSON") from None
 
 
-def release_from_record(record: Mapping[str, Any]) -> Release | None:
-    """The release the last check stored for a component (the target of a default update)."""
-    if not record.get("latest"):
-        return None
-    assets = tuple(
-        Asset(name=a["name"], size=int(a.get("size") or 0), url=a["url"], digest=a.get("digest"))
-        for a in record.get("assets") or ()
-        if isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("url"), str)
-    )
-    return Release(
-        tag=record.get("tag") or f"v{record['latest']}",
-        version=record["latest"],
-        name=record.get("tag") or record["latest"],
-        notes=record.get("release_notes") or "",
-        url=record.get("release_url") or "",
-        published_at=record.get("published_at"),
-        prerelease=False,
-        assets=assets,
-    )
-
-
 MAX_REDIRECTS = 5
 
 

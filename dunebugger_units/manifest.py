@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ class Manifest:
     container_running: bool = True
     service_active: bool = True
     version_check: bool = True
+    image_digest: str | None = None  # a container release's image, pinned (sha256:<hex>): pulled by it
     source: str = "built-in defaults"
 
 
@@ -35,7 +37,9 @@ class ManifestInvalid(Refused):
     pass
 
 
-_TOP = {"version", "component_type", "min_remote_version", "pre_update_checks", "post_update_checks"}
+_TOP = {"version", "component_type", "min_remote_version", "pre_update_checks", "post_update_checks",
+        "image_digest"}
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _PRE = {"disk_space", "service_running"}
 _POST = {"container_running", "service_active", "health_endpoint", "version_check"}
 _HEALTH = {"url", "timeout", "expected_status"}
@@ -74,6 +78,10 @@ def parse_manifest(raw: object, source: str) -> Manifest:
     if url is not None and not str(_expect(url, str, "health_endpoint.url", "a URL")).startswith(("http://", "https://")):
         raise ManifestInvalid(f"update manifest: health_endpoint.url: expected an http(s) URL, got {url!r}")
 
+    digest = top.get("image_digest")
+    if digest is not None and not _DIGEST.match(str(_expect(digest, str, "image_digest", "a digest"))):
+        raise ManifestInvalid(f"update manifest: image_digest: expected sha256:<64 hex digits>, got {digest!r}")
+
     def opt(value: Any, kind: type | tuple[type, ...], where: str, wanted: str) -> Any:
         return None if value is None else _expect(value, kind, where, wanted)
 
@@ -90,6 +98,7 @@ def parse_manifest(raw: object, source: str) -> Manifest:
         container_running=opt(post.get("container_running"), bool, "container_running", "true/false") is not False,
         service_active=opt(post.get("service_active"), bool, "service_active", "true/false") is not False,
         version_check=opt(post.get("version_check"), bool, "version_check", "true/false") is not False,
+        image_digest=digest,
         source=source,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 PROC_LOCKS = Path("/proc/locks")
@@ -41,16 +42,17 @@ def unit_from_cgroup(text: str) -> str | None:
     return None
 
 
-def describe_holder(pid: int) -> str:
-    """`PID 812, dunebugger.service` (the unit when /proc tells it)."""
+def describe_holder(pid: int, unit_of: Callable[[int], str | None] | None = None) -> str:
+    """`PID 812, dunebugger.service`: the unit from /proc/PID/cgroup, else from `unit_of` (systemd over
+    D-Bus: the update units cannot see other users' processes in /proc)."""
     try:
         unit = unit_from_cgroup(Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8"))
     except OSError:
-        unit = None
+        unit = unit_of(pid) if unit_of is not None else None
     return f"PID {pid}, {unit}" if unit else f"PID {pid}"
 
 
-def show_lock_holder(path: str) -> str | None:
+def show_lock_holder(path: str, unit_of: Callable[[int], str | None] | None = None) -> str | None:
     """None when no show runs; else who holds the lock ("held by PID 812, dunebugger.service")."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -66,7 +68,7 @@ def show_lock_holder(path: str) -> str | None:
             except OSError:
                 text = ""
             pids = holders_from_proc_locks(text, st.st_dev, st.st_ino)
-            return "held by " + ("; ".join(describe_holder(p) for p in pids) if pids else "another process")
+            return "held by " + ("; ".join(describe_holder(p, unit_of) for p in pids) if pids else "another process")
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:

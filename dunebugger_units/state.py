@@ -1,26 +1,40 @@
-"""The on-disk record in `state_dir`: what was checked, installed and decided, per component.
+"""The on-disk records, in two areas that are kept apart.
 
-This module touches the disk: every write goes through `files.atomic_write` under one flock, so a check and an
-update that finish together never lose each other's fields.
+- Root's own state (`state_dir`, default /var/lib/dunebugger-units, owned by root, 0755): what was installed,
+  the results, the transaction record (transaction.py), version requests, the update lock, downloads and
+  staging. Only root writes here; the remote reads the results (read-only mount).
+- The check's cache (`cache_dir`, default <state_dir>/check, owned by the check's user through its
+  `StateDirectory=`): the last check's releases, ETags and rate limits. Root reads it as untrusted input: the
+  target version may come from it (validated), nothing else does; it never becomes a path, URL or argument.
+
+Every write goes through `files.atomic_write` under one flock per area; the locks are opened without following
+links. `component_views` merges both areas for people and the remote (display only).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import StateError
+from .errors import Refused, StateError
 from .files import atomic_write
 
 STATE_FILE = "state.json"
+CACHE_FILE = "check.json"
 LOCK_FILE = ".state.lock"
 SCHEMA = 1
+MAX_CACHE_BYTES = 8 * 1024 * 1024
+# O_NOFOLLOW: a link planted where we open a file is refused (ELOOP), never followed
+NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 State = dict[str, Any]
 
@@ -29,11 +43,54 @@ def state_file(state_dir: Path) -> Path:
     return state_dir / STATE_FILE
 
 
-def load_state(state_dir: Path) -> State:
-    """The whole record; a missing file is an empty record, a corrupt one a StateError."""
-    path = state_file(state_dir)
+def cache_file(cache_dir: Path) -> Path:
+    return cache_dir / CACHE_FILE
+
+
+def root_dir(path: Path, mode: int = 0o755) -> Path:
+    """Make sure `path` is a real directory that only root may write when we run as root: created if missing,
+    refused if it is a link or belongs to anyone else (a check user's dir must never steer root)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(parents=True, mode=mode)
+        os.chmod(path, mode)  # the units' UMask=0077 would make it 0700: the remote reads the results
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise Refused(f"refusing root's state dir {path}: it is not a directory")
+    if os.geteuid() == 0 and (st.st_uid != 0 or st.st_mode & 0o022):
+        raise Refused(f"refusing root's state dir {path}: it belongs to uid {st.st_uid} with mode "
+                      f"{st.st_mode & 0o7777:o}; only root may write it (the package upgrade moves an old "
+                      "layout: see the README, Debian package)")
+    return path
+
+
+def read_small(path: Path, cap: int = MAX_CACHE_BYTES) -> str:
+    """A file's text, never through a link at `path`, at most `cap` bytes (FileNotFoundError passes)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateError(f"reading {path}: it is a symbolic link, refused") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise StateError(f"reading {path}: larger than {cap} bytes")
+    return data.decode("utf-8", "replace")
+
+
+def load_state(state_dir: Path) -> State:
+    """Root's whole record; a missing file is an empty record, a corrupt one a StateError."""
+    return _load_record(state_file(state_dir))
+
+
+def load_cache(cache_dir: Path) -> State:
+    """The check's record (untrusted when root reads it); missing is empty, corrupt a StateError."""
+    return _load_record(cache_file(cache_dir))
+
+
+def _load_record(path: Path) -> State:
+    try:
+        text = read_small(path)
     except FileNotFoundError:
         return {"schema": SCHEMA, "components": {}}
     except OSError as exc:
@@ -48,18 +105,16 @@ def load_state(state_dir: Path) -> State:
     return data
 
 
-def quarantine(state_dir: Path, stamp: str) -> Path:
-    """Move a corrupt state file aside (kept for a person to read) so that the next write starts afresh."""
-    path = state_file(state_dir)
-    aside = path.with_name(f"{STATE_FILE}.corrupt-{stamp}")
+def quarantine(path: Path, stamp: str) -> Path:
+    """Move a corrupt record aside (kept for a person to read) so that the next write starts afresh."""
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
     os.replace(path, aside)
     return aside
 
 
 @contextlib.contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDONLY | os.O_CREAT, 0o644)
+def _locked(directory: Path) -> Iterator[None]:
+    fd = _open_lock(directory / LOCK_FILE, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -67,31 +122,79 @@ def _locked(state_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def write_state(state_dir: Path, data: State) -> None:
-    body = json.dumps(data, indent=2, sort_keys=True).encode() + b"\n"
-    atomic_write(state_file(state_dir), body, mode=0o644)
+def _open_lock(path: Path, flags: int) -> int:
+    try:
+        return os.open(path, flags | os.O_CREAT | NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Refused(f"opening the lock {path}: it is a symbolic link, refused") from None
+        raise
 
 
-def update_state(state_dir: Path, mutate: Callable[[State], None]) -> State:
-    """Read, change and write the record under the state lock; returns what was written."""
-    with _locked(state_dir):
-        data = load_state(state_dir)
+def _update_record(directory: Path, path: Path, mutate: Callable[[State], None]) -> State:
+    with _locked(directory):
+        try:
+            data = _load_record(path)
+        except StateError:  # kept aside for a person to read; the results themselves are separate files
+            quarantine(path, datetime.now().strftime("%Y%m%d_%H%M%S"))
+            data = {"schema": SCHEMA, "components": {}}
         mutate(data)
         data["schema"] = SCHEMA
-        write_state(state_dir, data)
+        atomic_write(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n", mode=0o644)
         return data
 
 
+def update_state(state_dir: Path, mutate: Callable[[State], None]) -> State:
+    """Read, change and write root's record under its lock; returns what was written."""
+    return _update_record(root_dir(state_dir), state_file(state_dir), mutate)
+
+
+def update_cache(cache_dir: Path, mutate: Callable[[State], None]) -> State:
+    """The check's write: read, change and write its own record under its own lock."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return _update_record(cache_dir, cache_file(cache_dir), mutate)
+
+
 def record_installed(state_dir: Path, name: str, version: str) -> None:
-    """An update or a rollback finished: `version` is what runs now."""
-    from .versions import is_newer
+    """An update or a rollback finished: `version` is what runs now (and since when)."""
+    from .github import iso
 
     def mutate(data: State) -> None:
-        record = data["components"].setdefault(name, {})
-        record["current"] = version
-        record["update_available"] = is_newer(record.get("latest"), version)
+        data["components"].setdefault(name, {}).update(current=version, installed_at=iso(datetime.now(UTC)))
 
     update_state(state_dir, mutate)
+
+
+def merge_view(checked: State, own: State) -> dict[str, dict[str, Any]]:
+    """Pure: what people and the remote see of each component: the last check's record, with what root
+    installed since then and root's last result. Display only: no decision is made from it."""
+    from .versions import is_newer
+
+    views: dict[str, dict[str, Any]] = {}
+    for name in {**checked.get("components", {}), **own.get("components", {})}:
+        entry = checked["components"].get(name)
+        view = dict(entry) if isinstance(entry, dict) else {}  # the cache is the check's: any shape at all
+        for key in ("latest", "current", "last_checked"):
+            if not isinstance(view.get(key), str):
+                view[key] = None
+        mine = own["components"].get(name) or {}
+        if mine.get("current") and str(mine.get("installed_at") or "") >= (view["last_checked"] or ""):
+            view["current"] = mine["current"]
+        view["update_available"] = is_newer(view["latest"], view["current"])
+        for key in ("last_result", "held"):  # root's own: its last result, and a hold set since the check
+            if key in mine:
+                view[key] = mine[key]
+        views[name] = view
+    return views
+
+
+def component_views(state_dir: Path, cache_dir: Path) -> dict[str, dict[str, Any]]:
+    """Both areas read and merged; a cache that cannot be read shows as "not checked"."""
+    try:
+        checked = load_cache(cache_dir)
+    except StateError:
+        checked = {"components": {}}
+    return merge_view(checked, load_state(state_dir))
 
 
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------
@@ -103,8 +206,7 @@ KEEP_RESULTS = 200
 def record_result(state_dir: Path, result: dict[str, Any], *, mirror: bool = True) -> Path:
     """Keep the result (newest KEEP_RESULTS) and mirror its summary into the component's record (not for a
     refused instance that names no component)."""
-    results = state_dir / RESULTS_DIR
-    results.mkdir(parents=True, exist_ok=True)
+    results = root_dir(root_dir(state_dir) / RESULTS_DIR)
     stamp = str(result.get("finished_at") or result.get("started_at") or "").replace(":", "")
     # the component may be a refused, hostile instance name ("../x"): never let it shape a path
     safe = re.sub(r"[^a-z0-9-]", "_", str(result["component"]))[:32] or "_"
@@ -150,8 +252,7 @@ class Busy(Exception):
 @contextlib.contextmanager
 def update_lock(state_dir: Path, what: str) -> Iterator[None]:
     """Non-blocking: a second update, rollback or dry run is told who holds the lock, never queued."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / UPDATE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(root_dir(state_dir) / UPDATE_LOCK, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -171,19 +272,21 @@ REQUESTS_DIR = "requests"
 
 
 def write_request(state_dir: Path, component: str, version: str) -> None:
-    directory = state_dir / REQUESTS_DIR
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
     atomic_write(directory / f"{component}.json", json.dumps({"version": version}).encode(), mode=0o600)
 
 
 def take_request(state_dir: Path, component: str) -> str | None:
     """The requested version, removed as it is read: a request is good for one run."""
     path = state_dir / REQUESTS_DIR / f"{component}.json"
+    if not path.parent.is_dir():
+        return None
+    root_dir(path.parent, mode=0o700)  # a request in a dir someone else could write is never honoured
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_small(path, 4096))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, ValueError, StateError):
         data = {}
     path.unlink(missing_ok=True)
     version = data.get("version") if isinstance(data, dict) else None

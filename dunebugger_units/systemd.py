@@ -47,6 +47,10 @@ class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
     async def load_unit(self, name: str) -> str:
         raise NotImplementedError
 
+    @dbus_method_async("u", "o", method_name="GetUnitByPID")
+    async def get_unit_by_pid(self, pid: int) -> str:
+        raise NotImplementedError
+
     @dbus_method_async("s", method_name="ResetFailedUnit")
     async def reset_failed_unit(self, name: str) -> None:
         raise NotImplementedError
@@ -61,6 +65,10 @@ class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
 
 
 class UnitInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop.systemd1.Unit"):
+    @dbus_property_async("s", property_name="Id")
+    def id(self) -> str:
+        raise NotImplementedError
+
     @dbus_property_async("s", property_name="ActiveState")
     def active_state(self) -> str:
         raise NotImplementedError
@@ -231,6 +239,20 @@ class Systemd:
     def unit_state(self, unit: str) -> UnitState:
         return self._runner.run(unit_state_async(self.bus, unit))
 
+    def unit_of_pid(self, pid: int) -> str | None:
+        """The unit a process runs in, as systemd knows it (no /proc needed: the update units hide other
+        users' processes with ProtectProc=invisible); None when systemd does not say."""
+        return self._runner.run(unit_of_pid_async(self.bus, pid))
+
+
+def unit_of_pid(pid: int) -> str | None:
+    """`Systemd.unit_of_pid` over a connection of its own, for callers without one; None when unreachable."""
+    try:
+        with Systemd.connect() as systemd:
+            return systemd.unit_of_pid(pid)
+    except SystemdError:
+        return None
+
 
 def _manager(bus: SdBus) -> ManagerInterface:
     return ManagerInterface.new_proxy(SYSTEMD, MANAGER_PATH, bus)
@@ -317,6 +339,14 @@ async def _wait_job(bus: SdBus, unit: str, job: str, queue: asyncio.Queue[Any],
         _id, job_path, _unit, result = message.get_contents()
         if job_path == job:
             return str(result)
+
+
+async def unit_of_pid_async(bus: SdBus, pid: int) -> str | None:
+    try:
+        path = await _manager(bus).get_unit_by_pid(pid)
+        return str(await UnitInterface.new_proxy(SYSTEMD, path, bus).id)
+    except SdBusBaseError:
+        return None
 
 
 async def reset_failed_async(bus: SdBus, unit: str) -> None:

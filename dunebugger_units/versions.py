@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from packaging.version import InvalidVersion, Version
 
 UNKNOWN = "unknown"
+# what a version may look like where it names a directory, an image tag or a request: 1.2.0, v1.0.0-beta.4
+PLAIN_VERSION = re.compile(r"^[vV]?[0-9][0-9A-Za-z.+-]{0,63}$")
 
 
 def strip_v(tag: str) -> str:
@@ -30,3 +34,10 @@ def is_newer(candidate: str | None, current: str | None) -> bool:
         return False
     old = parse_version(current)
     return old is None or new > old
+
+
+def plain_version(text: object) -> str | None:
+    """`text` without its `v` when it is a version in plain characters (safe as a path component), else None."""
+    if not isinstance(text, str) or not PLAIN_VERSION.match(text) or ".." in text or parse_version(text) is None:
+        return None
+    return strip_v(text)

@@ -25,7 +25,7 @@ install_debian_packages() {
     # Debian's chromedriver (selenium is given its path, so it never downloads a driver of its own).
     apt-get install -y -q --no-install-recommends \
         docker.io docker-registry containerd runc busybox-static \
-        python3 python3-venv python3-pip \
+        python3 python3-venv python3-pip gnupg gpgv \
         systemd dbus polkitd util-linux iproute2 \
         ca-certificates curl tar xz-utils procps \
         lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf \

@@ -59,7 +59,16 @@ class Device:
         return path
 
     def state(self) -> dict[str, Any]:
+        """Root's own record (installed versions, last results)."""
         return json.loads((self.state_dir / "state.json").read_text())  # type: ignore[no-any-return]
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.state_dir / "check"
+
+    def cache(self) -> dict[str, Any]:
+        """The check's record (releases, ETags)."""
+        return json.loads((self.cache_dir / "check.json").read_text())  # type: ignore[no-any-return]
 
 
 def publish_defaults(standin: GithubStandin) -> None:

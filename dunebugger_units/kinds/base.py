@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..config import ComponentConfig, Config
     from ..github import Release
     from ..manifest import Manifest
+    from ..signatures import SignedSums
     from ..systemd import Systemd
     from ..transaction import Transaction
 
@@ -38,6 +39,7 @@ class UpdateContext:
     systemd: Systemd | None  # the system bus, opened by the run skeleton
     progress: Callable[[str], None]  # names the phase reached: status text + journal
     stamp: str = ""  # YYYYmmdd_HHMMSS of this run, for backup names
+    signed: SignedSums | None = None  # the release's verified SHA256SUMS, when `trusted_keys` is set
 
     @property
     def state_dir(self) -> str:

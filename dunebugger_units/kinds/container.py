@@ -27,7 +27,7 @@ from ..files import atomic_write, fsync_dir
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import Step, Transaction
-from ..versions import UNKNOWN
+from ..versions import UNKNOWN, strip_v
 from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 
@@ -106,7 +106,9 @@ class ComposePlan:
     before: bytes  # the compose file as read: the backup's contents
     after: bytes  # the same bytes but for the image tag
     image_from: str
-    image_to: str
+    image_to: str  # the target by its tag; pinned to a digest once pulled when `pinned` or `digest`
+    pinned: bool = False  # the compose entry names a digest: it stays pinned, to the new image's digest
+    digest: str | None = None  # the digest the release's manifest pins: pulled by it, checked in RepoDigests
 
 
 @dataclass
@@ -132,7 +134,9 @@ class ContainerKind:
         if first_failure(outcomes) is not None:
             return Checked(outcomes, None)
         plan = ComposePlan(path=_compose_path(ctx), service=_service(ctx), before=facts.before,
-                           after=facts.after, image_from=facts.image_from, image_to=facts.image_to)
+                           after=facts.after, image_from=facts.image_from, image_to=facts.image_to,
+                           pinned=compose.parse_image_ref(facts.image_from).digest is not None,
+                           digest=ctx.manifest.image_digest)
         return Checked(outcomes, plan)
 
     def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
@@ -143,10 +147,11 @@ class ContainerKind:
             "service": service,
             "image_from": plan.image_from,
             "image_to": plan.image_to,
-            "pull": plan.image_to,
+            "pull": _pull_ref(plan),
+            "pinned_to_digest": plan.pinned or plan.digest is not None,
             "backup": str(backup),
             "compose_diff": compose.unified_diff(plan.before.decode(), plan.after.decode(), str(path)),
-            "steps": [f"docker pull {plan.image_to}", f"back up {path} to {backup}", f"set {service}'s image tag",
+            "steps": [f"docker pull {_pull_ref(plan)}", f"back up {path} to {backup}", f"set {service}'s image tag",
                       f"docker compose -f {path} up -d --no-deps {service}"],
         }
 
@@ -156,21 +161,23 @@ class ContainerKind:
         docker = Docker(plan.path)
         ctx.progress("pulling")
         # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
-        docker.pull(plan.image_to, on_percent=every_tenth(ctx.progress, "pulling"))
+        image_to, after = _pull(docker, plan, every_tenth(ctx.progress, "pulling"))
         ctx.progress("backing up the compose file")
         backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, like=plan.path)
         state_dir = Path(ctx.state_dir)
         transaction.advance(state_dir, txn, Step.COMPOSE_WRITING, compose_file=str(plan.path),
                             compose_backup=str(backup), service=plan.service, previous_image=plan.image_from,
-                            new_image=plan.image_to)
-        atomic_write(plan.path, plan.after, like=plan.path)
+                            new_image=image_to)
+        atomic_write(plan.path, after, like=plan.path)
         transaction.advance(state_dir, txn, Step.RECREATING)
         ctx.progress("recreating the container")
-        docker.up(plan.service, doing=f"recreating {plan.service} with {plan.image_to}")
+        docker.up(plan.service, doing=f"recreating {plan.service} with {image_to}")
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
         current = compose.service_image(_read_text(_compose_path(ctx)), _service(ctx))
-        image = compose.target_image(current, ctx.to_version)
+        # a pinned entry names the target by its tag and the pulled image's digest
+        image = current if compose.image_tag(current) == strip_v(ctx.to_version) else compose.target_image(
+            current, ctx.to_version)
         return post_checks(ctx, _docker(ctx), _service(ctx), image, ctx.to_version)
 
     def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
@@ -190,7 +197,8 @@ class ContainerKind:
     @staticmethod
     def _prune_images(docker: Docker, running: str, previous: str | None) -> None:
         repository = compose.parse_image_ref(running).repository
-        for ref in images_to_prune(docker.local_tags(repository), {running, previous or running}):
+        keep = {compose.without_digest(running), compose.without_digest(previous or running)}
+        for ref in images_to_prune(docker.local_tags(repository), keep):
             docker.remove_image(ref)  # one still in use stays: that is docker's call, and harmless
 
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
@@ -206,6 +214,30 @@ class ContainerKind:
         ctx.progress("recreating the previous container")
         docker.up(service, doing=f"recreating {service} with {previous} during rollback")
         return post_checks(ctx, docker, service, previous, ctx.from_version)
+
+
+def _pull_ref(plan: ComposePlan) -> str:
+    if plan.digest is None:
+        return plan.image_to
+    return f"{compose.parse_image_ref(plan.image_to).repository}@{plan.digest}"
+
+
+def _pull(docker: Docker, plan: ComposePlan, on_percent: Callable[[int], None]) -> tuple[str, bytes]:
+    """Pull the target; return the reference the compose file gets and the file's new bytes. A digest the
+    release pins is pulled by that digest (then tagged), and must be among the image's RepoDigests; a compose
+    entry pinned by digest stays pinned, to the digest of the image just pulled."""
+    docker.pull(_pull_ref(plan), on_percent=on_percent)
+    if plan.digest is not None:
+        docker.tag(_pull_ref(plan), plan.image_to)
+    elif not plan.pinned:
+        return plan.image_to, plan.after
+    repository = compose.parse_image_ref(plan.image_to).repository
+    digest = compose.choose_digest(docker.repo_digests(plan.image_to), repository, plan.digest)
+    if digest is None:
+        raise UnitsError(f"pulling {plan.image_to}: the image has no digest "
+                         f"{plan.digest or 'from ' + repository} in its RepoDigests")
+    pinned = f"{plan.image_to}@{digest}"
+    return pinned, compose.set_service_image(plan.before.decode(), plan.service, pinned).encode()
 
 
 # ---- post-checks, shared by verify and rollback ---------------------------------------------------------
@@ -354,10 +386,10 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
-    """Fsynced, with the compose file's mode and owner (it may hold secrets, and belongs to pi)."""
+    """Fsynced, with the compose file's owner (it belongs to pi) and mode 0600 (it may hold secrets)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     backup = backup_dir / backup_name(stamp, set(os.listdir(backup_dir)))
-    atomic_write(backup, data, like=like)
+    atomic_write(backup, data, mode=0o600, like=like)
     return backup
 
 

@@ -37,13 +37,13 @@ from ..files import fsync_dir
 from ..github import Asset
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
+from ..state import root_dir
 from ..transaction import Step, Transaction
 from ..versions import parse_version
 from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 from .releases import (
     BACKUP_NAME,
-    DEFAULT_PYTHON,
     Layout,
     backups_to_prune,
     carry_settings,
@@ -56,7 +56,6 @@ from .releases import (
     read_layout,
     releases_to_prune,
     remove_tree,
-    venv_python,
 )
 from .venv import build_venv, pip_argv, reuse_venv
 
@@ -180,8 +179,15 @@ class PythonAppKind:
         assert asset is not None  # the asset check ran first
         checksums: list[Checksum] = []
         sidecar = find_asset(ctx.release.assets if ctx.release else (), f"{asset.name}.sha256")
-        text = fetch_small(sidecar.url, timeout=ctx.config.github.timeout) if sidecar is not None else None
+        github = ctx.config.github
+        text = (fetch_small(sidecar.url, timeout=github.timeout, redirect_hosts=github.redirect_hosts)
+                if sidecar is not None else None)
         checksums = expected_sha256(asset.digest, text, asset.name)
+        if ctx.signed is not None:
+            signed = ctx.signed.digest_of(asset.name)
+            if signed is None:
+                raise ChecksumError(f"{asset.name} is not listed in the signed SHA256SUMS of {ctx.signed.tag}")
+            checksums.append(Checksum(signed, "the signed SHA256SUMS"))
         facts.checksum_source = (
             " and ".join(c.source for c in checksums) + " verified" if checksums
             else "no checksum published (allowed by update.allow_missing_checksum)")
@@ -194,7 +200,7 @@ class PythonAppKind:
 
         staging = self._downloads(ctx)
         download = Download(asset.url, staging / asset.name, ctx.config.update.max_download_bytes,
-                            timeout=ctx.config.github.timeout * 2, on_percent=on_percent)
+                            timeout=github.timeout * 2, on_percent=on_percent, redirect_hosts=github.redirect_hosts)
         return download_verified(download, checksums, ctx.config.update.allow_missing_checksum)
 
     def describe(self, ctx: UpdateContext, plan: CorePlan) -> dict[str, Any]:
@@ -245,10 +251,11 @@ class PythonAppKind:
         new_dir.mkdir(mode=0o755)
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
-        python = venv_python(layout.running_dir)
-        # issue 15: requirements unchanged -> the previous release's packages, no pip
-        if not reuse_venv(layout.running_dir, new_dir, python, ctx.progress, ctx.from_version):
-            build_venv(ctx.component, new_dir, python, ctx.progress)
+        python = Path(ctx.component.python)
+        # issue 15: requirements unchanged -> the previous release's packages, no pip (root copies them, so
+        # the new venv is given to the owner afterwards; a built one is the owner's already)
+        if not reuse_venv(layout.running_dir, new_dir, python, owner, ctx.progress, ctx.from_version):
+            build_venv(ctx.component, new_dir, owner, ctx.progress)
         chown_tree(new_dir / ".venv", owner)
         os.lchown(new_dir, *owner)
 
@@ -350,7 +357,8 @@ class PythonAppKind:
         return outcomes
 
     def _downloads(self, ctx: UpdateContext) -> Path:
-        return Path(ctx.state_dir) / "downloads" / ctx.component.name
+        """Root's staging area for downloads (root's state dir: no one else can plant anything there)."""
+        return root_dir(root_dir(Path(ctx.state_dir) / "downloads") / ctx.component.name)
 
     def _restore_from_backup(self, ctx: UpdateContext, txn: Transaction, previous: Path) -> None:
         """Unpack the tarball backup where the previous release was, then rebuild its venv there (a venv
@@ -364,6 +372,5 @@ class PythonAppKind:
         remove_tree(previous)
         previous.mkdir(mode=0o755)
         extract_archive(backup, previous, ctx.config.update.max_unpacked_bytes, owner)
-        build_venv(ctx.component, previous, Path(DEFAULT_PYTHON), ctx.progress)
-        chown_tree(previous, owner)
+        build_venv(ctx.component, previous, owner, ctx.progress)
         fsync_dir(previous.parent)

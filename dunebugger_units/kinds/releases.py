@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from ..errors import UnitsError
 from ..files import fsync_dir
 from ..versions import parse_version
 
-DEFAULT_PYTHON = "/usr/bin/python3"
 BACKUP_NAME = re.compile(r"^\d{8}_\d{6}\.tar\.gz$")
 
 
@@ -99,18 +99,6 @@ def existing_ancestor(path: Path) -> Path:
     return path
 
 
-def venv_python(release_dir: Path) -> Path:
-    """The interpreter a release's venv was made from (its pyvenv.cfg `home`), else the system python3."""
-    with contextlib.suppress(OSError):
-        for line in (release_dir / ".venv" / "pyvenv.cfg").read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "home" and (Path(value.strip()) / "python3").exists():
-                return Path(value.strip()) / "python3"
-    if Path(DEFAULT_PYTHON).exists():
-        return Path(DEFAULT_PYTHON)
-    return Path(shutil.which("python3") or DEFAULT_PYTHON)
-
-
 def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
     """Settings files under root, relative to it (a config path may name a dir or a single file)."""
     found: set[str] = set()
@@ -143,21 +131,28 @@ def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> S
 
 
 def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
-    """backup_dir/core.<stamp>.tar.gz of the running release (without its venv: a restore rebuilds it)."""
+    """backup_dir/core.<stamp>.tar.gz of the running release (without its venv: a restore rebuilds it).
+
+    Mode 0600 (it holds the device's settings), owned by `owner`; written to a mkstemp file (O_EXCL, an
+    unpredictable name) through its descriptor, so nothing planted in the backup dir is followed.
+    """
     backup.parent.mkdir(parents=True, exist_ok=True)
-    tmp = backup.with_name(f".{backup.name}.tmp")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".tmp", dir=backup.parent)
+    tmp = Path(tmp_name)
 
     def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None if info.name == ".venv" or info.name.startswith(".venv/") else info
 
     try:
-        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
-            for entry in sorted(running.iterdir()):
-                tar.add(entry, arcname=entry.name, filter=skip_venv)
-        with tmp.open("rb") as handle:
+        with os.fdopen(fd, "wb") as handle:
+            with tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6) as tar:
+                for entry in sorted(running.iterdir()):
+                    tar.add(entry, arcname=entry.name, filter=skip_venv)
+            handle.flush()
             os.fsync(handle.fileno())
-        with contextlib.suppress(PermissionError):
-            os.chown(tmp, *owner)
+            os.fchmod(handle.fileno(), 0o600)
+            with contextlib.suppress(PermissionError):
+                os.fchown(handle.fileno(), *owner)
         os.replace(tmp, backup)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -1,5 +1,13 @@
 """A release's venv: `python -m venv` and pip, run as child processes with deadlines. Touches the world.
 
+Both run as the owner of the install dir (`pi` on the device), never as root: pip runs the setup code of any
+sdist among core's requirements, and that code gets pi's rights, not ours. systemd makes the switch: each
+child is a transient service (`systemd-run --wait --pipe`) with that user, so the update units need no
+CAP_SETUID of their own, and the child is fenced in further than pi ever is: it may write only the release
+dir, never reaches the docker socket (pi is in the docker group on a device: that would be root), gains no
+privileges (sudo), and gets a private /tmp as its HOME. The interpreter is the component's `python` from the
+configuration, never one named by a file the app's user can edit.
+
 pip: `pip_index_url` is passed as `--index-url`; `pip_find_links` as `--find-links`. Find-links without an
 index URL means an offline device: pip then gets `--no-index` and never waits for PyPI.
 """
@@ -10,7 +18,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,12 +55,26 @@ def why_failed(lines: list[str]) -> str:
     return "no output"
 
 
-def run_child(argv: list[str], doing: str, deadline: float, where: Path) -> None:
-    """Run one staging step; a failure says why, and says so when that disk is (nearly) full (a child such
-    as ensurepip may swallow its own "No space left on device")."""
+def as_owner(argv: list[str], owner: tuple[int, int], where: Path, deadline: float) -> list[str]:
+    """Pure: `argv` as a fenced transient service of `owner`, started and waited for by systemd."""
+    uid, gid = owner
+    fence = ["NoNewPrivileges=yes", "PrivateTmp=yes", "PrivateDevices=yes", "ProtectSystem=strict",
+             "ProtectHome=yes", f"ReadWritePaths={where}", "RestrictSUIDSGID=yes",
+             "InaccessiblePaths=-/run/docker.sock", "InaccessiblePaths=-/run/containerd",
+             f"RuntimeMaxSec={max(1, int(deadline))}"]
+    return ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--service-type=exec",
+            f"--uid={uid}", f"--gid={gid}", f"--working-directory={where}",
+            "--setenv=HOME=/tmp", f"--setenv=PATH={CHILD_PATH}", "--setenv=LANG=C.UTF-8",
+            *(arg for prop in fence for arg in ("-p", prop)), "--", *argv]
+
+
+def run_child(argv: list[str], doing: str, deadline: float, where: Path, owner: tuple[int, int]) -> None:
+    """Run one staging step as `owner`; a failure says why, and says so when that disk is (nearly) full (a
+    child such as ensurepip may swallow its own "No space left on device")."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=deadline, check=False,
-                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8", "HOME": "/root"})
+        # a little longer than the service's own RuntimeMaxSec=, so that systemd ends it first
+        done = subprocess.run(as_owner(argv, owner, where, deadline), capture_output=True, text=True,
+                              timeout=deadline + 30, check=False, env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
     except subprocess.TimeoutExpired:
         raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
     if done.returncode != 0:
@@ -66,50 +87,51 @@ def run_child(argv: list[str], doing: str, deadline: float, where: Path) -> None
         raise UnitsError(f"{doing}: exited {done.returncode}: {why}")
 
 
-def build_venv(component: ComponentConfig, release_dir: Path, python: Path,
+def build_venv(component: ComponentConfig, release_dir: Path, owner: tuple[int, int],
                progress: Callable[[str], None]) -> None:
-    """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip."""
+    """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip; both
+    as `owner`, who owns the release dir already."""
     progress("creating venv")
-    run_child([str(python), "-m", "venv", str(release_dir / ".venv")], f"creating the venv of {release_dir.name}",
-              VENV_DEADLINE, where=release_dir)
+    run_child([component.python, "-m", "venv", str(release_dir / ".venv")],
+              f"creating the venv of {release_dir.name}", VENV_DEADLINE, release_dir, owner)
     requirements = release_dir / "requirements.txt"
     if requirements.is_file():
         progress("installing requirements")
         argv = pip_argv(release_dir / ".venv/bin/python", requirements, component.pip_index_url,
                         component.pip_find_links)
-        with pip_progress(requirements, progress) as log:
+        # pip writes its log in the release dir: the only place its fenced service may write
+        with pip_progress(requirements, release_dir / ".pip-progress.log", progress) as log:
             run_child([*argv, "--log", str(log)], f"installing the requirements of {release_dir.name}",
-                      PIP_DEADLINE, where=release_dir)
+                      PIP_DEADLINE, release_dir, owner)
 
 
 @contextlib.contextmanager
-def pip_progress(requirements: Path, progress: Callable[[str], None]) -> Iterator[Path]:
-    """A log file for pip's `--log`, read while pip runs: its lines become "installing requirements NN%"."""
+def pip_progress(requirements: Path, log: Path, progress: Callable[[str], None]) -> Iterator[Path]:
+    """A log file for pip's `--log` (pip makes it), read while pip runs: its lines become "installing
+    requirements NN%"."""
     from ..progress import every_tenth, pip_percent
 
     count = sum(1 for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines()
                 if line.strip() and not line.lstrip().startswith(("#", "-")))
     on_percent = every_tenth(progress, "installing requirements")
-    fd, name = tempfile.mkstemp(prefix="pip-progress-", suffix=".log")
-    os.close(fd)
-    os.chmod(name, 0o666)  # noqa: S103  # pip may run as the install dir's owner; nothing secret is in it
+    log.unlink(missing_ok=True)
     done = threading.Event()
 
     def watch() -> None:
         while not done.wait(0.5):
             with contextlib.suppress(OSError):
-                lines = Path(name).read_text(encoding="utf-8", errors="replace").splitlines()
+                lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
                 if (percent := pip_percent(lines, count)) is not None:
                     on_percent(percent)
 
     watcher = threading.Thread(target=watch, name="pip-progress", daemon=True)
     watcher.start()
     try:
-        yield Path(name)
+        yield log
     finally:
         done.set()
         watcher.join()
-        Path(name).unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
 
 
 # ---- cheap updates: requirements unchanged -> the previous release's installed packages, no pip -------------
@@ -158,8 +180,10 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[str], None],
-               old_version: str) -> bool:
+def reuse_venv(  # noqa: PLR0913, PLR0917  # the two releases, the interpreter, who builds, how to say so
+    old_dir: Path, new_dir: Path, python: Path, owner: tuple[int, int], progress: Callable[[str], None],
+    old_version: str,
+) -> bool:
     """Build the new release's own `.venv` from the old release's installed packages when `can_reuse_venv`
     says it may; returns False (and builds nothing) when it may not."""
     old_venv, new_venv = old_dir / ".venv", new_dir / ".venv"
@@ -170,7 +194,7 @@ def reuse_venv(old_dir: Path, new_dir: Path, python: Path, progress: Callable[[s
     assert old_site is not None  # can_reuse_venv checked it, for mypy
     progress(f"reusing the venv of {old_version} (requirements unchanged)")
     run_child([str(python), "-m", "venv", "--without-pip", str(new_venv)],
-              f"creating the venv of {new_dir.name}", VENV_DEADLINE, where=new_dir)
+              f"creating the venv of {new_dir.name}", VENV_DEADLINE, new_dir, owner)
     new_site = new_venv / "lib" / old_site.parent.name / "site-packages"
     shutil.copytree(old_site, new_site, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy,
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -23,6 +23,7 @@ from ..github import GithubClient, read_token
 from ..holds import read_holds
 from ..results import Action, Status, UpdateResult
 from ..showlock import show_lock_holder
+from ..systemd import unit_of_pid
 from .policy import AutoAction, AutoDecision, AutoFacts, Candidate, decide_auto, failed_versions, window_state
 from .run import now_iso
 
@@ -58,7 +59,7 @@ def run_auto(config: Config, now: datetime | None = None) -> AutoReport:
         facts = AutoFacts(component=component.name, policy=component.policy, auto_limit=component.auto_limit,
                           auto_prerelease=component.auto_prerelease, held=component.name in holds,
                           installed=read_current_version(config, component), in_window=in_window,
-                          next_window=next_window, show_lock=show_lock_holder(config.policy.show_lock),
+                          next_window=next_window, show_lock=show_lock_holder(config.policy.show_lock, unit_of_pid),
                           candidates=None, failed_versions=failed_versions(history, component.name))
         decision = decide_auto(facts)
         if decision.action is AutoAction.LOOKUP:

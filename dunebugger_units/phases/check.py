@@ -144,11 +144,11 @@ def gather_facts(
     return replace(facts, lookup=lookup)
 
 
-def _load_stored(state_dir: Path, now: datetime) -> tuple[dict[str, Any], list[str]]:
+def _load_stored(cache_dir: Path, now: datetime) -> tuple[dict[str, Any], list[str]]:
     try:
-        return state.load_state(state_dir)["components"], []
+        return state.load_cache(cache_dir)["components"], []
     except StateError as exc:
-        aside = state.quarantine(state_dir, now.strftime("%Y%m%d_%H%M%S"))
+        aside = state.quarantine(state.cache_file(cache_dir), now.strftime("%Y%m%d_%H%M%S"))
         return {}, [f"{exc}; moved aside to {aside}, starting afresh"]
 
 
@@ -157,14 +157,14 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     """Check the components concurrently (`workers=1`: one after another, for the benchmark)."""
     now = now or datetime.now(UTC)
     components = [config.component(n) for n in (names or config.components)]
-    state_dir = Path(config.state_dir)
-    stored, warnings = _load_stored(state_dir, now)
+    cache_dir = Path(config.check_cache_dir)
+    stored, warnings = _load_stored(cache_dir, now)
     client = GithubClient(config.github, read_token(config.github.token_file))
     with ThreadPoolExecutor(max_workers=workers or max(1, len(components))) as pool:
         futures = [pool.submit(gather_facts, client, config, c, stored.get(c.name, {}), now) for c in components]
         all_facts = [f.result() for f in futures]
     records = {facts.component: decide_record(facts, now) for facts in all_facts}
-    held = _holds(state_dir, warnings)
+    held = _holds(Path(config.state_dir), warnings)
     for component in components:
         records[component.name] |= {"held": component.name in held, "policy": component.policy}
 
@@ -172,10 +172,10 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
         for name, record in records.items():
             data["components"].setdefault(name, {}).update(record)
 
-    state.update_state(state_dir, merge)
+    state.update_cache(cache_dir, merge)
     for facts in all_facts:
         warnings += [f"{facts.component}: tag {t!r} is not a version, skipped" for t in _skipped(facts)]
-    if (unfinished := transaction.describe_unfinished(state_dir)) is not None:
+    if (unfinished := transaction.describe_unfinished(Path(config.state_dir))) is not None:
         warnings.append(unfinished["message"])
     report = CheckReport(components=records, warnings=tuple(warnings))
     report_to_journal(report)

@@ -2,20 +2,27 @@
 
 `choose_target` and `common_checks` are pure; `gather_manifest` and `gather_release` do the network I/O
 through github.py. Nothing here changes the device.
+
+The check's record comes from its cache, which an unprivileged user writes: only the target version is taken
+from it, and only a plain version string. The release (assets, URLs, digests, sizes) is read again from GitHub
+for that tag, by root.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import ComponentConfig, Config
+from ..download import DownloadError, fetch_bytes
 from ..errors import CheckFailed, Refused
-from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version, release_from_record
+from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
 from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
 from ..results import CheckOutcome
-from ..versions import UNKNOWN, is_newer, parse_version, strip_v
+from ..signatures import MAX_SUMS_BYTES, SignatureError, SignedSums, gather_signed, manifest_coverage
+from ..versions import UNKNOWN, is_newer, parse_version, plain_version, strip_v
 
 
 @dataclass(frozen=True)
@@ -25,9 +32,10 @@ class Target:
 
 
 def choose_target(name: str, record: Mapping[str, Any], current: str, requested: str | None) -> Target:
-    """Pure: the latest from the last check, or the explicitly requested version; else a refusal."""
+    """Pure: the latest from the last check, or the explicitly requested version; else a refusal. Either
+    is a plain version string (it names a release dir and an image tag) or refused."""
     if requested is not None:
-        if parse_version(requested) is None:
+        if plain_version(requested) is None:
             raise Refused(f"updating {name}: {requested!r} is not a version")
         if current != UNKNOWN and parse_version(requested) == parse_version(current):
             raise Refused(f"updating {name}: {strip_v(requested)} is already installed")
@@ -37,21 +45,23 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
     latest = record.get("latest")
     if not latest:
         raise Refused(f"updating {name}: the last check found no published release")
+    if not isinstance(latest, str) or plain_version(latest) is None:
+        raise Refused(f"updating {name}: the check's record names {str(latest)[:40]!r}, not a version")
     if not is_newer(latest, current):
         raise Refused(f"updating {name}: already up to date at {current} (latest {latest})")
-    return Target(str(latest), explicit=False)
+    return Target(strip_v(latest), explicit=False)
 
 
-def gather_release(client: GithubClient, component: ComponentConfig, record: Mapping[str, Any],
-                   target: Target) -> Release | None:
-    if not target.explicit or record.get("latest") == target.version:
-        return release_from_record(record)
+def gather_release(client: GithubClient, component: ComponentConfig, target: Target) -> Release:
+    """The target's release as GitHub says it now, read by root: never the check's copy."""
     try:
         release = fetch_release_by_version(client, component.repo, target.version)
     except CheckFailed as exc:
         raise Refused(f"updating {component.name} to {target.version}: {exc}") from None
     if release is None:
         raise Refused(f"updating {component.name}: GitHub has no release {target.version}")
+    if parse_version(release.version) != parse_version(target.version):
+        raise Refused(f"updating {component.name}: GitHub's release {release.tag} is not {target.version}")
     return release
 
 
@@ -62,14 +72,33 @@ def manifest_url(config: Config, component: ComponentConfig, tag: str) -> str:
     )
 
 
-def gather_manifest(client: GithubClient, config: Config, component: ComponentConfig, tag: str) -> Manifest:
-    """The release's update-manifest.yaml; a 404 means the built-in defaults, any other failure refuses."""
-    url = manifest_url(config, component, tag)
+def gather_manifest(client: GithubClient, config: Config, component: ComponentConfig, release: Release,
+                    signed: SignedSums | None = None) -> Manifest:
+    """The release's update-manifest.yaml; a 404 means the built-in defaults, any other failure refuses. With
+    a signed release, the manifest (or its absence) must be what the signature covers."""
+    url = manifest_url(config, component, release.tag)
     try:
         data = fetch_raw(client, url, MAX_MANIFEST_BYTES)
     except CheckFailed as exc:
         raise Refused(f"update manifest: {exc}") from None
+    if signed is not None and (why := manifest_coverage(signed, data)) is not None:
+        raise SignatureError(f"release {release.tag}: {why}")
     return Manifest() if data is None else load_manifest_text(data, url)
+
+
+def gather_signatures(config: Config, release: Release) -> SignedSums | None:
+    """With `trusted_keys` set: the release's SHA256SUMS, its signature verified by gpgv; else None."""
+    if config.trusted_keys is None:
+        return None
+    github = config.github
+
+    def fetch(url: str) -> bytes:
+        try:
+            return fetch_bytes(url, MAX_SUMS_BYTES, github.timeout, github.redirect_hosts)
+        except DownloadError as exc:
+            raise SignatureError(f"release {release.tag}: {exc}") from None
+
+    return gather_signed(release, Path(config.trusted_keys), fetch)
 
 
 def common_checks(component: ComponentConfig, manifest: Manifest, remote_version: str | None,

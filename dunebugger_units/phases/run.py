@@ -93,7 +93,10 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
         result.status, result.message = Status.FAILED, explain(exc)
     result.finished_at = now_iso()
     if state_dir.is_dir() or result.status is not Status.REFUSED:
-        state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
+        try:
+            state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
+        except Refused as exc:  # root's state dir is not root's alone: nothing is written there
+            result.message = f"{result.message} (not recorded: {exc})"
     report(result, run.journal_fields if run else {})
     return result
 

@@ -14,7 +14,7 @@ from .check import frontend_view
 
 
 def read_status(config: Config) -> dict[str, Any]:
-    stored = state.load_state(Path(config.state_dir))["components"]
+    stored = state.component_views(Path(config.state_dir), Path(config.check_cache_dir))
     holds = read_holds(Path(config.state_dir))
     components: dict[str, Any] = {}
     for name, component in config.components.items():

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import journal, state, transaction
 from ..config import Config
 from ..device import read_current_version
-from ..errors import Refused, UnitsError
+from ..errors import Refused, StateError, UnitsError
 from ..github import GithubClient, read_token
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
 from ..transaction import Step, TxnStatus
-from .preflight import choose_target, common_checks, gather_manifest, gather_release, remote_first_check
+from .preflight import (
+    choose_target,
+    common_checks,
+    gather_manifest,
+    gather_release,
+    gather_signatures,
+    remote_first_check,
+)
 from .run import Run, execute, explain, now_iso
 
 
@@ -81,7 +89,9 @@ def refuse_by_policy(run: Run, force: bool) -> None:
     from .policy import manual_gate
 
     name = run.component.name
-    why = manual_gate(name, is_held(run.state_dir, name), show_lock_holder(run.config.policy.show_lock), force)
+    unit_of = run.systemd.unit_of_pid if run.systemd is not None else None
+    why = manual_gate(name, is_held(run.state_dir, name), show_lock_holder(run.config.policy.show_lock, unit_of),
+                      force)
     if why is not None:
         raise Refused(f"updating {name}: {why}")
 
@@ -89,19 +99,22 @@ def refuse_by_policy(run: Run, force: bool) -> None:
 def prepare(run: Run, requested: str | None) -> Prepared:
     """Gather and decide: everything up to and including the pre-checks, with nothing changed."""
     config, component = run.config, run.component
-    record = state.load_state(run.state_dir)["components"].get(component.name, {})
+    record = checked_record(config, component.name)
     current = read_current_version(config, component)
     target = choose_target(component.name, record, current, requested)
     client = GithubClient(config.github, read_token(config.github.token_file))
-    release = gather_release(client, component, record, target)
-    manifest = gather_manifest(client, config, component, release.tag if release else f"v{target.version}")
+    release = gather_release(client, component, target)
+    signed = gather_signatures(config, release)  # before anything is fetched for staging
+    manifest = gather_manifest(client, config, component, release, signed)
     ctx = run.context(current, target.version, release, manifest)
+    ctx.signed = signed
     remote = config.components.get("remote")
     remote_version = read_current_version(config, remote) if remote else None
     checks = common_checks(component, manifest, remote_version, os.access(run.state_dir, os.W_OK),
                            run.bus_error)
-    first = remote_first_check(config.policy.remote_first, component.name,
-                               state.load_state(run.state_dir)["components"].get("remote", {}))
+    # display-grade facts (the check's cache merged with root's record): they can only hold an update back
+    views = state.component_views(run.state_dir, Path(config.check_cache_dir))
+    first = remote_first_check(config.policy.remote_first, component.name, views.get("remote", {}))
     checks += [first] if first is not None else []
     kind = kind_of(component.type)
     if first_failure(checks) is not None:
@@ -109,6 +122,18 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     ctx.progress("pre-update checks")
     checked = kind.prepare(ctx)
     return Prepared(ctx, kind, checks + checked.outcomes, checked.plan)
+
+
+def checked_record(config: Config, name: str) -> dict[str, Any]:
+    """The check's record of one component, from its cache: untrusted, so only `latest` and `last_checked`
+    are read (choose_target validates the version); unreadable means "no check result"."""
+    try:
+        record = state.load_cache(Path(config.check_cache_dir))["components"].get(name)
+    except StateError:
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    return {key: record.get(key) for key in ("latest", "last_checked")}
 
 
 def apply_and_verify(run: Run, prepared: Prepared) -> None:

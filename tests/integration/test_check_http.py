@@ -30,7 +30,8 @@ def test_200_records_every_component(device: Device, standin: GithubStandin) -> 
     # remote only has a prerelease: with include_prerelease off there is nothing to install
     assert body["remote"]["latest"] is None
     assert body["remote"]["update_available"] is False
-    stored = device.state()["components"]
+    stored = device.cache()["components"]
+    assert not (device.state_dir / "state.json").exists()  # the check writes only its own cache
     assert stored["core"]["last_checked"].endswith("Z")
     assert stored["core"]["etag"]
     assert set(FRONTEND_KEYS) <= set(stored["core"])
@@ -42,7 +43,7 @@ def test_304_on_second_run_reuses_stored_release(device: Device, standin: Github
     standin.seen.clear()
     second = check(device, standin)
     sent = standin.requests_to("/dunebugger/releases")
-    assert sent and sent[0].headers["if-none-match"] == device.state()["components"]["core"]["etag"]
+    assert sent and sent[0].headers["if-none-match"] == device.cache()["components"]["core"]["etag"]
     assert second.body()["components"]["core"]["latest"] == "1.2.0"
     assert second.body()["components"]["core"]["release_notes"] == first.body()["components"]["core"]["release_notes"]
     assert second.components["core"]["last_checked"] >= first.components["core"]["last_checked"]
@@ -128,18 +129,18 @@ def test_token_is_sent_but_never_stored(device: Device, standin: GithubStandin, 
     token_file.write_text("ghp_SECRETSECRET\n")
     report = check(device, standin, token_file=str(token_file))
     assert standin.seen[0].headers["authorization"] == "Bearer ghp_SECRETSECRET"
-    assert "SECRETSECRET" not in (device.state_dir / "state.json").read_text()
+    assert "SECRETSECRET" not in (device.cache_dir / "check.json").read_text()
     assert "SECRETSECRET" not in json.dumps(report.body())
 
 
 def test_corrupt_state_is_moved_aside(device: Device, standin: GithubStandin) -> None:
     publish_defaults(standin)
-    device.state_dir.mkdir(parents=True)
-    (device.state_dir / "state.json").write_text('{"components": {"core": ')
+    device.cache_dir.mkdir(parents=True)
+    (device.cache_dir / "check.json").write_text('{"components": {"core": ')
     report = check(device, standin)
     assert report.components["core"]["latest"] == "1.2.0"
     assert any("moved aside" in w for w in report.warnings)
-    assert list(device.state_dir.glob("state.json.corrupt-*"))
+    assert list(device.cache_dir.glob("check.json.corrupt-*"))
 
 
 def test_components_are_checked_concurrently(device: Device, standin: GithubStandin) -> None:

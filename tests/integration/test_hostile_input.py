@@ -43,7 +43,7 @@ def test_hostile_github_answers(tmp_path: Path, device: Device, standin: GithubS
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
     cli(config, "check")
-    before = (device.state_dir / "state.json").read_bytes()
+    before = (device.cache_dir / "check.json").read_bytes()
     standin.faults["dunebugger"] = fault
     code, out, err = cli(config, "check", "--json")
     assert code == 5
@@ -51,7 +51,7 @@ def test_hostile_github_answers(tmp_path: Path, device: Device, standin: GithubS
     assert reason in core["error"]
     assert core["latest"] == "1.2.0"  # the last known release is kept
     assert "Traceback" not in err
-    after = json.loads((device.state_dir / "state.json").read_text())
+    after = json.loads((device.cache_dir / "check.json").read_text())
     assert after["components"]["scheduler"] == json.loads(before)["components"]["scheduler"] | {
         "last_checked": after["components"]["scheduler"]["last_checked"]}
 
@@ -118,16 +118,23 @@ def test_bad_configuration_is_one_line(tmp_path: Path, text: str, message: str, 
 def test_corrupt_state_file(tmp_path: Path, device: Device, standin: GithubStandin, content: str) -> None:
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
-    device.state_dir.mkdir(parents=True)
+    device.cache_dir.mkdir(parents=True)
     (device.state_dir / "state.json").write_text(content)
+    (device.cache_dir / "check.json").write_text(content)
     code, _, err = cli(config, "status")
     assert code == 3
     assert "reading state" in err and "Traceback" not in err
-    code, out, err = cli(config, "check", "--json")  # the check moves it aside and starts afresh
+    code, out, err = cli(config, "check", "--json")  # the check moves its own cache aside and starts afresh
     assert code == 0
     assert json.loads(out)["components"]["core"]["latest"] == "1.2.0"
     assert "moved aside" in err
+    assert [p.read_text() for p in device.cache_dir.glob("check.json.corrupt-*")] == [content]
+    # root's record is root's to mend: the next run keeps it aside and records afresh
+    assert (device.state_dir / "state.json").read_text() == content
+    cli(config, "run-update", "remote")
     assert [p.read_text() for p in device.state_dir.glob("state.json.corrupt-*")] == [content]
+    code, out, _ = cli(config, "status", "--json")
+    assert code == 0 and json.loads(out)["components"]["core"]["latest"] == "1.2.0"
 
 
 def test_refused_instances_leave_no_trace_in_the_state(tmp_path: Path, device: Device,
@@ -137,5 +144,7 @@ def test_refused_instances_leave_no_trace_in_the_state(tmp_path: Path, device: D
     cli(config, "check")
     for instance in ("../x", "nats", "core;x"):
         cli(config, "run-update", instance)
-    assert set(device.state()["components"]) == {"core", "scheduler", "remote"}
+    # root's record names no hostile instance (refused runs are not mirrored into it at all)
+    assert not (device.state_dir / "state.json").exists()
+    assert set(device.cache()["components"]) == {"core", "scheduler", "remote"}
     assert all(p.parent == device.state_dir / "results" for p in device.root.rglob("*-update.json"))

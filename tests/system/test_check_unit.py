@@ -26,7 +26,7 @@ def product(booted: Harness, gh: GithubStandin) -> Harness:
 
 
 def state_inside(h: Harness) -> dict:  # type: ignore[type-arg]
-    return json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())  # type: ignore[no-any-return]
+    return json.loads(h.path("/var/lib/dunebugger-units/check/check.json").read_text())  # type: ignore[no-any-return]
 
 
 def test_check_service_records_results_unprivileged(product: Harness, gh: GithubStandin) -> None:
@@ -93,7 +93,7 @@ def test_timer_fires_when_a_dropin_makes_it_short(product: Harness, gh: GithubSt
                  "[Timer]\nOnBootSec=\nOnCalendar=\nRandomizedDelaySec=0\nOnActiveSec=1s\nAccuracySec=100ms\n")
     h.systemctl("daemon-reload")
     h.systemctl("start", "dunebugger-check.timer")
-    h.wait_for(lambda: h.path("/var/lib/dunebugger-units/state.json").exists(), 60, "the timer's first check")
+    h.wait_for(lambda: h.path("/var/lib/dunebugger-units/check/check.json").exists(), 60, "the timer's first check")
     h.wait_until_inactive("dunebugger-check.service", timeout=60)
     assert state_inside(h)["components"]["core"]["latest"] == "1.2.0"
     assert gh.requests_to("/releases")
@@ -128,5 +128,5 @@ def test_token_from_a_credential_is_sent_and_never_logged(booted: Harness, gh: G
     journal = h.run(["journalctl", "-o", "json", "--no-pager"]).stdout
     assert "Checking remote for updates failed" in journal
     assert secret not in journal
-    assert secret not in h.path("/var/lib/dunebugger-units/state.json").read_text()
+    assert secret not in h.path("/var/lib/dunebugger-units/check/check.json").read_text()
     assert secret not in h.run(["dunebugger-units", "status", "--json"]).stdout

@@ -218,8 +218,17 @@ def test_install_enables_the_timer_and_the_check_works(installed: Harness, gh: G
     h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
     h.systemctl("start", "dunebugger-check.service", timeout=120)
     assert unit_state(h, "Result", "dunebugger-check.service") == "success"
-    core = json.loads(h.path(f"{STATE_DIR}/state.json").read_text())["components"]["core"]
+    core = json.loads(h.path(f"{STATE_DIR}/check/check.json").read_text())["components"]["core"]
     assert (core["current"], core["latest"], core["update_available"]) == ("1.0.0", "1.2.0", True)
+    # two areas: root's state dir is root's; the check's user owns only its cache below it
+    assert owner_and_mode(h, STATE_DIR) == ("root", "755")
+    assert owner_and_mode(h, f"{STATE_DIR}/check") == ("dunebugger-units", "755")
+    assert not h.path(f"{STATE_DIR}/state.json").exists()
+
+
+def owner_and_mode(h: Harness, path: str) -> tuple[str, str]:
+    owner, mode = h.run(["stat", "-c", "%U %a", path]).stdout.split()
+    return owner, mode
 
 
 def unit_paths(h: Harness) -> list[str]:
@@ -273,7 +282,7 @@ def test_remove_stops_our_units_and_purge_removes_only_our_state(
     assert not h.path("/usr/lib/dunebugger-units").exists()
     assert unit_state(h, "ActiveState", "dunebugger.service") == "active"
     assert device_files(device) == before
-    assert h.path(f"{STATE_DIR}/state.json").exists(), "remove keeps our state; only purge drops it"
+    assert h.path(f"{STATE_DIR}/check/check.json").exists(), "remove keeps our state; only purge drops it"
     assert h.path(CONFIG).exists(), "remove keeps the (changed) conffile"
 
     dpkg(h, "-P", "dunebugger-units")
@@ -327,3 +336,107 @@ def test_reinstall_keeps_a_disabled_timer_disabled(installed: Harness, deb: Path
         pytest.fail(f"reinstalling failed: {exc}")
     assert is_enabled(h, "dunebugger-check.timer") == "disabled"
     assert is_enabled(h, "dunebugger-recover.service") == "enabled"
+
+
+# ---- upgrades -----------------------------------------------------------------------------------------------
+
+# The layout up to 0.1.0: the whole state dir belonged to the check's user (its StateDirectory=).
+OLD_STATE = {
+    "state.json": {"schema": 1, "components": {"core": {
+        "current": "1.0.0", "latest": "1.2.0", "update_available": True, "last_checked": "2026-11-30T10:00:00Z",
+        "last_result": {"action": "update", "status": "failed", "success": False, "message": "an old failure",
+                        "finished_at": "2026-11-30T10:05:00Z"}}}},
+    "results/20261130T100500.000000Z-1-core-update.json": {"component": "core", "action": "update",
+                                                         "status": "failed", "message": "an old failure",
+                                                         "finished_at": "2026-11-30T10:05:00Z"},
+    "transaction.json": {"component": "scheduler", "kind": "container", "from_version": "1.0.0",
+                         "to_version": "1.2.0", "step": "recreating", "status": "needs-manual"},
+}
+
+
+def test_upgrade_moves_an_old_state_dir_to_two_areas(installed: Harness, deb: Path) -> None:
+    h = installed
+    h.systemctl("stop", "dunebugger-check.timer", "dunebugger-check.service")
+    h.run(["rm", "-rf", STATE_DIR])
+    for name, body in OLD_STATE.items():
+        h.write_file(f"{STATE_DIR}/{name}", json.dumps(body))
+    h.write_file(f"{STATE_DIR}/requests/core.json", json.dumps({"version": "1.1.0"}), mode=0o600)
+    # what a compromised check could have planted while the dir was its own
+    h.run(["ln", "-s", "/etc/passwd", f"{STATE_DIR}/update.lock"])
+    h.run(["chown", "-R", "-h", "dunebugger-units:dunebugger-units", STATE_DIR])
+    passwd = h.path("/etc/passwd").read_bytes()
+
+    dpkg(h, "-i", DEB_INSIDE)  # the upgrade path: postinst configure <old version>
+
+    listing = h.run(["ls", "-la", STATE_DIR]).stdout
+    assert owner_and_mode(h, STATE_DIR) == ("root", "755"), listing
+    for name, body in OLD_STATE.items():  # nothing lost, all root's now
+        assert json.loads(h.path(f"{STATE_DIR}/{name}").read_text()) == body, name
+        assert owner_and_mode(h, f"{STATE_DIR}/{name}")[0] == "root", name
+    assert owner_and_mode(h, f"{STATE_DIR}/requests") == ("root", "700")
+    assert not h.path(f"{STATE_DIR}/update.lock").is_symlink()
+    assert h.path("/etc/passwd").read_bytes() == passwd
+    cache = json.loads(h.path(f"{STATE_DIR}/check/check.json").read_text())
+    assert cache["components"]["core"]["latest"] == "1.2.0"
+    assert owner_and_mode(h, f"{STATE_DIR}/check") == ("dunebugger-units", "755")
+    # people still see the unfinished transaction and the last result
+    status = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)
+    assert "scheduler" in status["unfinished_update"]["message"], status
+    assert status["components"]["core"]["last_result"]["message"] == "an old failure"
+
+
+def rebuilt_with_version(deb: Path, version: str, out: Path) -> Path:
+    """The same package under another version: what an upgrade installs."""
+    tree = out / "tree"
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True, timeout=120)
+    control = tree / "DEBIAN" / "control"
+    control.write_text(re.sub(r"(?m)^Version: .*$", f"Version: {version}", control.read_text()))
+    new = out / f"dunebugger-units_{version}_amd64.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(new)], check=True, timeout=300,
+                   capture_output=True)
+    return new
+
+
+def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubStandin, deb: Path,
+                                                 tmp_path: Path) -> None:
+    """Issue 11: the old prerm refuses, then dpkg asks the new one (failed-upgrade), which must refuse too."""
+    from corekit import MANIFEST_URL, publish, release_files, tarball
+
+    h = installed
+    installed_version = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
+    newer = rebuilt_with_version(deb, f"{installed_version}+upgrade1", tmp_path)
+    h.write_file("/root/newer.deb", newer.read_bytes())
+    publish(gh, "1.2.0", tarball(release_files("1.2.0")))
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    config["update"] = {"core_min_free_mb": 10}
+    h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    h.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
+                 "[Service]\nEnvironment=DUNEBUGGER_UNITS_PAUSE_AT=started\n")
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "--no-block", "dunebugger-update@core.service")
+    h.wait_for(lambda: h.path(f"{STATE_DIR}/transaction.json").exists()
+               or unit_state(h, "ActiveState", "dunebugger-update@core.service") in ("inactive", "failed"),
+               180, "the update to pause at 'started'")
+    assert h.path(f"{STATE_DIR}/transaction.json").exists(), h.run(["dunebugger-units", "history"]).stdout
+    pid = unit_state(h, "MainPID", "dunebugger-update@core.service")
+
+    refused = dpkg(h, "-i", "/root/newer.deb", check=False)
+    assert refused.returncode != 0
+    assert "not removed or upgraded while it is changing the device" in refused.stderr
+    assert "dunebugger-update@core.service" in refused.stderr
+    # the old version stays installed and configured; the update was never touched
+    assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip() == installed_version
+    assert package_status(h) == "install ok installed"
+    assert unit_state(h, "ActiveState", "dunebugger-update@core.service") == "activating"
+    assert unit_state(h, "MainPID", "dunebugger-update@core.service") == pid
+
+    # once it is over, the upgrade goes through
+    h.systemctl("kill", "--signal=SIGKILL", "dunebugger-update@core.service")
+    h.wait_for(
+        lambda: no_jobs(h) and unit_state(h, "ActiveState", "dunebugger-rollback@core.service") != "activating"
+        and unit_state(h, "ActiveState", "dunebugger-update@core.service") != "activating",
+        180, "the rollback after the killed update")
+    dpkg(h, "-i", "/root/newer.deb")
+    upgraded = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
+    assert upgraded == f"{installed_version}+upgrade1"

@@ -84,3 +84,31 @@ def test_user_outside_the_group_is_refused_ours(polkit: Harness) -> None:
     assert "permission refused" in answer.get("error", ""), answer
     assert "dunebugger-check.service" in answer["error"]
     assert not polkit.path("/var/lib/dunebugger-units/state.json").exists()
+
+
+STOP = """
+import json, sys
+from dunebugger_units.systemd import Systemd, SystemdError
+try:
+    with Systemd.connect() as sd:
+        print(json.dumps({"ok": sd.run_job(sys.argv[1], sys.argv[2], 30)}))
+except SystemdError as exc:
+    print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
+"""
+
+
+@pytest.mark.parametrize("verb", ["stop", "restart"])
+def test_group_member_may_not_stop_or_restart_ours(polkit: Harness, verb: str) -> None:
+    """Issue 11: the group may start our units and nothing else; stopping one could cut a rollback in half."""
+    h = polkit
+    h.write_file("/etc/systemd/system/dunebugger-check.service.d/50-hold.conf",
+                 "[Service]\nExecStartPre=/bin/sleep 120\n")
+    h.systemctl("daemon-reload")
+    h.systemctl("start", "--no-block", "dunebugger-check.service")
+    h.wait_for(lambda: h.systemctl("show", "-P", "ActiveState", "dunebugger-check.service").stdout.strip()
+               == "activating", 30, "the check to be running")
+    answer = as_user(h, "remoteuser", STOP, verb, "dunebugger-check.service")
+    assert answer.get("type") == "AccessDenied", answer
+    # still the same run, untouched
+    assert h.systemctl("show", "-P", "ActiveState", "dunebugger-check.service").stdout.strip() == "activating"
+    h.systemctl("stop", "dunebugger-check.service")

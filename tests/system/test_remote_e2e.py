@@ -153,7 +153,8 @@ def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: Gi
     assert not remote.path("/var/lib/dunebugger-units/transaction.json").exists()
     messages = {f["body"]["message"] for f in finals.values()}
     assert any(m.startswith("Updated ") for m in messages), messages
-    state = json.loads(remote.path("/var/lib/dunebugger-units/state.json").read_text())["components"]
+    # what people and the remote see: the check's record with what root installed since
+    state = json.loads(remote.run(["dunebugger-units", "status", "--json"]).stdout)["components"]
     for component in ("scheduler", "remote"):
         assert running_image(remote, component) == ref(component, state[component]["current"])
     refusals = [m for m in messages if not m.startswith("Updated")]

@@ -139,8 +139,9 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     assert any(d.endswith("MB free on /var/lib/docker, 500 MB needed") for d in disk), disk
     assert any("/opt/dunebugger/backups" in d for d in disk), disk
     # on disk: state, compose file (one line changed), one backup equal to the old file, no transaction
-    record = state(h)["components"]["scheduler"]
-    assert (record["current"], record["update_available"]) == ("1.2.0", False)
+    assert state(h)["components"]["scheduler"]["current"] == "1.2.0"
+    shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
+    assert (shown["current"], shown["update_available"]) == ("1.2.0", False)
     assert device.compose_file.read_text() == COMPOSE.replace(
         f'"{ref("scheduler", "1.0.0")}"', f'"{ref("scheduler", "1.2.0")}"'
     )
@@ -341,7 +342,9 @@ def test_dry_run_shows_checks_and_plan_and_changes_nothing(product: Harness, gh:
     now = container(h, "scheduler")
     assert (now["Id"], now["State"]["StartedAt"]) == (old["Id"], old["State"]["StartedAt"])
     assert not image_is_local(h, ref("scheduler", "1.2.0"))
-    assert state(h)["components"]["scheduler"]["current"] == "1.0.0"
+    assert "current" not in state(h)["components"].get("scheduler", {})  # a dry run installs nothing
+    shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
+    assert shown["current"] == "1.0.0"
 
 
 # ---- one at a time ----------------------------------------------------------------------------------------

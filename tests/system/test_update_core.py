@@ -102,7 +102,9 @@ def test_good_release_migrates_keeps_settings_and_restarts_once(core: Harness, g
     body = wait_healthy(h, "1.2.0")
     assert body["show"] == "Presepe di Marco" and body["dep"] == "hello from the wheelhouse"
     state = json.loads(h.path("/var/lib/dunebugger-units/state.json").read_text())["components"]["core"]
-    assert (state["current"], state["update_available"]) == ("1.2.0", False)
+    assert state["current"] == "1.2.0"
+    shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["core"]
+    assert (shown["current"], shown["update_available"]) == ("1.2.0", False)
     # journal
     done = h.journal(f"MESSAGE_ID={journal.UPDATE_SUCCEEDED}", "COMPONENT=core")
     assert done and done[-1]["TO_VERSION"] == "1.2.0"

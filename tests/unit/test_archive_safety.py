@@ -17,6 +17,7 @@ from dunebugger_units.archive import (
     inspect_archive,
     judge_member,
     normalise,
+    resolve,
 )
 
 CAP = 1024 * 1024
@@ -67,7 +68,55 @@ UNSAFE: list[object] = [
     pytest.param([_file("a", b"1"), _file("a", b"2")], "appears twice", id="duplicate"),
     pytest.param([_file("big", b"x" * (CAP // 2)), _file("big2", b"x" * (CAP // 2 + 1))], "unpacks to over",
                  id="huge-unpacked"),
+    # issue 11: reads as inside, lands outside; then a dir entry would chmod what the link points at
+    pytest.param([_special("l", tarfile.SYMTYPE, "."),
+                  _special("esc", tarfile.SYMTYPE, "l/l/l/l/l/l/l/../../../../../../.."),
+                  _special("esc", tarfile.DIRTYPE, mode=0o700)], "link points outside", id="link-chain-escape"),
+    pytest.param([_special("l", tarfile.SYMTYPE, "."), _special("l", tarfile.DIRTYPE, mode=0o700)],
+                 "over an earlier link", id="dir-over-link"),
+    pytest.param([_special("l", tarfile.SYMTYPE, "."), _file("l", b"x")], "over an earlier link",
+                 id="file-over-link"),
+    # an earlier link that a later one redirects: `a -> b/..` is the root until `b -> .` makes it the parent
+    pytest.param([_special("a", tarfile.SYMTYPE, "b/.."), _special("b", tarfile.SYMTYPE, ".")],
+                 "link points outside", id="later-link-redirects-earlier"),
+    pytest.param([_special("app", tarfile.DIRTYPE, mode=0o755), _special("app/up", tarfile.SYMTYPE, ".."),
+                  _special("esc", tarfile.SYMTYPE, "app/up/..")], "link points outside", id="link-through-link-up"),
+    pytest.param([_special("loop1", tarfile.SYMTYPE, "loop2"), _special("loop2", tarfile.SYMTYPE, "loop1")],
+                 "link points outside", id="link-loop"),
+    pytest.param([_special("l", tarfile.SYMTYPE, "."), _file("x"), _special("h", tarfile.LNKTYPE, "l/x")],
+                 "hard link points outside", id="hardlink-through-link"),
 ]
+
+
+def test_link_chain_escape_changes_nothing_outside(tmp_path: Path) -> None:
+    """The bypass of issue 11, end to end: the mode of the dir above the destination stays as it was."""
+    outside = tmp_path / "outside"
+    dest = outside / "a/b/c/d/e/f/dest"
+    dest.mkdir(parents=True)
+    outside.chmod(0o755)
+    archive = build(tmp_path / "bad.tar.gz", [
+        _special("l", tarfile.SYMTYPE, "."), _special("esc", tarfile.SYMTYPE, "l/l/l/l/l/l/l/../../../../../../.."),
+        _special("esc", tarfile.DIRTYPE, mode=0o700)])
+    with pytest.raises(ArchiveError):
+        extract_archive(archive, dest, CAP)
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755
+    assert list(dest.iterdir()) == []
+
+
+RESOLVED: list[object] = [
+    pytest.param("a/b", {}, "a/b", id="no-links"),
+    pytest.param("l/x", {"l": "."}, "x", id="link-to-root"),
+    pytest.param("l/l/..", {"l": "."}, None, id="up-through-link"),
+    pytest.param("app/up/x", {"app/up": ".."}, "x", id="link-up-inside"),
+    pytest.param("app/up/..", {"app/up": ".."}, None, id="link-up-then-up"),
+    pytest.param("x", {"x": "y", "y": "x"}, None, id="loop"),
+    pytest.param("abs", {"abs": "/etc"}, None, id="absolute-target"),
+]
+
+
+@pytest.mark.parametrize(("path", "links", "expected"), RESOLVED)
+def test_resolve(path: str, links: dict[str, str], expected: str | None) -> None:
+    assert resolve(path, links) == expected
 
 
 @pytest.mark.parametrize(("entries", "why"), UNSAFE)
@@ -134,15 +183,17 @@ def test_normalise(name: str, expected: str | None) -> None:
 
 
 JUDGED: list[object] = [
-    pytest.param(Member("app/l", "symlink", linkname="../VERSION"), set(), None, id="link-up-but-inside"),
-    pytest.param(Member("l", "symlink", linkname=".."), set(), "outside", id="link-to-parent"),
-    pytest.param(Member("a/b", "file"), {"a"}, "through a link", id="under-a-link"),
-    pytest.param(Member("x", "other"), set(), "other entries", id="unknown-type"),
+    pytest.param(Member("app/l", "symlink", linkname="../VERSION"), {}, None, id="link-up-but-inside"),
+    pytest.param(Member("l", "symlink", linkname=".."), {}, "outside", id="link-to-parent"),
+    pytest.param(Member("a/b", "file"), {"a": "."}, "through a link", id="under-a-link"),
+    pytest.param(Member("x", "other"), {}, "other entries", id="unknown-type"),
+    pytest.param(Member("esc", "symlink", linkname="l/l/../.."), {"l": "."}, "outside", id="bypass"),
+    pytest.param(Member("esc", "dir"), {"esc": "."}, "over an earlier link", id="dir-over-link"),
 ]
 
 
 @pytest.mark.parametrize(("member", "links", "why"), JUDGED)
-def test_judge_member(member: Member, links: set[str], why: str | None) -> None:
+def test_judge_member(member: Member, links: dict[str, str], why: str | None) -> None:
     verdict = judge_member(member, links)
     assert (verdict is None) if why is None else (verdict is not None and why in verdict)
 

@@ -7,6 +7,7 @@ import pytest
 
 from dunebugger_units.github import Asset, Lookup, Release
 from dunebugger_units.phases.check import CheckFacts, decide_record
+from dunebugger_units.state import merge_view
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 URL = "http://gh/repos/o/r/releases/latest"
@@ -48,3 +49,23 @@ def test_decide_record(given: CheckFacts, expected: dict[str, Any]) -> None:
     record = decide_record(given, NOW)
     assert {key: record[key] for key in expected} == expected
     assert record["current"] == given.current
+
+
+VIEWS: list[object] = [
+    pytest.param({"core": {"current": "1.0.0", "latest": "1.2.0", "last_checked": "2026-12-01T10:00:00Z"}}, {},
+                 ("1.0.0", True), id="checked-only"),
+    pytest.param({"core": {"current": "1.0.0", "latest": "1.2.0", "last_checked": "2026-12-01T10:00:00Z"}},
+                 {"core": {"current": "1.2.0", "installed_at": "2026-12-01T11:00:00Z"}}, ("1.2.0", False),
+                 id="installed-since"),
+    pytest.param({"core": {"current": "1.2.0", "latest": "1.2.0", "last_checked": "2026-12-01T12:00:00Z"}},
+                 {"core": {"current": "1.0.0", "installed_at": "2026-12-01T11:00:00Z"}}, ("1.2.0", False),
+                 id="checked-since"),
+    pytest.param({"core": 5}, {}, (None, False), id="hostile-shape"),
+    pytest.param({"core": {"latest": ["1.2.0"], "current": {"x": 1}}}, {}, (None, False), id="hostile-types"),
+]
+
+
+@pytest.mark.parametrize(("checked", "own", "expected"), VIEWS)
+def test_merge_view(checked: dict[str, Any], own: dict[str, Any], expected: tuple[str | None, bool]) -> None:
+    view = merge_view({"components": checked}, {"components": own})["core"]
+    assert (view["current"], view["update_available"]) == expected

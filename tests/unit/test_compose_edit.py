@@ -191,3 +191,26 @@ def test_diff_names_the_file_and_shows_one_change() -> None:
         '-    image: "ghcr.io/marco-svitol/dunebugger-scheduler:1.0.0-beta.15"',
         f'+    image: "{SCHEDULER_NEW}"',
     ]
+
+
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+DIGESTS: list[object] = [
+    pytest.param([f"r.io/x@{D1}"], "r.io/x", None, D1, id="the-one"),
+    pytest.param([f"other.io/x@{D2}", f"r.io/x@{D1}"], "r.io/x", None, D1, id="this-registry"),
+    pytest.param([], "r.io/x", None, None, id="none"),
+    pytest.param([f"r.io/x@{D1}"], "r.io/x", D1, D1, id="wanted-present"),
+    pytest.param([f"r.io/x@{D1}"], "r.io/x", D2, None, id="wanted-missing"),
+    pytest.param([f"other.io/x@{D2}"], "r.io/x", D2, None, id="wanted-only-elsewhere"),
+]
+
+
+@pytest.mark.parametrize(("repo_digests", "repository", "wanted", "expected"), DIGESTS)
+def test_choose_digest(repo_digests: list[str], repository: str, wanted: str | None, expected: str | None) -> None:
+    assert compose.choose_digest(repo_digests, repository, wanted) == expected
+
+
+def test_a_pin_is_written_in_place() -> None:
+    text = 'services:\n  s:\n    image: "r.io/x:1.0.0@' + D1 + '"  # pinned\n'
+    edited = compose.set_service_image(text, "s", f"r.io/x:1.2.0@{D2}")
+    assert edited == text.replace(f"1.0.0@{D1}", f"1.2.0@{D2}")
+    assert compose.without_digest(f"r.io/x:1.2.0@{D2}") == "r.io/x:1.2.0"

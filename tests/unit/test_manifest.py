@@ -43,7 +43,15 @@ BAD = [
     pytest.param(b"a: &a [x,x,x,x]\nb: &b [*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b]\nd: [*c,*c,*c,*c]\n",
                  "a: unknown key", id="alias-bomb"),
     pytest.param(b"#" * (MAX_MANIFEST_BYTES + 1), "larger than", id="huge"),
+    pytest.param(b"image_digest: latest", "expected sha256:<64 hex digits>", id="digest-not-a-digest"),
+    pytest.param(b"image_digest: 'sha256:" + b"A" * 64 + b"'", "expected sha256", id="digest-upper-hex"),
+    pytest.param(b"image_digest: 5", "expected a digest", id="digest-int"),
 ]
+
+
+def test_image_digest_is_read() -> None:
+    digest = "sha256:" + "0123456789abcdef" * 4
+    assert load_manifest_text(f"image_digest: {digest}\n".encode(), "test").image_digest == digest
 
 
 @pytest.mark.parametrize(("data", "message"), BAD)

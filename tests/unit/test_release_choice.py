@@ -104,7 +104,8 @@ def test_parse_version_file(text: str, expected: str | None) -> None:
         pytest.param("127.0.0.1:5000/scheduler:1.2.0", "1.2.0", id="registry-port"),
         pytest.param("127.0.0.1:5000/scheduler", None, id="port-is-no-tag"),
         pytest.param("nats:2.10-alpine", "2.10-alpine", id="hub-short"),
-        pytest.param("x/y@sha256:abc", None, id="digest"),
+        pytest.param("x/y@sha256:abc", None, id="digest-only"),
+        pytest.param("127.0.0.1:5000/x:1.2.0@sha256:" + "a" * 64, "1.2.0", id="pinned-tag-and-digest"),
     ],
 )
 def test_image_tag(ref: str, tag: str | None) -> None:

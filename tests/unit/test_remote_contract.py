@@ -92,7 +92,8 @@ def test_system_info_is_shaped_like_today(record: dict[str, Any], state: str) ->
 
 
 def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
-    (tmp_path / "state.json").write_text(json.dumps({"components": {"scheduler": RECORD}}))
+    (tmp_path / "check").mkdir()  # the check's cache, beside root's state (issue 11)
+    (tmp_path / "check" / "check.json").write_text(json.dumps({"components": {"scheduler": RECORD}}))
     info = UpdaterClient(tmp_path).system_info()
     assert info["dunebugger_components"][1] == {"name": "scheduler", "state": "update-available",
                                                 "version": "1.0.0-beta.15"}

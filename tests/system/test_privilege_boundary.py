@@ -1,0 +1,212 @@
+"""Issue 11 on the real harness: nothing the unprivileged check can write steers root, and signed releases.
+
+The check's user (`dunebugger-units`) tampers with everything it can write: its cache (an asset URL pointing
+at another server that serves another tarball with a matching checksum, a link where a file should be, a
+crafted transaction record, a version request) and tries root's state dir (refused by the kernel). Update,
+rollback and boot recovery refuse or ignore all of it, and nothing outside the expected paths changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from corekit import (
+    asset,
+    install_core,
+    publish,
+    release_files,
+    tarball,
+    updater_config,
+    wait_healthy,
+)
+from devicekit import Device
+from harness import Harness
+from productkit import install_product
+from signkit import Signer, make_signer, sha256sums
+from standin import GithubStandin
+
+STATE = "/var/lib/dunebugger-units"
+CACHE = f"{STATE}/check"
+CHECK_USER = "dunebugger-units"
+UPDATE = "dunebugger-update@core.service"
+CONFIG = "/etc/dunebugger/updater.yaml"
+KEYRING = "/etc/dunebugger/trusted.gpg"
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Device:
+    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
+
+
+@pytest.fixture
+def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
+    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    try:
+        yield h
+    finally:
+        h.poweroff()
+
+
+@pytest.fixture
+def gh(booted: Harness) -> Iterator[GithubStandin]:
+    server = GithubStandin().start(booted.listen_tcp())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def core(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
+    install_product(booted, updater_config(device, gh.url))
+    booted.pi_uid = install_core(booted, device)  # type: ignore[attr-defined]
+    return booted
+
+
+def as_check_user(h: Harness, *argv: str) -> int:
+    return h.run(list(argv), user=CHECK_USER, check=False).returncode
+
+
+def write_as_check_user(h: Harness, path: str, text: str) -> int:
+    return h.run(["tee", path], user=CHECK_USER, input=text, check=False).returncode
+
+
+def history(h: Harness) -> list[dict[str, Any]]:
+    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
+
+
+def fingerprint(h: Harness) -> dict[str, str]:
+    """What must never change: files outside the expected paths that a steered root could write."""
+    paths = ["/etc/passwd", "/etc/shadow", "/etc/dunebugger/updater.yaml", "/root/.bashrc"]
+    return {p: hashlib.sha256(h.path(p).read_bytes()).hexdigest() if h.path(p).exists() else "-" for p in paths}
+
+
+def test_the_check_user_cannot_steer_root(core: Harness, gh: GithubStandin, device: Device) -> None:
+    h = core
+    genuine = tarball(release_files("1.2.0"))
+    publish(gh, "1.2.0", genuine)
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    before = fingerprint(h)
+
+    # root's state dir is root's: every write the check's user tries there is refused by the kernel
+    for path in (f"{STATE}/update.lock", f"{STATE}/transaction.json", f"{STATE}/requests/core.json",
+                 f"{STATE}/downloads", f"{STATE}/state.json"):
+        assert as_check_user(h, "ln", "-sfn", "/etc/shadow", path) != 0, path
+    assert write_as_check_user(h, f"{STATE}/transaction.json", "{}") != 0
+    assert not h.path(f"{STATE}/transaction.json").exists()
+
+    # its own cache: another server serving another tarball, with the matching checksum and size
+    evil = GithubStandin().start(h.listen_tcp())
+    try:
+        planted = tarball({**release_files("1.2.0"), "app/PLANTED": b"root runs this"})
+        evil.blobs["/evil.tar.gz"] = planted
+        cache = json.loads(h.path(f"{CACHE}/check.json").read_text())
+        cache["components"]["core"]["assets"] = [
+            {"name": asset("1.2.0"), "size": len(planted), "url": f"{evil.url}/evil.tar.gz",
+             "digest": "sha256:" + hashlib.sha256(planted).hexdigest()},
+            {"name": f"{asset('1.2.0')}.sha256", "size": 90, "url": f"{evil.url}/evil.sha256", "digest": None}]
+        assert write_as_check_user(h, f"{CACHE}/check.json", json.dumps(cache)) == 0
+        # a crafted transaction record and a version request, where the check's user can write them
+        crafted = {"component": "core", "kind": "python_app", "from_version": "1.0.0", "to_version": "1.2.0",
+                   "step": "switched", "status": "failed",
+                   "backups": {"install_dir": "/etc", "previous_release": "/root", "release_dir": "/usr",
+                               "tarball_backup": "/etc/shadow"}}
+        assert write_as_check_user(h, f"{CACHE}/transaction.json", json.dumps(crafted)) == 0
+        assert as_check_user(h, "mkdir", "-p", f"{CACHE}/requests") == 0
+        assert write_as_check_user(h, f"{CACHE}/requests/core.json", json.dumps({"version": "0.0.1"})) == 0
+        # links where the check's user may write, named as root's files are
+        for name in ("update.lock", ".state.lock", "state.json", "downloads"):
+            assert as_check_user(h, "ln", "-sfn", "/etc/shadow", f"{CACHE}/{name}") == 0
+
+        # boot recovery and rollback find nothing of root's to act on
+        h.run(["dunebugger-units", "recover"])
+        assert h.run(["dunebugger-units", "run-rollback", "core"], check=False).returncode == 75
+        assert history(h)[0]["message"].startswith("rolling back core: there is no unfinished update")
+
+        # the update installs the genuine 1.2.0, fetched by root from GitHub; the other server is never asked
+        h.systemctl("start", UPDATE, timeout=300)
+        assert evil.seen == []
+    finally:
+        evil.stop()
+    newest = history(h)[0]
+    assert (newest["status"], newest["message"]) == ("updated", "Updated core to 1.2.0"), newest
+    wait_healthy(h, "1.2.0")
+    assert not (device.core_dir.resolve() / "app/PLANTED").exists()
+    assert fingerprint(h) == before
+    assert not h.path(f"{STATE}/transaction.json").exists()
+    # the cache says a garbled version: root refuses it, and never uses it as a path
+    cache = json.loads(h.path(f"{CACHE}/check.json").read_text())
+    cache["components"]["core"]["latest"] = "9.9.9/../../../etc"
+    assert write_as_check_user(h, f"{CACHE}/check.json", json.dumps(cache)) == 0
+    h.systemctl("start", UPDATE, timeout=120)
+    assert "not a version" in history(h)[0]["message"], history(h)[0]
+    # a link instead of the cache: root does not follow it (as if never checked)
+    assert as_check_user(h, "ln", "-sfn", "/etc/shadow", f"{CACHE}/check.json") == 0
+    h.systemctl("start", UPDATE, timeout=120)
+    assert "no check result yet" in history(h)[0]["message"], history(h)[0]
+    assert fingerprint(h) == before
+
+
+# ---- signed releases ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signers(tmp_path: Path) -> Iterator[tuple[Signer, Signer]]:
+    ours, theirs = make_signer(tmp_path / "ours"), make_signer(tmp_path / "theirs", name="Someone Else")
+    yield ours, theirs
+    ours.stop()
+    theirs.stop()
+
+
+def publish_signed(gh: GithubStandin, version: str, signer: Signer | None, *, cover_manifest: bool = True,
+                   list_tarball: bool = True) -> None:
+    """A core release with SHA256SUMS (+ .gpg when `signer`) and an update manifest, as a workflow makes it."""
+    data = tarball(release_files(version))
+    manifest = f"version: {version}\ncomponent_type: python_app\n".encode()
+    gh.add_raw("dunebugger", f"v{version}", "update-manifest.yaml", manifest)
+    listed = {**({asset(version): data} if list_tarball else {}),
+              **({"update-manifest.yaml": manifest} if cover_manifest else {})}
+    sums = sha256sums(listed)
+    assets = {asset(version): data, "SHA256SUMS": sums}
+    if signer is not None:
+        assets["SHA256SUMS.gpg"] = signer.sign(sums)
+    gh.add_release("dunebugger", f"v{version}", assets=assets)
+
+
+def test_signed_releases_only(core: Harness, gh: GithubStandin, device: Device,
+                              signers: tuple[Signer, Signer]) -> None:
+    h = core
+    ours, theirs = signers
+    h.write_file(KEYRING, ours.keyring.read_bytes())
+    config = updater_config(device, gh.url)
+    config["trusted_keys"] = KEYRING
+    h.write_file(CONFIG, yaml.safe_dump(config))
+    refusals = {
+        "1.1.0": (None, {}, "release v1.1.0 is not signed: no SHA256SUMS.gpg asset"),
+        "1.1.1": (theirs, {}, "SHA256SUMS is not signed by a key in trusted_keys"),
+        "1.1.2": (ours, {"cover_manifest": False}, "update-manifest.yaml is not listed in the signed SHA256SUMS"),
+        "1.1.3": (ours, {"list_tarball": False}, "dunebugger-1.1.3.tar.gz is not listed in the signed SHA256SUMS"),
+    }
+    for version, (signer, how, why) in refusals.items():
+        publish_signed(gh, version, signer, **how)
+        done = h.run(["dunebugger-units", "update", "core", "--version", version], check=False, timeout=300)
+        assert done.returncode == 75, done.stdout + done.stderr
+        newest = history(h)[0]
+        assert newest["status"] == "refused" and why in json.dumps(newest), (version, newest)
+        # nothing was changed or staged
+        assert device.core_dir.is_dir() and not device.core_dir.is_symlink()
+        assert not (device.root / f"opt/dunebugger/core.releases/{version}").exists()
+
+    publish_signed(gh, "1.2.0", ours)
+    h.run(["dunebugger-units", "update", "core", "--version", "1.2.0"], timeout=300)
+    newest = history(h)[0]
+    assert (newest["status"], newest["message"]) == ("updated", "Updated core to 1.2.0"), newest
+    download = next(c for c in newest["checks"] if c["name"] == "download")
+    assert "the signed SHA256SUMS" in download["detail"]
+    wait_healthy(h, "1.2.0")
