@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, Refused
+from .yamlerror import yaml_error
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
@@ -281,9 +282,7 @@ def load_config(path: Path) -> Config:
     try:
         raw = yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"parsing configuration {path}{where}: not valid YAML") from None
+        raise ConfigError(f"parsing configuration {path}: not valid YAML: {yaml_error(exc)}") from None
     try:
         return parse_config(raw, source=str(path))
     except ConfigError as exc:

@@ -5,7 +5,8 @@ carries out exactly that plan.
 
 Order of apply, chosen so that every failure before the compose file is written changes nothing:
 pull the new image by its full reference while the old container runs, back the compose file up, record the
-backup in the transaction, write the edited compose file, then `docker compose up -d --no-deps <service>`.
+backup in the transaction, write the edited compose file (the target of a link: the link stays), then
+`docker compose up -d <service>` (not `--no-deps`: see docker.Docker.up).
 Old images are never removed here: a rollback recreates the old container from the local image, with the
 registry unreachable (`--pull never`).
 """
@@ -145,8 +146,9 @@ class ContainerKind:
             "pull": plan.image_to,
             "backup": str(backup),
             "compose_diff": compose.unified_diff(plan.before.decode(), plan.after.decode(), str(path)),
-            "steps": [f"docker pull {plan.image_to}", f"back up {path} to {backup}", f"set {service}'s image tag",
-                      f"docker compose -f {path} up -d --no-deps {service}"],
+            "steps": [f"docker pull {plan.image_to}", f"back up {path} to {backup}",
+                      f"set {service}'s image to {plan.image_to} in {_describe_target(path)}",
+                      f"docker compose -f {path} up -d {service}"],
         }
 
     # -- the change ---------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ class ContainerKind:
         transaction.advance(state_dir, txn, Step.COMPOSE_WRITING, compose_file=str(plan.path),
                             compose_backup=str(backup), service=plan.service, previous_image=plan.image_from,
                             new_image=plan.image_to)
-        atomic_write(plan.path, plan.after, like=plan.path)
+        atomic_write(written_file(plan.path), plan.after, like=plan.path)
         transaction.advance(state_dir, txn, Step.RECREATING)
         ctx.progress("recreating the container")
         docker.up(plan.service, doing=f"recreating {plan.service} with {plan.image_to}")
@@ -182,7 +184,8 @@ class ContainerKind:
         self._prune_images(Docker(path), compose.service_image(_read_text(path), _service(ctx)),
                            txn.backups.get("previous_image"))
         # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        target = written_file(path)
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
         fsync_dir(backup_dir)
 
@@ -278,7 +281,7 @@ def _check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutco
 
 
 def _check_permissions(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    path, backup_dir = _compose_path(ctx), Path(ctx.config.backup_dir)
+    path, backup_dir = written_file(_compose_path(ctx)), Path(ctx.config.backup_dir)
     problems = []
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         problems.append(f"compose file {path} (and its directory) not writable")
@@ -352,6 +355,16 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def written_file(path: Path) -> Path:
+    """The file an edit of `path` writes: the target of a symlinked compose file (the link stays a link)."""
+    return Path(os.path.realpath(path))
+
+
+def _describe_target(path: Path) -> str:
+    target = written_file(path)
+    return str(path) if target == path.absolute() else f"{target} (the target of the link {path})"
+
+
 def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
     """Fsynced, with the compose file's mode and owner (it may hold secrets, and belongs to pi)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
@@ -366,4 +379,4 @@ def _restore(path: Path, backup: Path) -> None:
     except OSError as exc:
         raise UnitsError(f"restoring {path} from {backup}: {exc.strerror}") from None
     if not path.exists() or path.read_bytes() != data:
-        atomic_write(path, data, like=path)
+        atomic_write(written_file(path), data, like=path)
