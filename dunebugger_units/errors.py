@@ -41,6 +41,10 @@ class RateLimited(CheckFailed):
         self.until = until
 
 
+class Cancelled(BaseException):  # not an error: like KeyboardInterrupt, it must pass `except Exception`
+    """The run was stopped (SIGTERM from `systemctl stop`, or Ctrl-C): the skeleton records it as cancelled."""
+
+
 class Refused(UnitsError):
     """Refused before anything on the device changed."""
 

@@ -22,6 +22,7 @@ class Status(str, Enum):
     FAILED = "failed"
     ROLLED_BACK = "rolled-back"
     NEEDS_MANUAL = "needs-manual"
+    CANCELLED = "cancelled"
 
 
 class Action(str, Enum):
@@ -85,7 +86,8 @@ class UpdateResult:
             return ExitCode.OK if asked in (Action.ROLLBACK, Action.RECOVERY) else ExitCode.UPDATE_FAILED
         if self.status is Status.NEEDS_MANUAL:
             return ExitCode.ROLLBACK_FAILED
-        # FAILED: OnFailure= must not roll back a device that was not changed
+        # FAILED or CANCELLED: OnFailure= must not roll back a device that was not changed, and must roll back
+        # one that was (a stop half-way through an update)
         return ExitCode.UPDATE_FAILED if self.changed else ExitCode.REFUSED
 
     def to_dict(self) -> dict[str, Any]:

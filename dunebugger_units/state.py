@@ -94,6 +94,20 @@ def record_installed(state_dir: Path, name: str, version: str) -> None:
     update_state(state_dir, mutate)
 
 
+def set_previous(state_dir: Path, name: str, previous: dict[str, Any] | None) -> None:
+    """What a rollback on request returns to: recorded by a successful update (the version it replaced and
+    that update's backups), dropped once a rollback on request has used it."""
+
+    def mutate(data: State) -> None:
+        record = data["components"].setdefault(name, {})
+        if previous is None:
+            record.pop("previous", None)
+        else:
+            record["previous"] = previous
+
+    update_state(state_dir, mutate)
+
+
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------
 
 RESULTS_DIR = "results"

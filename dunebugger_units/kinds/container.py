@@ -23,10 +23,10 @@ from typing import Any
 
 from .. import compose, transaction
 from ..docker import Container, Docker, DockerError
-from ..errors import UnitsError
+from ..errors import Refused, UnitsError
 from ..files import atomic_write, fsync_dir
 from ..results import CheckOutcome, first_failure
-from ..transaction import Step, Transaction
+from ..transaction import RollbackStep, Step, Transaction
 from ..versions import UNKNOWN
 from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
@@ -198,16 +198,46 @@ class ContainerKind:
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
         service = str(txn.backups.get("service") or _service(ctx))
         path = Path(txn.backups.get("compose_file") or ctx.config.compose_file)
-        docker = Docker(path)
-        backup = txn.backups.get("compose_backup")
+        docker, state_dir = Docker(path), Path(ctx.state_dir)
+        backup, image = txn.backups.get("compose_backup"), txn.backups.get("restore_image")
         if backup:
             _restore(path, Path(backup))
+        elif image:  # on request: only this service's image goes back; later edits of the file stay
+            _set_image(path, service, str(image))
+        transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
         previous = compose.service_image(_read_text(path), service)
         if docker.image_id(previous) is None:
             raise UnitsError(f"rolling back {service}: image {previous} is no longer on this machine")
         ctx.progress("recreating the previous container")
         docker.up(service, doing=f"recreating {service} with {previous} during rollback")
+        transaction.advance_rollback(state_dir, txn, RollbackStep.RESTARTED)
         return post_checks(ctx, docker, service, previous, ctx.from_version)
+
+    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+        """Back to the image the last update replaced; its image retention keeps it on this machine."""
+        backups, service, path = previous.get("backups") or {}, _service(ctx), _compose_path(ctx)
+        image, installed = backups.get("previous_image"), backups.get("new_image")
+        try:
+            text = _read_text(path)
+            current = compose.service_image(text, service)
+            if not image or current != installed:
+                raise Refused(f"rolling back {service}: the compose file names {current}, not the {installed} "
+                              "the last update wrote; the previous version is not known")
+            compose.set_service_image(text, service, str(image))
+            if Docker(path).image_id(str(image)) is None:
+                raise Refused(f"rolling back {service}: the previous image {image} is no longer on this machine")
+        except Refused:
+            raise
+        except UnitsError as exc:
+            raise Refused(f"rolling back {service}: {exc}") from None
+        return {"service": service, "compose_file": str(path), "restore_image": str(image),
+                "previous_image": current, "new_image": current}
+
+    def cleanup(self, ctx: UpdateContext) -> None:
+        """Temp files of a compose write cut short; nothing else of a container update is half-done."""
+        target = written_file(_compose_path(ctx))
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 # ---- post-checks, shared by verify and rollback ---------------------------------------------------------
@@ -371,6 +401,12 @@ def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path
     backup = backup_dir / backup_name(stamp, set(os.listdir(backup_dir)))
     atomic_write(backup, data, like=like)
     return backup
+
+
+def _set_image(path: Path, service: str, image: str) -> None:
+    text = _read_text(path)
+    if compose.service_image(text, service) != image:
+        atomic_write(written_file(path), compose.set_service_image(text, service, image).encode(), like=path)
 
 
 def _restore(path: Path, backup: Path) -> None:

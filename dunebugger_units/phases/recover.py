@@ -20,6 +20,7 @@ from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import Recovery
 from .rollback import needs_manual, restore_and_recheck, rolled_back
 from .run import Run, execute, explain
+from .update import remember_previous
 
 
 def run_recovery(config: Config) -> UpdateResult | None:
@@ -34,7 +35,7 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
     name, result = txn.component, run.result
     result.from_version, result.to_version = txn.from_version, txn.to_version
     run.journal_fields["step"] = txn.step.value
-    decision = transaction.decide_recovery(txn.step, txn.status)
+    decision = transaction.decide_recovery(txn.step, txn.status, rolling_back=bool(txn.rollback_step))
     if decision is Recovery.MANUAL:
         result.status = Status.NEEDS_MANUAL
         result.message = (f"An earlier rollback of {name} to {txn.from_version} failed: "
@@ -42,6 +43,7 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
         return
     if decision is Recovery.NONE:
         transaction.clear(run.state_dir)
+        kind_of(run.component.type).cleanup(run.context(txn.from_version, txn.to_version))
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
@@ -71,6 +73,7 @@ def _finish(run: Run, ctx: UpdateContext, kind: Kind[Any], txn: transaction.Tran
     kind.commit(ctx, txn)
     transaction.clear(run.state_dir)
     state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
+    remember_previous(run.state_dir, txn)
     result.status = Status.UPDATED
     result.message = f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)"
     return True
