@@ -20,13 +20,15 @@ install_debian_packages() {
     # (the package's policy-rc.d keeps apt from starting them on the host).
     # busybox-static: the rootfs of test images (no internet, so no pulls from public registries).
     # lintian and the arm binutils (strip for the .so in the arm packages): scripts/build-deb.sh and
-    # tests/system/test_package.py.
+    # tests/system/test_package.py. mandoc, groff-base and man-db: the man page is linted
+    # (tests/unit/test_man_page.py).
     apt-get install -y -q --no-install-recommends \
         docker.io docker-registry containerd runc busybox-static \
         python3 python3-venv python3-pip \
         systemd dbus polkitd util-linux iproute2 \
         ca-certificates curl tar xz-utils procps \
-        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf
+        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf \
+        mandoc groff-base man-db
 }
 
 debian_mirror() {

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import state, transaction
 from ..config import Config
-from ..errors import UnitsError
+from ..errors import StateError, UnitsError
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
@@ -28,6 +28,10 @@ def run_recovery(config: Config) -> UpdateResult | None:
     txn = transaction.load(Path(config.state_dir))
     if txn is None:
         return None
+    if txn.component not in config.components:
+        raise StateError(f"the transaction record {transaction.transaction_path(Path(config.state_dir))} is for "
+                         f"{txn.component!r}, which the configuration does not know: fix the configuration, or "
+                         "check the device and move the record aside")
     return execute(config, txn.component, Action.RECOVERY, lambda run: _recover(run, txn))
 
 
