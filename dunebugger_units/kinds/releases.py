@@ -179,8 +179,12 @@ def _copy_dir_meta(source: Path, target: Path) -> None:
         target.unlink()
     target.mkdir(parents=True, exist_ok=True)
     st = source.stat()
-    os.chmod(target, st.st_mode & 0o7777)
     os.chown(target, st.st_uid, st.st_gid)
+    try:
+        os.chmod(target, st.st_mode & 0o7777)
+    except PermissionError:
+        # the units' RestrictSUIDSGID= refuses a setgid bit even on a directory: the rest of the mode is kept
+        os.chmod(target, st.st_mode & 0o1777)
 
 
 def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:

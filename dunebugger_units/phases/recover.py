@@ -18,7 +18,7 @@ from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import Recovery
-from .rollback import needs_manual, restore_and_recheck, rolled_back
+from .rollback import needs_manual, require_bus, restore_and_recheck, rolled_back
 from .run import Run, execute, explain
 from .update import remember_previous
 
@@ -53,9 +53,8 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
         return
     ctx = run.context(txn.from_version, txn.to_version)
     kind = kind_of(run.component.type)
+    require_bus(run, txn)
     try:
-        if run.systemd is None:
-            raise UnitsError(f"recovering {name}: {run.bus_error}")
         if decision is Recovery.FINISH and _finish(run, ctx, kind, txn):
             return
         txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step.value!r}"

@@ -49,12 +49,15 @@ def _rollback(run: Run) -> None:
         transaction.clear(run.state_dir)
         nothing_to_roll_back(run, f"the update of {name} to {txn.to_version} had changed nothing")
         return
-    txn = txn or requested_transaction(run)
+    if txn is None:
+        txn = requested_transaction(run)  # Refused, with nothing written, when there is nowhere to go
+        require_bus(run, None)
+        transaction.save(run.state_dir, txn)
+    else:
+        require_bus(run, txn)
     result.from_version, result.to_version = txn.to_version, txn.from_version
     ctx = run.context(txn.from_version, txn.to_version)
     try:
-        if run.systemd is None:
-            raise UnitsError(f"rolling back {name}: {run.bus_error}")
         ctx.progress("rolling back")
         restore_and_recheck(kind_of(run.component.type), ctx, txn, result)
     except (UnitsError, OSError) as exc:
@@ -66,6 +69,14 @@ def _rollback(run: Run) -> None:
     rolled_back(run.state_dir, txn, result, why)
 
 
+def require_bus(run: Run, txn: transaction.Transaction | None) -> None:
+    """Without the system bus a rollback cannot even start: no manual intervention for that (nothing was tried),
+    and the record stays for the recovery at boot. Exit 1 when an update had changed the device, else 75."""
+    if run.systemd is None:
+        run.result.changed = txn is not None and txn.changed
+        raise UnitsError(f"rolling back {run.component.name}: {run.bus_error}; nothing was restored")
+
+
 def nothing_to_roll_back(run: Run, why: str) -> None:
     """A failed or cancelled run that changed nothing: clean up what it may have half-staged, and succeed."""
     kind_of(run.component.type).cleanup(run.context("", ""))
@@ -74,8 +85,8 @@ def nothing_to_roll_back(run: Run, why: str) -> None:
 
 
 def requested_transaction(run: Run) -> transaction.Transaction:
-    """A rollback on request, written down as a transaction before anything changes (so that a power cut
-    half-way is finished at boot like any other rollback)."""
+    """A rollback on request, as a transaction: the caller saves it before anything changes (so that a power
+    cut half-way is finished at boot like any other rollback)."""
     name = run.component.name
     previous: dict[str, Any] | None = state.load_state(run.state_dir)["components"].get(name, {}).get("previous")
     if not isinstance(previous, dict) or not previous.get("version"):
@@ -91,7 +102,6 @@ def requested_transaction(run: Run) -> transaction.Transaction:
                                   to_version=current, step=Step.APPLIED, started_at=now_iso(),
                                   invocation_id=run.result.invocation_id, backups={**backups, "on_request": True},
                                   status=TxnStatus.FAILED, failure=REQUESTED)
-    transaction.save(run.state_dir, txn)
     return txn
 
 

@@ -101,9 +101,9 @@ def apply_and_verify(run: Run, prepared: Prepared) -> None:
     txn = transaction.Transaction(component=ctx.component.name, kind=ctx.component.type,
                                   from_version=ctx.from_version, to_version=ctx.to_version,
                                   started_at=now_iso(), invocation_id=result.invocation_id)
-    transaction.advance(run.state_dir, txn, Step.STARTED)
     phase = "apply"
     try:
+        transaction.advance(run.state_dir, txn, Step.STARTED)
         ctx.progress("applying")
         kind.apply(ctx, prepared.plan, txn)
         transaction.advance(run.state_dir, txn, Step.APPLIED)

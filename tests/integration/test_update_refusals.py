@@ -134,3 +134,18 @@ def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device:
     assert "needs manual intervention" in unfinished["message"]
     result = CliRunner().invoke(main, ["--config", str(config_file), "check"])
     assert "the update of core from 1.0.0 to 1.2.0 needs manual intervention" in result.stderr
+
+
+def test_a_rollback_that_cannot_start_is_no_manual_intervention(config_file: Path, device: Device,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/system_bus_socket")
+    transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
+                                                               step=transaction.Step.RECREATING,
+                                                               status=transaction.TxnStatus.FAILED))
+    code, out = cli(config_file, "run-rollback", "scheduler", "--json")
+    assert code == 1  # the device was changed by the update: the rollback unit fails, visibly
+    body = json.loads(out)
+    assert (body["status"], body["changed"]) == ("failed", True)
+    assert body["message"].endswith("; nothing was restored")
+    left = transaction.load(device.state_dir)
+    assert left is not None and left.status is transaction.TxnStatus.FAILED  # resumed at boot, not given up

@@ -59,9 +59,9 @@ def history(h: Harness) -> list[dict[str, Any]]:
     return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
 
 
-def prepare(h: Harness, device: Device) -> GithubStandin:
+def prepare(h: Harness, device: Device, stability_seconds: float = 2) -> GithubStandin:
     gh = GithubStandin().start(h.listen_tcp())
-    install_product(h, updater_config(device, gh.url, stability_seconds=2))
+    install_product(h, updater_config(device, gh.url, stability_seconds=stability_seconds))
     h.systemctl("enable", "dunebugger-recover.service")
     install_core(h, device)
     h.systemctl("enable", SERVICE)

@@ -70,7 +70,7 @@ def test_container_rollback_on_request_returns_to_the_previous_image(h: Harness,
     publish(gh, "scheduler", "1.2.0")
     h.run(["dunebugger-units", "check"], timeout=60)
     h.systemctl("start", "dunebugger-update@scheduler.service", timeout=240)
-    assert history(h)[0]["status"] == "updated"
+    assert history(h)[0]["status"] == "updated", history(h)[0]
     # the registry is gone: the previous image must come from this machine
     h.systemctl("stop", "docker-registry.service")
 
@@ -129,16 +129,16 @@ def test_core_rollback_on_request_keeps_the_settings_as_they_are_now(h: Harness,
     sequences.mkdir()
     (sequences / "night.json").write_text('{"lights": 3}\n')
     h.run(["chown", "-R", "pi:pi", f"{INSTALL_DIR}/app/config/sequences"])
-    sequences.chmod(0o2770)
+    sequences.chmod(0o770)
     publish_all(gh, ["1.2.0"])
     h.run(["dunebugger-units", "check", "core"], timeout=60)
     h.systemctl("start", "dunebugger-update@core.service", timeout=300)
-    assert history(h)[0]["status"] == "updated"
+    assert history(h)[0]["status"] == "updated", history(h)[0]
     running = device.core_dir.resolve()
     assert running.name == "1.2.0"
     new_sequences = running / "app/config/sequences"
     st = new_sequences.stat()
-    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, uid, 0o2770)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, uid, 0o770)
     assert (new_sequences / "night.json").stat().st_uid == uid
     # a person edits a setting on the new release, then asks for the old one back
     edited = DEVICE_SETTINGS["app/config/gpio.conf"] + "buzzer_pin = 22\n"
