@@ -3,7 +3,7 @@
 Boots a throw-away systemd with the real Docker engine and a loopback registry (tests/harness), installs
 the product, and updates the scheduler from 1.0.0 to 1.2.0 (busybox httpd images) ROUNDS times each way:
 
-- `dunebugger-units run-update scheduler --version 1.2.0` (pull first, then edit, then up -d --no-deps,
+- `dunebugger-units run-update scheduler --version 1.2.0` (pull first, then edit, then up -d <service>,
   then post-checks);
 - a bare edit of the tag plus `docker compose up -d` (which pulls, then recreates).
 

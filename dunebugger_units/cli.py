@@ -7,17 +7,21 @@ Heavy modules (requests, yaml, sdbus) are imported inside the commands: units ru
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from . import journal
 from . import policy_cli as policy_commands
-from .errors import ExitCode, UnitsError
+from .errors import ExitCode, NeedsRoot, UnitsError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -27,7 +31,14 @@ class Context:
     def config(self) -> Any:
         from .config import config_path, load_config
 
-        return load_config(config_path(self.config_option))
+        return load_config(config_path(self.config_option), explicit=self.explicit)
+
+    @property
+    def explicit(self) -> bool:
+        """A path a person gave (`--config` or $DUNEBUGGER_UNITS_CONFIG) must exist; only the default may not."""
+        from .config import CONFIG_ENV
+
+        return bool(self.config_option or os.environ.get(CONFIG_ENV))
 
     def config_or_exit(self, as_json: bool) -> Any:
         """The configuration, or one line on stderr and exit 3."""
@@ -60,17 +71,18 @@ def _policy_marks(record: dict[str, Any]) -> str:
 
 
 def _version_line(name: str, record: dict[str, Any]) -> str:
-    current, latest = record.get("current") or "unknown", record.get("latest")
+    current, latest, checked = record.get("current") or "unknown", record.get("latest"), record.get("last_checked")
     if record.get("error"):
         state = f"check failed: {record['error']}"
+    elif not checked:
+        return f"{name:<10} {current:<16} not checked yet (dunebugger-units check)" + _policy_marks(record)
     elif record.get("update_available"):
         state = f"update available: {latest}"
     elif latest is None:
         state = "no release published"
     else:
         state = "up to date"
-    checked = record.get("last_checked") or "never"
-    return f"{name:<10} {current:<16} {state}  (checked {checked}){_policy_marks(record)}"
+    return f"{name:<10} {current:<16} {state}" + (f"  (checked {checked})" if checked else "") + _policy_marks(record)
 
 
 def render_components(data: dict[str, Any]) -> str:
@@ -84,9 +96,55 @@ def render_components(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dunebugger-units")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Main(click.Group):
+    """The command group: a permission refused anywhere is one line that says root is needed."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PermissionError as exc:
+            what = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc)
+            fail(NeedsRoot(f"needs root: {what}"), as_json=False)
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--config` after the subcommand means the same as before it."""
+    if value is not None:
+        ctx.ensure_object(Context).config_option = value
+    return value
+
+
+def config_option(command: F) -> F:
+    return click.option("--config", "sub_config", metavar="PATH", expose_value=False, is_eager=True,
+                        callback=_remember_config, help="Configuration file (also accepted before the command).")(
+        command)
+
+
+def _print_version(ctx: click.Context) -> None:
+    if not ctx.resilient_parsing:
+        click.echo(f"dunebugger-units {package_version()}")
+        ctx.exit()
+
+
+def require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise NeedsRoot(f"needs root: {what} (run it with sudo)")
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_option", metavar="PATH", envvar=None,
               help="Configuration file [default: $DUNEBUGGER_UNITS_CONFIG or /etc/dunebugger/updater.yaml].")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _p, value:
+              _print_version(ctx) if value else None, help="Print the version and exit.")
 @click.pass_context
 def main(ctx: click.Context, config_option: str | None) -> None:
     """Keep the Dunebugger components (core, scheduler, remote) up to date."""
@@ -94,6 +152,7 @@ def main(ctx: click.Context, config_option: str | None) -> None:
 
 
 @click.command()
+@config_option
 @click.argument("components", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the frontend's update_check_result body.")
 @click.pass_obj
@@ -114,6 +173,7 @@ def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.command()
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def status(ctx: Context, as_json: bool) -> None:
@@ -130,12 +190,42 @@ def status(ctx: Context, as_json: bool) -> None:
 def render_result(data: dict[str, Any]) -> str:
     lines = [f"{data['component']}: {data['status']}: {data['message']}"]
     for check in data.get("checks") or []:
-        mark = "ok " if check["ok"] else ("FAIL" if check["required"] else "warn")
-        lines.append(f"  [{mark}] {check['name']}: {check['detail']}")
+        mark = "ok" if check["ok"] else ("FAIL" if check["required"] else "warn")
+        lines.append(f"  [{mark:<4}] {check['name']}: {check['detail']}")
     diff = (data.get("plan") or {}).get("compose_diff")
     if diff:
         lines.append(diff.rstrip())
     return "\n".join(lines)
+
+
+def _require_root_or_exit(what: str, as_json: bool) -> None:
+    try:
+        require_root(what)
+    except NeedsRoot as exc:
+        fail(exc, as_json)
+
+
+def known_component(config: Any, component: str) -> None:
+    """For a person's command, a name that is not a component is a usage error (exit 2), not a refusal."""
+    if component not in config.components:
+        raise click.BadParameter(f"{component!r} is not a component (known: {', '.join(config.components)})",
+                                 param_hint="COMPONENT")
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> str | None:
+    """`--since` as the UTC time the results are compared with; "yesterday" and "today" are midnight UTC."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    words = {"today": midnight, "yesterday": midnight - timedelta(days=1)}
+    try:
+        when = words.get(value.strip().lower()) or datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time: give ISO 8601 (2026-12-24 or 2026-12-24T18:00Z), "
+                                 "today or yesterday", param_hint="--since") from None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _finish(result: Any, as_json: bool) -> NoReturn:
@@ -145,6 +235,7 @@ def _finish(result: Any, as_json: bool) -> NoReturn:
 
 
 @click.command("run-update")
+@config_option
 @click.argument("component")
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest.")
@@ -163,6 +254,7 @@ def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click opt
     from .phases.update import run_update
 
     journal.set_identifier("dunebugger-update")
+    _require_root_or_exit(f"run-update changes {component}", as_json)
     config = ctx.config_or_exit(as_json)
     if version is None and not dry_run and COMPONENT_NAME.match(component):
         version = state.take_request(_Path(config.state_dir), component)
@@ -170,6 +262,7 @@ def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click opt
 
 
 @click.command("run-rollback")
+@config_option
 @click.argument("component")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
@@ -178,13 +271,16 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
     from .phases.rollback import run_rollback
 
     journal.set_identifier("dunebugger-rollback")
+    _require_root_or_exit(f"run-rollback changes {component}", as_json)
     _finish(run_rollback(ctx.config_or_exit(as_json), component), as_json)
 
 
 @click.command()
+@config_option
 @click.option("--component", "component", help="Only this component.")
 @click.option("-n", "limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many results.")
-@click.option("--since", metavar="ISO-TIME", help="Only results finished at or after this UTC time.")
+@click.option("--since", metavar="TIME", callback=lambda _c, _p, value: parse_since(value),
+              help="Only results finished at or after this time: ISO 8601 (UTC unless it says), today, yesterday.")
 @click.option("--invocation", metavar="ID", help="Only the result of this unit invocation id.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, newest first).")
 @click.pass_obj
@@ -242,6 +338,7 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
 
 
 @click.command()
+@config_option
 @click.argument("component")
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest: an explicit request.")
@@ -258,37 +355,41 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
 
     from . import state
     from .client import UpdaterClient
-    from .config import validate_instance
 
+    if version is not None and dry_run:
+        raise click.UsageError("--version and --dry-run together are not supported")
+    requested = version is not None
+    if requested:
+        _require_root_or_exit(f"update --version writes a request for {component}", as_json)
+    config = ctx.config_or_exit(as_json)
+    known_component(config, component)
     try:
-        config = ctx.config()
-        validate_instance(config, component)
-        if version is not None:
-            if dry_run:
-                raise click.UsageError("--version and --dry-run together are not supported")
-            state.write_request(_Path(config.state_dir), component, version)
         if force and dry_run:
             raise click.UsageError("--force and --dry-run together are not supported")
+        if requested:
+            state.write_request(_Path(config.state_dir), component, str(version))
         client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
         events = (client.follow(f"dunebugger-update-force@{component}.service", component, "update") if force
                   else client.update(component, dry_run))
         _follow(events, as_json, "dry-run" if dry_run else "update")
     except UnitsError as exc:
+        if requested:  # the unit did not run: a later plain update must not install this version
+            state.take_request(_Path(config.state_dir), component)
         fail(exc, as_json)
 
 
 @click.command()
+@config_option
 @click.argument("component")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def rollback(ctx: Context, component: str, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
     from .client import UpdaterClient
-    from .config import validate_instance
 
+    config = ctx.config_or_exit(as_json)
+    known_component(config, component)
     try:
-        config = ctx.config()
-        validate_instance(config, component)
         client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
         _follow(client.rollback(component), as_json, "rollback")
     except UnitsError as exc:
@@ -296,6 +397,7 @@ def rollback(ctx: Context, component: str, as_json: bool) -> None:
 
 
 @click.command()
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def recover(ctx: Context, as_json: bool) -> None:
@@ -303,6 +405,7 @@ def recover(ctx: Context, as_json: bool) -> None:
     from .phases.recover import run_recovery
 
     journal.set_identifier("dunebugger-recover")
+    _require_root_or_exit("recover changes the device", as_json)
     try:
         result = run_recovery(ctx.config())
     except UnitsError as exc:

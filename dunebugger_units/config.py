@@ -15,6 +15,7 @@ from typing import Any
 
 from .calendar import Calendar, parse_calendar, parse_timespan
 from .errors import ConfigError, Refused
+from .yamlerror import yaml_error
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
@@ -263,7 +264,11 @@ def _parse_component(name: str, raw: object) -> ComponentConfig:
     where = f"components.{name}"
     if not COMPONENT_NAME.match(name):
         raise ConfigError(f"{where}: a component name is lowercase letters, digits and '-'")
-    merged = {**DEFAULT_COMPONENTS.get(name, {}), **_mapping(_or_empty(raw), where)}
+    given = _mapping(_or_empty(raw), where)
+    defaults = DEFAULT_COMPONENTS.get(name, {})
+    if "type" in given and given["type"] != defaults.get("type"):
+        defaults = {}  # another type than the default's: none of the default's keys apply
+    merged = {**defaults, **given}
     kind = merged.get("type")
     if kind not in COMPONENT_TYPES:
         raise ConfigError(f"{where}.type: unknown component type {kind!r} (allowed: {', '.join(COMPONENT_TYPES)})")
@@ -352,14 +357,17 @@ def config_path(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate the file; a missing file means the built-in defaults of the device."""
+def load_config(path: Path, *, explicit: bool = False) -> Config:
+    """Read and validate the file. A missing default file means the built-in defaults of the device; a path a
+    person gave (`explicit`) must exist."""
     import yaml  # deferred: keeps `--help` fast on a Pi
 
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"reading configuration {path}: it does not exist") from None
         return parse_config({}, source="built-in defaults")
     except OSError as exc:
         raise ConfigError(f"reading configuration {path}: {exc.strerror}") from None
@@ -368,9 +376,7 @@ def load_config(path: Path) -> Config:
     try:
         raw = yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"parsing configuration {path}{where}: not valid YAML") from None
+        raise ConfigError(f"parsing configuration {path}: not valid YAML: {yaml_error(exc)}") from None
     try:
         return parse_config(raw, source=str(path))
     except ConfigError as exc:

@@ -198,6 +198,12 @@ class Docker:
         return "--pull" in self.compose(["up", "--help"], "asking docker compose for its options")
 
     def up(self, service: str, *, doing: str) -> None:
-        """`up -d --no-deps <service>`: recreate only this service, never pull (the image must be local)."""
+        """`up -d <service>`: recreate this service (its dependencies only if a plain `up -d` would too), never
+        pull (the image must be local).
+
+        Not `--no-deps`: compose then hashes the service without its `depends_on`, so the container is labelled
+        with a config hash that a plain `docker compose up -d` (a boot, the installer) does not compute, and it
+        recreates the container once more (docker/compose#12069).
+        """
         never = ["--pull", "never"] if self.supports_up_pull_never() else []
-        self.compose(["up", "--detach", "--no-deps", *never, service], doing, timeout=UP_TIMEOUT)
+        self.compose(["up", "--detach", *never, service], doing, timeout=UP_TIMEOUT)

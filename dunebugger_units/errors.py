@@ -6,12 +6,13 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    OK = 0  # done, or nothing to do
+    OK = 0  # done: updated, dry run passed, rolled back, or a rollback or recovery with nothing to do
     UPDATE_FAILED = 1  # the update failed after changing something: OnFailure= starts rollback
     USAGE = 2  # bad arguments (click's own code)
     CONFIG = 3  # the configuration file is unusable
     ROLLBACK_FAILED = 4  # rollback itself failed: manual intervention needed
     CHECK_INCOMPLETE = 5  # one or more components could not be checked
+    NEEDS_ROOT = 77  # a person ran, without root, a command that changes the device (EX_NOPERM)
     REFUSED = 75  # refused before changing anything (EX_TEMPFAIL); SuccessExitStatus= in update@
 
 
@@ -39,6 +40,14 @@ class RateLimited(CheckFailed):
     def __init__(self, until: str) -> None:
         super().__init__(f"rate limited until {until}")
         self.until = until
+
+
+class NeedsRoot(UnitsError):
+    exit_code = ExitCode.NEEDS_ROOT
+
+
+class Cancelled(BaseException):  # not an error: like KeyboardInterrupt, it must pass `except Exception`
+    """The run was stopped (SIGTERM from `systemctl stop`, or Ctrl-C): the skeleton records it as cancelled."""
 
 
 class Refused(UnitsError):

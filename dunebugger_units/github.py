@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from .errors import CheckFailed, RateLimited
+from .errors import CheckFailed, ConfigError, RateLimited
 from .versions import parse_version, strip_v
 
 if TYPE_CHECKING:
@@ -184,9 +184,11 @@ def read_token(token_file: str | None) -> str | None:
         try:
             token = path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
+            if token_file and path == Path(token_file):
+                raise ConfigError(f"github.token_file: {path} does not exist") from None
             continue
         except OSError as exc:
-            raise CheckFailed(f"reading the GitHub token file {path}: {exc.strerror}") from None
+            raise ConfigError(f"github.token_file: reading {path}: {exc.strerror}") from None
         if token:
             return token
     return None
@@ -222,11 +224,29 @@ class GithubClient:
         url = self.releases_url(repo)
         try:
             with open_following(url, self._headers(etag), self.config) as response:
-                return self._interpret(response, etag)
+                lookup = self._interpret(response, etag)
         except requests.Timeout:
             raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+            raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
+        if lookup.release is None and not lookup.not_modified and lookup.etag is None:
+            self._require_repository(repo)
+        return lookup
+
+    def _require_repository(self, repo: str) -> None:
+        """/releases/latest answers 404 both for "no release yet" and for a repository that does not exist
+        (a wrong owner or repo): only the second is an error."""
+        import requests  # deferred: keeps `--help` fast on a Pi
+
+        url = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}"
+        try:
+            with open_following(url, self._headers(None), self.config) as response:
+                status = response.status_code
+        except requests.RequestException as exc:
+            raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
+        if status == 404:
+            raise CheckFailed(f"GitHub has no repository {self.config.owner}/{repo} (HTTP 404): check github.owner "
+                              "and the component's repo")
 
     def _interpret(self, response: requests.Response, etag: str | None) -> Lookup:
         status = response.status_code
@@ -290,6 +310,20 @@ class GithubClient:
 MAX_REDIRECTS = 5
 
 
+def connection_failure(exc: Exception) -> str:
+    """Why a request did not get an answer, in words: a name that does not resolve (DNS, no network) is not a
+    server that refuses the connection."""
+    text = str(exc)
+    if any(s in text for s in ("NameResolutionError", "Name or service not known", "Temporary failure in name "
+                                                                                     "resolution", "nodename nor")):
+        return "the host name does not resolve (DNS or no network)"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Network is unreachable" in text or "No route to host" in text:
+        return "network unreachable"
+    return type(exc).__name__
+
+
 def open_following(url: str, headers: dict[str, str], config: GithubConfig) -> requests.Response:
     """GET `url` (streamed), following at most MAX_REDIRECTS redirects that `redirect_allowed` accepts.
 
@@ -329,7 +363,7 @@ def _get_limited(url: str, headers: dict[str, str], config: GithubConfig, cap: i
     except requests.Timeout:
         raise CheckFailed(f"no answer from {url} within {timeout:g} s") from None
     except requests.RequestException as exc:
-        raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+        raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
 
 
 def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> Release | None:

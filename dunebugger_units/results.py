@@ -24,6 +24,7 @@ class Status(str, Enum):
     NEEDS_MANUAL = "needs-manual"
     DEFERRED = "deferred"  # an unattended update that may run, but not now (a show is running)
     SKIPPED = "skipped"  # an unattended update that will not run (held, beyond auto_limit)
+    CANCELLED = "cancelled"
 
 
 class Action(str, Enum):
@@ -88,7 +89,8 @@ class UpdateResult:
             return ExitCode.OK if asked in (Action.ROLLBACK, Action.RECOVERY) else ExitCode.UPDATE_FAILED
         if self.status is Status.NEEDS_MANUAL:
             return ExitCode.ROLLBACK_FAILED
-        # FAILED: OnFailure= must not roll back a device that was not changed
+        # FAILED or CANCELLED: OnFailure= must not roll back a device that was not changed, and must roll back
+        # one that was (a stop half-way through an update)
         return ExitCode.UPDATE_FAILED if self.changed else ExitCode.REFUSED
 
     def to_dict(self) -> dict[str, Any]:

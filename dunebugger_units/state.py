@@ -195,6 +195,18 @@ def component_views(state_dir: Path, cache_dir: Path) -> dict[str, dict[str, Any
     except StateError:
         checked = {"components": {}}
     return merge_view(checked, load_state(state_dir))
+def set_previous(state_dir: Path, name: str, previous: dict[str, Any] | None) -> None:
+    """What a rollback on request returns to: recorded by a successful update (the version it replaced and
+    that update's backups), dropped once a rollback on request has used it."""
+
+    def mutate(data: State) -> None:
+        record = data["components"].setdefault(name, {})
+        if previous is None:
+            record.pop("previous", None)
+        else:
+            record["previous"] = previous
+
+    update_state(state_dir, mutate)
 
 
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------

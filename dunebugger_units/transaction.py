@@ -36,6 +36,15 @@ class Step(str, Enum):
     VERIFIED = "verified"  # the post-update checks passed
 
 
+class RollbackStep(str, Enum):
+    """How far a rollback got. Every rollback step is idempotent, so a rollback cut off at any of them (a kill,
+    a power cut) is simply run again, by the recovery at boot or by `dunebugger-units rollback`."""
+
+    STARTED = "rollback-started"  # nothing restored yet
+    RESTORED = "rollback-restored"  # the previous version's files are back: compose file, install link
+    RESTARTED = "rollback-restarted"  # the previous version was (re)started; the re-check follows
+
+
 class TxnStatus(str, Enum):
     PENDING = "pending"  # the update is running, or was interrupted
     FAILED = "failed"  # the update failed after a change: a rollback is due
@@ -63,13 +72,14 @@ RECOVERY_BY_STEP: dict[Step, Recovery] = {
 }
 
 
-def decide_recovery(step: Step, status: TxnStatus) -> Recovery:
-    """Pure: what to do at boot with a transaction that reached `step` with `status`."""
+def decide_recovery(step: Step, status: TxnStatus, rolling_back: bool = False) -> Recovery:
+    """Pure: what to do at boot with a transaction that reached `step` with `status`; a rollback that had
+    begun (`rolling_back`) is finished, never turned back into the update."""
     if status is TxnStatus.NEEDS_MANUAL:
         return Recovery.MANUAL
     if step is Step.STARTED:
         return Recovery.NONE
-    if status is TxnStatus.FAILED:
+    if status is TxnStatus.FAILED or rolling_back:
         return Recovery.ROLLBACK
     return RECOVERY_BY_STEP[step]
 
@@ -87,6 +97,7 @@ class Transaction:
     backups: dict[str, Any] = field(default_factory=dict)
     status: TxnStatus = TxnStatus.PENDING
     failure: str = ""  # how the update failed, for the rollback's message: "Post-update checks failed"
+    rollback_step: str = ""  # a RollbackStep value once a rollback began: it is resumed from the start
 
     @property
     def changed(self) -> bool:
@@ -116,9 +127,20 @@ def advance(state_dir: Path, txn: Transaction, step: Step, **backups: Any) -> No
     txn.step = Step(step)
     txn.backups.update(backups)
     save(state_dir, txn)
-    if os.environ.get(KILL_AT_ENV) == step.value:
+    _fault_injection(step.value)
+
+
+def advance_rollback(state_dir: Path, txn: Transaction, step: RollbackStep) -> None:
+    """Record how far the rollback got (for the journal and the tests' power cuts); durable on return."""
+    txn.rollback_step = step.value
+    save(state_dir, txn)
+    _fault_injection(step.value)
+
+
+def _fault_injection(step: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get(PAUSE_AT_ENV) == step.value:
+    if os.environ.get(PAUSE_AT_ENV) == step:
         time.sleep(3600)
 
 

@@ -20,7 +20,8 @@ install_debian_packages() {
     # (the package's policy-rc.d keeps apt from starting them on the host).
     # busybox-static: the rootfs of test images (no internet, so no pulls from public registries).
     # lintian and the arm binutils (strip for the .so in the arm packages): scripts/build-deb.sh and
-    # tests/system/test_package.py.
+    # tests/system/test_package.py. mandoc, groff-base and man-db: the man page is linted
+    # (tests/unit/test_man_page.py).
     # chromium and chromium-driver: the update panel (web/) is tested in a real headless browser, driven by
     # Debian's chromedriver (selenium is given its path, so it never downloads a driver of its own).
     apt-get install -y -q --no-install-recommends \
@@ -29,7 +30,7 @@ install_debian_packages() {
         systemd dbus polkitd util-linux iproute2 \
         ca-certificates curl tar xz-utils procps \
         lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf \
-        chromium chromium-driver
+        chromium chromium-driver mandoc groff-base man-db
 }
 
 debian_mirror() {

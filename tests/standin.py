@@ -45,6 +45,7 @@ class GithubStandin:
     faults: dict[str, str] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     drop_after: dict[str, int] = field(default_factory=dict)  # blob path -> bytes to send, then hang up
+    owner: str | None = None  # when set, another owner's repositories do not exist (404), as on GitHub
     server: ThreadingHTTPServer | None = None
     latency: float = 0.0  # seconds added to every API answer: GitHub is not on loopback
     in_flight: int = 0
@@ -140,8 +141,15 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b'{"message": "Not Found"}')
 
         def _api(self, path: str) -> None:
-            parts = path.strip("/").split("/")  # repos/{owner}/{repo}/releases[/latest]
-            if len(parts) < 4 or parts[3] != "releases":
+            parts = path.strip("/").split("/")  # repos/{owner}/{repo}[/releases[/latest]]
+            if len(parts) < 3 or (standin.owner is not None and parts[1] != standin.owner):
+                self._send(404, b'{"message": "Not Found"}')
+                return
+            if len(parts) == 3:  # the repository itself: every repository of the owner exists
+                self._send(200, json.dumps({"full_name": f"{parts[1]}/{parts[2]}"}).encode(),
+                           {"Content-Type": "application/json"})
+                return
+            if parts[3] != "releases":
                 self._send(404, b'{"message": "Not Found"}')
                 return
             repo = parts[2]

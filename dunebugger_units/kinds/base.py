@@ -110,4 +110,14 @@ class Kind(Protocol[PlanT]):
         """Success is proven: drop temp files, keep N backups (never the one a rollback of now needs)."""
 
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
-        """Restore ctx.from_version from txn.backups, restart it, and return the re-checks."""
+        """Restore ctx.from_version from txn.backups, restart it, and return the re-checks. Idempotent: a
+        rollback cut off anywhere is run again from the start (transaction.advance_rollback marks the steps)."""
+
+    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+        """A rollback on request: the backups of a transaction that returns from what runs now to the previous
+        version (`previous` is what the last successful update recorded); Refused when there is none to
+        return to."""
+
+    def cleanup(self, ctx: UpdateContext) -> None:
+        """Remove what an interrupted or failed run left unfinished (half-staged releases, downloads, temp
+        files); never the running or the previous version."""

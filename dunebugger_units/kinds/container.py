@@ -5,7 +5,8 @@ carries out exactly that plan.
 
 Order of apply, chosen so that every failure before the compose file is written changes nothing:
 pull the new image by its full reference while the old container runs, back the compose file up, record the
-backup in the transaction, write the edited compose file, then `docker compose up -d --no-deps <service>`.
+backup in the transaction, write the edited compose file (the target of a link: the link stays), then
+`docker compose up -d <service>` (not `--no-deps`: see docker.Docker.up).
 Old images are never removed here: a rollback recreates the old container from the local image, with the
 registry unreachable (`--pull never`).
 """
@@ -22,11 +23,11 @@ from typing import Any
 
 from .. import compose, transaction
 from ..docker import Container, Docker, DockerError
-from ..errors import UnitsError
+from ..errors import Refused, UnitsError
 from ..files import atomic_write, fsync_dir
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
-from ..transaction import Step, Transaction
+from ..transaction import RollbackStep, Step, Transaction
 from ..versions import UNKNOWN, strip_v
 from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
@@ -151,8 +152,9 @@ class ContainerKind:
             "pinned_to_digest": plan.pinned or plan.digest is not None,
             "backup": str(backup),
             "compose_diff": compose.unified_diff(plan.before.decode(), plan.after.decode(), str(path)),
-            "steps": [f"docker pull {_pull_ref(plan)}", f"back up {path} to {backup}", f"set {service}'s image tag",
-                      f"docker compose -f {path} up -d --no-deps {service}"],
+            "steps": [f"docker pull {_pull_ref(plan)}", f"back up {path} to {backup}",
+                      f"set {service}'s image to {plan.image_to} in {_describe_target(path)}",
+                      f"docker compose -f {path} up -d {service}"],
         }
 
     # -- the change ---------------------------------------------------------------------------------------
@@ -168,7 +170,7 @@ class ContainerKind:
         transaction.advance(state_dir, txn, Step.COMPOSE_WRITING, compose_file=str(plan.path),
                             compose_backup=str(backup), service=plan.service, previous_image=plan.image_from,
                             new_image=image_to)
-        atomic_write(plan.path, after, like=plan.path)
+        atomic_write(written_file(plan.path), after, like=plan.path)
         transaction.advance(state_dir, txn, Step.RECREATING)
         ctx.progress("recreating the container")
         docker.up(plan.service, doing=f"recreating {plan.service} with {image_to}")
@@ -190,7 +192,8 @@ class ContainerKind:
         self._prune_images(Docker(path), compose.service_image(_read_text(path), _service(ctx)),
                            txn.backups.get("previous_image"))
         # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        target = written_file(path)
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
         fsync_dir(backup_dir)
 
@@ -204,16 +207,46 @@ class ContainerKind:
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
         service = str(txn.backups.get("service") or _service(ctx))
         path = Path(txn.backups.get("compose_file") or ctx.config.compose_file)
-        docker = Docker(path)
-        backup = txn.backups.get("compose_backup")
+        docker, state_dir = Docker(path), Path(ctx.state_dir)
+        backup, image = txn.backups.get("compose_backup"), txn.backups.get("restore_image")
         if backup:
             _restore(path, Path(backup))
+        elif image:  # on request: only this service's image goes back; later edits of the file stay
+            _set_image(path, service, str(image))
+        transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
         previous = compose.service_image(_read_text(path), service)
         if docker.image_id(previous) is None:
             raise UnitsError(f"rolling back {service}: image {previous} is no longer on this machine")
         ctx.progress("recreating the previous container")
         docker.up(service, doing=f"recreating {service} with {previous} during rollback")
+        transaction.advance_rollback(state_dir, txn, RollbackStep.RESTARTED)
         return post_checks(ctx, docker, service, previous, ctx.from_version)
+
+    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+        """Back to the image the last update replaced; its image retention keeps it on this machine."""
+        backups, service, path = previous.get("backups") or {}, _service(ctx), _compose_path(ctx)
+        image, installed = backups.get("previous_image"), backups.get("new_image")
+        try:
+            text = _read_text(path)
+            current = compose.service_image(text, service)
+            if not image or current != installed:
+                raise Refused(f"rolling back {service}: the compose file names {current}, not the {installed} "
+                              "the last update wrote; the previous version is not known")
+            compose.set_service_image(text, service, str(image))
+            if Docker(path).image_id(str(image)) is None:
+                raise Refused(f"rolling back {service}: the previous image {image} is no longer on this machine")
+        except Refused:
+            raise
+        except UnitsError as exc:
+            raise Refused(f"rolling back {service}: {exc}") from None
+        return {"service": service, "compose_file": str(path), "restore_image": str(image),
+                "previous_image": current, "new_image": current}
+
+    def cleanup(self, ctx: UpdateContext) -> None:
+        """Temp files of a compose write cut short; nothing else of a container update is half-done."""
+        target = written_file(_compose_path(ctx))
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def _pull_ref(plan: ComposePlan) -> str:
@@ -311,7 +344,7 @@ def _check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutco
 
 
 def _check_permissions(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    path, backup_dir = _compose_path(ctx), Path(ctx.config.backup_dir)
+    path, backup_dir = written_file(_compose_path(ctx)), Path(ctx.config.backup_dir)
     problems = []
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         problems.append(f"compose file {path} (and its directory) not writable")
@@ -385,6 +418,16 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def written_file(path: Path) -> Path:
+    """The file an edit of `path` writes: the target of a symlinked compose file (the link stays a link)."""
+    return Path(os.path.realpath(path))
+
+
+def _describe_target(path: Path) -> str:
+    target = written_file(path)
+    return str(path) if target == path.absolute() else f"{target} (the target of the link {path})"
+
+
 def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
     """Fsynced, with the compose file's owner (it belongs to pi) and mode 0600 (it may hold secrets)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
@@ -393,10 +436,16 @@ def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path
     return backup
 
 
+def _set_image(path: Path, service: str, image: str) -> None:
+    text = _read_text(path)
+    if compose.service_image(text, service) != image:
+        atomic_write(written_file(path), compose.set_service_image(text, service, image).encode(), like=path)
+
+
 def _restore(path: Path, backup: Path) -> None:
     try:
         data = backup.read_bytes()
     except OSError as exc:
         raise UnitsError(f"restoring {path} from {backup}: {exc.strerror}") from None
     if not path.exists() or path.read_bytes() != data:
-        atomic_write(path, data, like=path)
+        atomic_write(written_file(path), data, like=path)

@@ -32,23 +32,25 @@ from ..download import (
     fetch_small,
     find_asset,
 )
-from ..errors import UnitsError
+from ..errors import Refused, UnitsError
 from ..files import fsync_dir
 from ..github import Asset
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..state import root_dir
-from ..transaction import Step, Transaction
+from ..transaction import RollbackStep, Step, Transaction
 from ..versions import parse_version
 from .base import Checked, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 from .releases import (
     BACKUP_NAME,
+    STAGING_MARK,
     Layout,
     backups_to_prune,
     carry_settings,
     config_files,
     existing_ancestor,
+    is_complete,
     make_backup,
     migrated_dir,
     owner_of,
@@ -56,6 +58,7 @@ from .releases import (
     read_layout,
     releases_to_prune,
     remove_tree,
+    unfinished_releases,
 )
 from .venv import build_venv, pip_argv, reuse_venv
 
@@ -227,12 +230,18 @@ class PythonAppKind:
         layout, new_dir = plan.layout, plan.new_dir
         owner = owner_of(layout.running_dir)
         # staging changes nothing the device runs: on failure it is removed and the record stays "started"
+        created_releases_dir = not layout.releases_dir.exists()
         try:
             self._stage(ctx, layout, plan.archive, new_dir, owner)
             ctx.progress("backing up")
             backup = make_backup(layout.running_dir, self._backup_path(ctx), owner)
         except BaseException:
+            # nothing of a failed staging stays: the half-built release, the download, an empty releases dir
             remove_tree(new_dir)
+            remove_tree(self._downloads(ctx))
+            if created_releases_dir:
+                with contextlib.suppress(OSError):
+                    layout.releases_dir.rmdir()
             raise
         transaction.advance(Path(ctx.state_dir), txn, Step.SWITCHING, previous_release=str(plan.previous),
                             release_dir=str(new_dir), tarball_backup=str(backup),
@@ -249,6 +258,7 @@ class PythonAppKind:
         with contextlib.suppress(PermissionError):
             os.chown(layout.releases_dir, *owner_of(layout.install_dir.parent))
         new_dir.mkdir(mode=0o755)
+        (new_dir / STAGING_MARK).touch()
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
         python = Path(ctx.component.python)
@@ -258,6 +268,7 @@ class PythonAppKind:
             build_venv(ctx.component, new_dir, owner, ctx.progress)
         chown_tree(new_dir / ".venv", owner)
         os.lchown(new_dir, *owner)
+        (new_dir / STAGING_MARK).unlink()
 
     def _switch(self, ctx: UpdateContext, layout: Layout, previous: Path, new_dir: Path) -> None:
         """The downtime: relink, then one restart job, judged by its result.
@@ -270,6 +281,8 @@ class PythonAppKind:
         assert ctx.systemd is not None  # the pipeline refuses earlier without a bus
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         ctx.progress("switching")
+        # again: a setting edited while the release was staging (pip takes minutes on a Pi) is not lost
+        carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
         if layout.plain:
             os.rename(layout.install_dir, previous)  # same filesystem (pre-checked): nothing is copied
         point_install_dir(layout.install_dir, new_dir, sync=False)
@@ -321,8 +334,11 @@ class PythonAppKind:
     def _prune_releases(self, layout: Layout, previous: str | None, keep: int) -> None:
         if not layout.releases_dir.is_dir():
             return
+        for unfinished in unfinished_releases(layout.releases_dir, {layout.running_dir}):
+            remove_tree(unfinished)
+        # only complete releases count: a half-staged or broken dir never pushes out a good release
         dirs = [p for p in layout.releases_dir.iterdir() if p.is_dir() and not p.is_symlink()
-                and not p.name.startswith(".")]
+                and not p.name.startswith(".") and is_complete(p)]
         dirs.sort(key=lambda p: p.stat().st_mtime)
         for name in releases_to_prune([p.name for p in dirs], layout.running_dir.name, previous, keep):
             shutil.rmtree(layout.releases_dir / name)
@@ -338,23 +354,48 @@ class PythonAppKind:
         previous = Path(txn.backups.get("previous_release", ""))
         new_dir = Path(txn.backups["release_dir"]) if txn.backups.get("release_dir") else None
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
+        state_dir = Path(ctx.state_dir)
         if txn.step is Step.STARTED or (install_dir.is_dir() and not install_dir.is_symlink()):
             # the switch never happened: the old version is where it was; make sure it runs
             ctx.systemd.require_done("start", service, deadline)
         else:
-            if not (previous / ".venv/bin/python").exists():
+            if not is_complete(previous):
                 self._restore_from_backup(ctx, txn, previous)
+            if txn.backups.get("carry_settings") and install_dir.resolve() != previous:
+                # on request: the previous release gets the settings as they are now
+                carry_settings(install_dir.resolve(), previous, ctx.component.config_paths)
             ctx.progress("switching back")
             point_install_dir(install_dir, previous)
+            transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
             # the failed release may have crash-looped into the start limit: a restart would be refused
             ctx.systemd.reset_failed(service)
             ctx.systemd.require_done("restart", service, deadline)
+        transaction.advance_rollback(state_dir, txn, RollbackStep.RESTARTED)
         outcomes = self._recheck(ctx, ctx.from_version)
         if first_failure(outcomes) is None:
             if new_dir is not None and new_dir != previous:
                 remove_tree(new_dir)
-            remove_tree(self._downloads(ctx))
+            self.cleanup(ctx)
         return outcomes
+
+    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+        backups = previous.get("backups") or {}
+        release = Path(str(backups.get("previous_release") or ""))
+        tarball = Path(str(backups.get("tarball_backup") or ""))
+        if not backups.get("previous_release") or not (is_complete(release) or tarball.is_file()):
+            raise Refused(f"rolling back {ctx.component.name}: the previous release {previous.get('version')} is "
+                          "no longer on this device (neither its release dir nor its tarball backup)")
+        return {"install_dir": backups.get("install_dir") or ctx.component.install_dir,
+                "previous_release": str(release), "tarball_backup": str(tarball) if tarball.is_file() else None,
+                "carry_settings": True}
+
+    def cleanup(self, ctx: UpdateContext) -> None:
+        """Half-staged releases and the downloads; never the running release."""
+        remove_tree(self._downloads(ctx))
+        with contextlib.suppress(UnitsError):
+            layout = read_layout(ctx.component)
+            for unfinished in unfinished_releases(layout.releases_dir, {layout.running_dir}):
+                remove_tree(unfinished)
 
     def _downloads(self, ctx: UpdateContext) -> Path:
         """Root's staging area for downloads (root's state dir: no one else can plant anything there)."""
@@ -371,6 +412,9 @@ class PythonAppKind:
         owner = owner_of(previous.parent)
         remove_tree(previous)
         previous.mkdir(mode=0o755)
+        (previous / STAGING_MARK).touch()  # a restore cut short is done again, never taken as complete
         extract_archive(backup, previous, ctx.config.update.max_unpacked_bytes, owner)
         build_venv(ctx.component, previous, owner, ctx.progress)
+        chown_tree(previous, owner)
+        (previous / STAGING_MARK).unlink()
         fsync_dir(previous.parent)

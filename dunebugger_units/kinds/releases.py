@@ -22,6 +22,10 @@ from ..errors import UnitsError
 from ..files import fsync_dir
 from ..versions import parse_version
 
+# In a release dir while it is being staged; removed once it is complete. A dir that still has it was cut
+# short (a kill, a stop, a power cut): it is never counted by retention and the next run, the rollback and
+# the recovery remove it.
+STAGING_MARK = ".dunebugger-staging"
 BACKUP_NAME = re.compile(r"^\d{8}_\d{6}\.tar\.gz$")
 
 
@@ -99,6 +103,30 @@ def existing_ancestor(path: Path) -> Path:
     return path
 
 
+def config_dirs(root: Path, config_paths: tuple[str, ...]) -> list[str]:
+    """Every directory of the settings under root, relative to it, parents first (empty ones included)."""
+    found: list[str] = []
+    for rel in config_paths:
+        base = root / rel
+        if base.is_dir() and not base.is_symlink():
+            found.append(rel)
+            found += sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_dir() and not p.is_symlink())
+    return found
+
+
+def is_complete(release: Path) -> bool:
+    """A release dir that finished staging: its venv exists and the staging mark is gone."""
+    return (release / ".venv/bin/python").exists() and not (release / STAGING_MARK).exists()
+
+
+def unfinished_releases(releases_dir: Path, keep: set[Path]) -> list[Path]:
+    """Release dirs a run left half-staged, never one in `keep` (the running and the previous release)."""
+    if not releases_dir.is_dir():
+        return []
+    return sorted(p for p in releases_dir.iterdir()
+                  if p.is_dir() and not p.is_symlink() and (p / STAGING_MARK).exists() and p not in keep)
+
+
 def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
     """Settings files under root, relative to it (a config path may name a dir or a single file)."""
     found: set[str] = set()
@@ -115,8 +143,12 @@ def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
 
 
 def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> SettingsPlan:
-    """Copy the device's settings over the tarball's defaults, byte for byte, mode and owner kept."""
+    """Copy the device's settings over the tarball's defaults, byte for byte, with the mode and owner of every
+    file and directory kept (a directory only the device has, like app/config/sequences/, stays pi's).
+    Run again just before the switch, so that an edit made while the release was staging is not lost."""
     plan = plan_settings(config_files(running, config_paths), config_files(new, config_paths))
+    for rel in config_dirs(running, config_paths):
+        _copy_dir_meta(running / rel, new / rel)
     for rel in plan.from_device:
         source, target = running / rel, new / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +160,19 @@ def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> S
         st = source.lstat()
         os.lchown(target, st.st_uid, st.st_gid)
     return plan
+
+
+def _copy_dir_meta(source: Path, target: Path) -> None:
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    st = source.stat()
+    os.chown(target, st.st_uid, st.st_gid)
+    try:
+        os.chmod(target, st.st_mode & 0o7777)
+    except PermissionError:
+        # the units' RestrictSUIDSGID= refuses a setgid bit even on a directory: the rest of the mode is kept
+        os.chmod(target, st.st_mode & 0o1777)
 
 
 def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:

@@ -13,13 +13,14 @@ from typing import Any
 
 from .. import state, transaction
 from ..config import Config
-from ..errors import UnitsError
+from ..errors import StateError, UnitsError
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import Recovery
-from .rollback import needs_manual, restore_and_recheck, rolled_back
+from .rollback import needs_manual, require_bus, restore_and_recheck, rolled_back
 from .run import Run, execute, explain
+from .update import remember_previous
 
 
 def run_recovery(config: Config) -> UpdateResult | None:
@@ -27,6 +28,10 @@ def run_recovery(config: Config) -> UpdateResult | None:
     txn = transaction.load(Path(config.state_dir))
     if txn is None:
         return None
+    if txn.component not in config.components:
+        raise StateError(f"the transaction record {transaction.transaction_path(Path(config.state_dir))} is for "
+                         f"{txn.component!r}, which the configuration does not know: fix the configuration, or "
+                         "check the device and move the record aside")
     return execute(config, txn.component, Action.RECOVERY, lambda run: _recover(run, txn))
 
 
@@ -34,7 +39,7 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
     name, result = txn.component, run.result
     result.from_version, result.to_version = txn.from_version, txn.to_version
     run.journal_fields["step"] = txn.step.value
-    decision = transaction.decide_recovery(txn.step, txn.status)
+    decision = transaction.decide_recovery(txn.step, txn.status, rolling_back=bool(txn.rollback_step))
     if decision is Recovery.MANUAL:
         result.status = Status.NEEDS_MANUAL
         result.message = (f"An earlier rollback of {name} to {txn.from_version} failed: "
@@ -42,14 +47,14 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
         return
     if decision is Recovery.NONE:
         transaction.clear(run.state_dir)
+        kind_of(run.component.type).cleanup(run.context(txn.from_version, txn.to_version))
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
     ctx = run.context(txn.from_version, txn.to_version)
     kind = kind_of(run.component.type)
+    require_bus(run, txn)
     try:
-        if run.systemd is None:
-            raise UnitsError(f"recovering {name}: {run.bus_error}")
         if decision is Recovery.FINISH and _finish(run, ctx, kind, txn):
             return
         txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step.value!r}"
@@ -71,6 +76,7 @@ def _finish(run: Run, ctx: UpdateContext, kind: Kind[Any], txn: transaction.Tran
     kind.commit(ctx, txn)
     transaction.clear(run.state_dir)
     state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
+    remember_previous(run.state_dir, txn)
     result.status = Status.UPDATED
     result.message = f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)"
     return True

@@ -1,9 +1,12 @@
-"""Rollback of one component after a failed update (started by OnFailure=, or by a person).
+"""Rollback of one component: after a failed update (started by OnFailure=), or on request (a person, or the
+remote) back to the version before the last successful update.
 
-It restores what the transaction record names, restarts, re-checks and reports. If that fails it says
-"manual intervention required" loudly, keeps the record for a person, and exits 4: the rollback unit has
-no OnFailure= and no Restart=, so nothing loops. The recovery at boot shares `restore_and_recheck`,
-`needs_manual` and `rolled_back`.
+It restores what the transaction record names, restarts, re-checks and reports. Every step is idempotent and
+the record stays until the rollback has finished, so a rollback cut off by a kill or a power cut is run again
+(at boot by the recovery, or by `dunebugger-units rollback`). Only a rollback that ran to its end and still
+failed its checks says "manual intervention required", keeps the record for a person and exits 4; the
+rollback unit has no OnFailure= and no Restart=, so nothing loops. The recovery at boot shares
+`restore_and_recheck`, `needs_manual` and `rolled_back`.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from typing import Any
 
 from .. import state, transaction
 from ..config import Config
+from ..device import read_current_version
 from ..errors import Refused, UnitsError
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
-from ..transaction import TxnStatus
-from .run import Run, execute, explain
+from ..transaction import RollbackStep, Step, TxnStatus
+from .run import Run, execute, explain, now_iso
+
+REQUESTED = "Rollback requested"
 
 
 def run_rollback(config: Config, name: str) -> UpdateResult:
@@ -29,17 +35,29 @@ def run_rollback(config: Config, name: str) -> UpdateResult:
 def _rollback(run: Run) -> None:
     name, result = run.component.name, run.result
     txn = transaction.load(run.state_dir)
-    if txn is None or txn.component != name:
-        raise Refused(f"rolling back {name}: there is no unfinished update of {name}")
-    result.from_version, result.to_version = txn.to_version, txn.from_version
+    if txn is not None and txn.component != name:
+        raise Refused(f"rolling back {name}: the unfinished update of {txn.component} must be resolved first: "
+                      f"dunebugger-units rollback {txn.component}")
     monitored = os.environ.get("MONITOR_SERVICE_RESULT")
     if os.environ.get("MONITOR_INVOCATION_ID"):
         result.plan = {"failed_invocation_id": os.environ["MONITOR_INVOCATION_ID"],
                        "failed_service_result": monitored}
+    if txn is None and os.environ.get("MONITOR_INVOCATION_ID"):
+        nothing_to_roll_back(run, f"the failed update of {name} changed nothing")
+        return
+    if txn is not None and not txn.changed:
+        transaction.clear(run.state_dir)
+        nothing_to_roll_back(run, f"the update of {name} to {txn.to_version} had changed nothing")
+        return
+    if txn is None:
+        txn = requested_transaction(run)  # Refused, with nothing written, when there is nowhere to go
+        require_bus(run, None)
+        transaction.save(run.state_dir, txn)
+    else:
+        require_bus(run, txn)
+    result.from_version, result.to_version = txn.to_version, txn.from_version
     ctx = run.context(txn.from_version, txn.to_version)
     try:
-        if run.systemd is None:
-            raise UnitsError(f"rolling back {name}: {run.bus_error}")
         ctx.progress("rolling back")
         restore_and_recheck(kind_of(run.component.type), ctx, txn, result)
     except (UnitsError, OSError) as exc:
@@ -51,10 +69,47 @@ def _rollback(run: Run) -> None:
     rolled_back(run.state_dir, txn, result, why)
 
 
+def require_bus(run: Run, txn: transaction.Transaction | None) -> None:
+    """Without the system bus a rollback cannot even start: no manual intervention for that (nothing was tried),
+    and the record stays for the recovery at boot. Exit 1 when an update had changed the device, else 75."""
+    if run.systemd is None:
+        run.result.changed = txn is not None and txn.changed
+        raise UnitsError(f"rolling back {run.component.name}: {run.bus_error}; nothing was restored")
+
+
+def nothing_to_roll_back(run: Run, why: str) -> None:
+    """A failed or cancelled run that changed nothing: clean up what it may have half-staged, and succeed."""
+    kind_of(run.component.type).cleanup(run.context("", ""))
+    run.result.status = Status.UNCHANGED
+    run.result.message = f"Nothing to roll back: {why}"
+
+
+def requested_transaction(run: Run) -> transaction.Transaction:
+    """A rollback on request, as a transaction: the caller saves it before anything changes (so that a power
+    cut half-way is finished at boot like any other rollback)."""
+    name = run.component.name
+    previous: dict[str, Any] | None = state.load_state(run.state_dir)["components"].get(name, {}).get("previous")
+    if not isinstance(previous, dict) or not previous.get("version"):
+        raise Refused(f"rolling back {name}: there is no previous version to return to (no update of {name} "
+                      "has succeeded since the last rollback)")
+    current = read_current_version(run.config, run.component)
+    if current != previous.get("installed"):
+        raise Refused(f"rolling back {name}: {current} is installed, not the {previous.get('installed')} the last "
+                      f"update installed; the previous version is not known")
+    ctx = run.context(str(previous["version"]), current)
+    backups = kind_of(run.component.type).rollback_backups(ctx, previous)
+    txn = transaction.Transaction(component=name, kind=run.component.type, from_version=str(previous["version"]),
+                                  to_version=current, step=Step.APPLIED, started_at=now_iso(),
+                                  invocation_id=run.result.invocation_id, backups={**backups, "on_request": True},
+                                  status=TxnStatus.FAILED, failure=REQUESTED)
+    return txn
+
+
 def restore_and_recheck(kind: Kind[Any], ctx: UpdateContext, txn: transaction.Transaction,
                         result: UpdateResult) -> None:
     """Restore through the kind and re-check; UnitsError when the restore or a required re-check fails."""
     result.changed = True
+    transaction.advance_rollback(Path(ctx.state_dir), txn, RollbackStep.STARTED)
     outcomes = kind.rollback(ctx, txn)
     result.checks += outcomes
     failed = first_failure(outcomes)
@@ -63,7 +118,8 @@ def restore_and_recheck(kind: Kind[Any], ctx: UpdateContext, txn: transaction.Tr
 
 
 def needs_manual(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, what: str) -> None:
-    """Keep the transaction for a person and say so; nothing retries it."""
+    """The rollback ran to its end and failed: keep the transaction for a person and say so; nothing retries
+    it."""
     txn.status = TxnStatus.NEEDS_MANUAL
     transaction.save(state_dir, txn)
     result.status = Status.NEEDS_MANUAL
@@ -73,5 +129,7 @@ def needs_manual(state_dir: Path, txn: transaction.Transaction, result: UpdateRe
 def rolled_back(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, why: str) -> None:
     transaction.clear(state_dir)
     state.record_installed(state_dir, txn.component, txn.from_version)
+    if txn.backups.get("on_request"):
+        state.set_previous(state_dir, txn.component, None)  # used: a second rollback has nowhere known to go
     result.status = Status.ROLLED_BACK
     result.message = f"{why}, rolled back to v{txn.from_version}"

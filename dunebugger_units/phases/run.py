@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import journal, state
 from ..config import ComponentConfig, Config, validate_instance
-from ..errors import Refused, UnitsError
+from ..errors import Cancelled, Refused, UnitsError
 from ..kinds.base import UpdateContext
 from ..manifest import Manifest
 from ..results import Action, Status, UpdateResult
@@ -79,26 +80,63 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
                           invocation_id=os.environ.get("INVOCATION_ID"))
     state_dir = Path(config.state_dir)
     run: Run | None = None
-    try:
-        component = validate_instance(config, name)
-        label = name if action in (Action.UPDATE, Action.DRY_RUN) else f"{name} ({action.value})"
-        with state.update_lock(state_dir, label), connected() as (systemd, bus_error):
-            run = Run(config, component, result, systemd, bus_error)
-            body(run)
-    except state.Busy as busy:
-        result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
-    except Refused as exc:
-        result.status, result.message = Status.REFUSED, str(exc)
-    except Exception as exc:  # the last catch: a result that names it, never a silent end
-        result.status, result.message = Status.FAILED, explain(exc)
-    result.finished_at = now_iso()
-    if state_dir.is_dir() or result.status is not Status.REFUSED:
+    with stop_cancels():
         try:
-            state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
-        except Refused as exc:  # root's state dir is not root's alone: nothing is written there
-            result.message = f"{result.message} (not recorded: {exc})"
-    report(result, run.journal_fields if run else {})
+            component = validate_instance(config, name)
+            label = name if action in (Action.UPDATE, Action.DRY_RUN) else f"{name} ({action.value})"
+            with state.update_lock(state_dir, label), connected() as (systemd, bus_error):
+                run = Run(config, component, result, systemd, bus_error)
+                body(run)
+        except state.Busy as busy:
+            result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
+        except Refused as exc:
+            result.status, result.message = Status.REFUSED, str(exc)
+        except (Cancelled, KeyboardInterrupt) as exc:
+            result.status, result.message = Status.CANCELLED, cancelled_message(result, exc)
+        except Exception as exc:  # the last catch: a result that names it, never a silent end
+            result.status, result.message = Status.FAILED, explain(exc)
+        result.finished_at = now_iso()
+        if state_dir.is_dir() or result.status is not Status.REFUSED:
+            try:
+                state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
+            except Refused as exc:  # root's state dir is not root's alone: nothing is written there
+                result.message = f"{result.message} (not recorded: {exc})"
+        report(result, run.journal_fields if run else {})
     return result
+
+
+@contextlib.contextmanager
+def stop_cancels() -> Iterator[None]:
+    """SIGTERM (`systemctl stop`, a shutdown) raises Cancelled in the body, once: the run then records a
+    cancelled result and reports it, with a second SIGTERM ignored until it has. Outside the main thread (a
+    test's helper thread) signals cannot be caught, and nothing changes."""
+
+    def cancel(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Cancelled(f"stopped by {signal.Signals(signum).name}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, cancel)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cancelled_message(result: UpdateResult, exc: BaseException) -> str:
+    """What a stop left behind, in one line."""
+    why = str(exc) or "interrupted"
+    what = f"{result.action.value} of {result.component}"
+    if result.action in (Action.ROLLBACK, Action.RECOVERY) and result.changed:
+        return (f"The {what} was cancelled ({why}); it is finished at the next boot, or by "
+                f"`dunebugger-units rollback {result.component}`")
+    if result.changed:
+        return f"The {what} was cancelled ({why}) after it had changed the device; rolling back to " \
+               f"{result.from_version}"
+    return f"The {what} was cancelled ({why}); nothing was changed"
 
 
 @contextlib.contextmanager
@@ -118,7 +156,7 @@ def connected() -> Iterator[tuple[Systemd | None, str | None]]:
 def explain(exc: BaseException) -> str:
     """One line for the result. An OSError (disk full, permission) names the file and the reason; an
     unexpected exception is a bug, and its traceback goes to stderr, which is the journal in a unit."""
-    if isinstance(exc, UnitsError):
+    if isinstance(exc, (UnitsError, Cancelled)):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
@@ -134,6 +172,8 @@ REPORTS: dict[tuple[Action, Status], tuple[journal.Priority, str | None]] = {
     (Action.ROLLBACK, Status.ROLLED_BACK): (journal.Priority.WARNING, journal.ROLLBACK_SUCCEEDED),
     (Action.ROLLBACK, Status.NEEDS_MANUAL): (journal.Priority.CRIT, journal.ROLLBACK_FAILED),
     (Action.ROLLBACK, Status.FAILED): (journal.Priority.CRIT, journal.ROLLBACK_FAILED),
+    (Action.UPDATE, Status.CANCELLED): (journal.Priority.WARNING, None),
+    (Action.ROLLBACK, Status.CANCELLED): (journal.Priority.WARNING, None),
 }
 
 

@@ -15,12 +15,13 @@ from typing import Any
 from .. import journal, state, transaction
 from ..config import Config
 from ..device import read_current_version
-from ..errors import Refused, StateError, UnitsError
+from ..errors import Cancelled, Refused, StateError, UnitsError
 from ..github import GithubClient, read_token
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
 from ..transaction import Step, TxnStatus
+from ..versions import UNKNOWN
 from .preflight import (
     choose_target,
     common_checks,
@@ -54,6 +55,8 @@ def _update(run: Run, version: str | None, *, dry_run: bool, force: bool = False
     refuse_if_unfinished(run)
     if not dry_run:
         refuse_by_policy(run, force)
+        # what an earlier run cut short (a half-staged release, a download) goes first
+        kind_of(run.component.type).cleanup(run.context("", ""))
     try:
         prepared = prepare(run, version)
     except OSError as exc:  # e.g. the disk filled while downloading: nothing the device runs was changed
@@ -141,9 +144,9 @@ def apply_and_verify(run: Run, prepared: Prepared) -> None:
     txn = transaction.Transaction(component=ctx.component.name, kind=ctx.component.type,
                                   from_version=ctx.from_version, to_version=ctx.to_version,
                                   started_at=now_iso(), invocation_id=result.invocation_id)
-    transaction.advance(run.state_dir, txn, Step.STARTED)
     phase = "apply"
     try:
+        transaction.advance(run.state_dir, txn, Step.STARTED)
         ctx.progress("applying")
         kind.apply(ctx, prepared.plan, txn)
         transaction.advance(run.state_dir, txn, Step.APPLIED)
@@ -164,8 +167,16 @@ def apply_and_verify(run: Run, prepared: Prepared) -> None:
         return
     transaction.clear(run.state_dir)
     state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
+    remember_previous(run.state_dir, txn)
     result.status = Status.UPDATED
     result.message = f"Updated {ctx.component.name} to {ctx.to_version}"
+
+
+def remember_previous(state_dir: Path, txn: transaction.Transaction) -> None:
+    """What `dunebugger-units rollback` returns to: the version this update replaced, and where it is kept."""
+    known = txn.from_version != UNKNOWN
+    state.set_previous(state_dir, txn.component, {"version": txn.from_version, "installed": txn.to_version,
+                                                  "backups": txn.backups} if known else None)
 
 
 def fail_after_change(run: Run, txn: transaction.Transaction, phase: str, exc: BaseException) -> None:
@@ -179,7 +190,8 @@ def fail_after_change(run: Run, txn: transaction.Transaction, phase: str, exc: B
         result.message = f"{summary}; nothing was changed"
         return
     current.status = TxnStatus.FAILED
-    current.failure = "Post-update checks failed" if phase == "verify" else "Update failed"
+    current.failure = ("Update cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt))
+                       else "Post-update checks failed" if phase == "verify" else "Update failed")
     transaction.save(run.state_dir, current)
     result.changed = True
     result.message = f"{summary}; rolling back to {txn.from_version}"

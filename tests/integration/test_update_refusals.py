@@ -67,11 +67,39 @@ def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device
     assert "unfinished update of scheduler" in json.loads(out)["message"]
 
 
-def test_rollback_without_transaction_is_refused(config_file: Path, device: Device) -> None:
+def test_rollback_on_request_without_a_previous_version_says_so(config_file: Path, device: Device) -> None:
     cli(config_file, "check")
     code, out = cli(config_file, "run-rollback", "scheduler", "--json")
     assert code == 75
-    assert "no unfinished update of scheduler" in json.loads(out)["message"]
+    assert json.loads(out)["message"] == ("rolling back scheduler: there is no previous version to return to "
+                                          "(no update of scheduler has succeeded since the last rollback)")
+
+
+@pytest.mark.parametrize("txn", [None, transaction.Step.STARTED], ids=["no-record", "record-at-started"])
+def test_the_rollback_after_a_run_that_changed_nothing_does_nothing_and_succeeds(
+        config_file: Path, device: Device, monkeypatch: pytest.MonkeyPatch, txn: transaction.Step | None) -> None:
+    monkeypatch.setenv("MONITOR_INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("MONITOR_SERVICE_RESULT", "signal")
+    if txn is not None:
+        transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
+                                                                   step=txn, status=transaction.TxnStatus.FAILED))
+    before = device.compose_file.read_bytes()
+    code, out = cli(config_file, "run-rollback", "scheduler", "--json")
+    assert code == 0
+    body = json.loads(out)
+    assert (body["status"], body["changed"]) == ("unchanged", False)
+    assert body["message"].startswith("Nothing to roll back: the ")
+    assert body["message"].endswith("changed nothing")
+    assert device.compose_file.read_bytes() == before
+    assert transaction.load(device.state_dir) is None
+
+
+def test_a_rollback_of_another_component_waits_for_the_unfinished_one(config_file: Path, device: Device) -> None:
+    transaction.save(device.state_dir, transaction.Transaction("core", "python_app", "1.0.0", "1.2.0",
+                                                               step=transaction.Step.SWITCHED))
+    code, out = cli(config_file, "run-rollback", "scheduler", "--json")
+    assert code == 75
+    assert "the unfinished update of core must be resolved first" in json.loads(out)["message"]
 
 
 def test_history_lists_results_newest_first(config_file: Path, device: Device) -> None:
@@ -106,3 +134,18 @@ def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device:
     assert "needs manual intervention" in unfinished["message"]
     result = CliRunner().invoke(main, ["--config", str(config_file), "check"])
     assert "the update of core from 1.0.0 to 1.2.0 needs manual intervention" in result.stderr
+
+
+def test_a_rollback_that_cannot_start_is_no_manual_intervention(config_file: Path, device: Device,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/system_bus_socket")
+    transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
+                                                               step=transaction.Step.RECREATING,
+                                                               status=transaction.TxnStatus.FAILED))
+    code, out = cli(config_file, "run-rollback", "scheduler", "--json")
+    assert code == 1  # the device was changed by the update: the rollback unit fails, visibly
+    body = json.loads(out)
+    assert (body["status"], body["changed"]) == ("failed", True)
+    assert body["message"].endswith("; nothing was restored")
+    left = transaction.load(device.state_dir)
+    assert left is not None and left.status is transaction.TxnStatus.FAILED  # resumed at boot, not given up

@@ -243,7 +243,8 @@ def test_installed_command_help_and_man_page(installed: Harness) -> None:
     commands = help_commands(help_text)
     assert {"check", "status", "history", "update", "rollback", "run-update", "run-rollback"} <= set(commands)
     man = gzip.decompress(h.path("/usr/share/man/man1/dunebugger-units.1.gz").read_bytes()).decode()
-    missing = [c for c in commands if not re.search(rf"^\.BR? {re.escape(c)}\b", man, re.MULTILINE)]
+    # a command's tag line: `\fBcheck\fR [...]` (the whole synopsis on the .TP tag line)
+    missing = [c for c in commands if not re.search(rf"^\\fB{re.escape(c)}\\fR", man, re.MULTILINE)]
     assert missing == [], f"the man page does not describe {missing}"
     # The units' Documentation= points here.
     assert h.path("/usr/share/doc/dunebugger-units/README.md").read_text().startswith("# dunebugger-units")

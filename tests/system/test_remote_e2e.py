@@ -180,9 +180,13 @@ def test_people_on_the_device_update_and_roll_back_from_the_command_line(remote:
     older = h.run(["dunebugger-units", "update", "scheduler", "--version", "1.0.0", "--json"], timeout=300)
     assert json.loads(older.stdout)["message"] == "Updated scheduler to 1.0.0"
     assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
+    # a rollback on request returns to the version before the last update: 1.2.0, from this machine
+    back = h.run(["dunebugger-units", "rollback", "scheduler", "--json"], timeout=300)
+    assert json.loads(back.stdout)["message"] == "Rollback requested, rolled back to v1.2.0"
+    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
     nothing = h.run(["dunebugger-units", "rollback", "scheduler"], check=False, timeout=120)
     assert nothing.returncode == 75
-    assert "there is no unfinished update of scheduler" in nothing.stdout
-    history = json.loads(h.run(["dunebugger-units", "history", "-n", "3", "--json"]).stdout)
-    assert [(r["action"], r["status"]) for r in history] == [("rollback", "refused"), ("update", "updated"),
-                                                             ("update", "refused")]
+    assert "there is no previous version to return to" in nothing.stdout
+    history = json.loads(h.run(["dunebugger-units", "history", "-n", "4", "--json"]).stdout)
+    assert [(r["action"], r["status"]) for r in history] == [("rollback", "refused"), ("rollback", "rolled-back"),
+                                                             ("update", "updated"), ("update", "refused")]

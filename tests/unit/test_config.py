@@ -64,11 +64,25 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert config.component("core").install_dir == "/opt/dunebugger/core"
 
 
-def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("github:\n  owner: [unclosed\n", "line 3, column 1: expected ',' or ']'", id="unclosed-flow"),
+        pytest.param("github: {}\nupdate\n", "line 2, column 1: could not find expected ':' "
+                     "(while scanning a simple key)", id="key-without-colon-is-its-own-line"),
+        pytest.param('github:\n  owner: "x\n', "line 2, column 10: found unexpected end of stream "
+                     "(while scanning a quoted scalar)", id="unclosed-quote-names-its-line"),
+        pytest.param("github:\n\towner: x\n", "line 2, column 1: found character '\\t' that cannot start any token",
+                     id="tab-indent"),
+    ],
+)
+def test_invalid_yaml_names_file_line_and_the_parsers_reason(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "updater.yaml"
-    path.write_text("github:\n  owner: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"updater.yaml at line \d+: not valid YAML"):
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
         load_config(path)
+    assert str(caught.value).startswith(f"parsing configuration {path}: not valid YAML: ")
+    assert message in str(caught.value)
 
 
 def test_file_errors_carry_the_path(tmp_path: Path) -> None:

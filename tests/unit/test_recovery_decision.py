@@ -24,6 +24,15 @@ def test_decide_recovery(step: Step, status: TxnStatus, decision: Recovery) -> N
     assert decide_recovery(step, status) is decision
 
 
+@pytest.mark.parametrize(("step", "status", "decision"), [
+    pytest.param(Step.APPLIED, TxnStatus.PENDING, Recovery.ROLLBACK, id="killed-update-whose-rollback-was-cut"),
+    pytest.param(Step.SWITCHED, TxnStatus.FAILED, Recovery.ROLLBACK, id="rollback-cut-by-a-power-cut"),
+    pytest.param(Step.SWITCHED, TxnStatus.NEEDS_MANUAL, Recovery.MANUAL, id="rollback-that-ran-and-failed"),
+])
+def test_a_rollback_that_had_begun_is_finished(step: Step, status: TxnStatus, decision: Recovery) -> None:
+    assert decide_recovery(step, status, rolling_back=True) is decision
+
+
 @pytest.mark.parametrize("step", list(Step), ids=lambda s: s.value)
 @pytest.mark.parametrize("status", list(TxnStatus), ids=lambda s: s.value)
 def test_every_step_and_status_has_a_decision(step: Step, status: TxnStatus) -> None:
