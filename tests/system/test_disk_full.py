@@ -72,7 +72,9 @@ def test_disk_full_while_staging_core_changes_nothing(booted: Harness, gh: Githu
     h.systemctl("start", corekit.SERVICE)
     corekit.wait_healthy(h, "1.0.0")
     pid = corekit.service_props(h, "MainPID")["MainPID"]
-    corekit.publish_all(gh, ["1.2.0"])
+    # requirements that differ from the running release's: a fresh venv and pip, not the reused one (issue 15)
+    files = corekit.release_files("1.2.0", extra_requirement="# changed: a fresh venv and pip")
+    corekit.publish(gh, "1.2.0", corekit.tarball(files))
     h.run(["dunebugger-units", "check", "core"], timeout=60)
     h.run(["dunebugger-units", "check", "core"], timeout=60)
     # leave 1.5 MB: more than the 1 MB the pre-check asks, far less than a venv needs
