@@ -127,7 +127,8 @@ def test_the_check_user_cannot_steer_root(core: Harness, gh: GithubStandin, devi
         # boot recovery and rollback find nothing of root's to act on
         h.run(["dunebugger-units", "recover"])
         assert h.run(["dunebugger-units", "run-rollback", "core"], check=False).returncode == 75
-        assert history(h)[0]["message"].startswith("rolling back core: there is no unfinished update")
+        # no unfinished update of root's, and no successful update to return to (issue 12's rollback on request)
+        assert history(h)[0]["message"].startswith("rolling back core: there is no previous version")
 
         # the update installs the genuine 1.2.0, fetched by root from GitHub; the other server is never asked
         h.systemctl("start", UPDATE, timeout=300)
