@@ -5,12 +5,10 @@ manifest pins the image by digest is pulled by that digest."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device
 from harness import Harness
 from productkit import install_product
@@ -19,28 +17,13 @@ from standin import GithubStandin
 UNIT = "dunebugger-update@scheduler.service"
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
+pytestmark = pytest.mark.containers
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
+def h(booted: Harness) -> Harness:
+    """The device with its containers running (tests/system/conftest.py)."""
+    return booted
 
 
 @pytest.fixture

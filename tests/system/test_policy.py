@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device, publish_defaults
 from harness import Harness
 from productkit import REPO, VENV, install_product, write_config
@@ -34,31 +34,6 @@ def closed_window() -> dict[str, str]:
 # ---- fixtures ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
-
-
-@pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    server.add_release("dunebugger", "v1.0.0")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def configure(h: Harness, gh: GithubStandin, window: dict[str, str] | None, auto_limit: str = "minor") -> None:
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     for component, port in PORTS.items():
@@ -67,6 +42,19 @@ def configure(h: Harness, gh: GithubStandin, window: dict[str, str] | None, auto
     config["update"] = {"stability_seconds": 2, "health_timeout": 8, "keep_backups": 2}
     config["policy"] = {"show_lock": SHOW_LOCK, **({"maintenance_window": window} if window else {})}
     write_config(h, config)
+
+
+def dunebugger_1_0_0(gh: GithubStandin) -> None:
+    gh.add_release("dunebugger", "v1.0.0")
+
+
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(dunebugger_1_0_0)]
+
+
+@pytest.fixture
+def h(booted: Harness) -> Harness:
+    """The device with its containers running (tests/system/conftest.py)."""
+    return booted
 
 
 @pytest.fixture

@@ -45,24 +45,6 @@ def device(tmp_path: Path) -> Device:
 
 
 @pytest.fixture
-def booted(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        yield h
-    finally:
-        h.poweroff()
-
-
-@pytest.fixture
-def gh(booted: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(booted.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def core(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
     install_product(booted, updater_config(device, gh.url))
     booted.pi_uid = install_core(booted, device)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device
 from harness import Harness
 from productkit import install_product
@@ -34,29 +34,17 @@ NOTES = """## What's new in 1.2.0
 """
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
+def scheduler_1_2_0_with_hostile_notes(gh: GithubStandin) -> None:
+    gh.add_release("dunebugger-scheduler", "v1.2.0", body=NOTES)
+
+
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(scheduler_1_2_0_with_hostile_notes)]
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    server.add_release("dunebugger-scheduler", "v1.2.0", body=NOTES)
-    try:
-        yield server
-    finally:
-        server.stop()
+def h(booted: Harness) -> Harness:
+    """The device with its containers running (tests/system/conftest.py)."""
+    return booted
 
 
 @pytest.fixture
