@@ -14,7 +14,7 @@ import pytest
 from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
 from devicekit import Device
 from harness import Harness
-from productkit import install_product
+from productkit import install_product, write_config
 from remotekit import converse, frontend, start_remote_standin
 from standin import GithubStandin
 
@@ -122,6 +122,13 @@ def _update_windows(h: Harness) -> list[tuple[int, int, str]]:
 
 
 def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: GithubStandin, device: Device) -> None:
+    # the seed's remote-first rule, so that scheduler's updates run too and contend for the one lock (with
+    # today's rule they are refused while remote has an update, and may take every turn from remote's)
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    for component, port in PORTS.items():
+        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
+    write_config(remote, config | {"policy": {"remote_first": "running"}})
     publish(gh, "remote", "1.2.0")
     with frontend(remote) as ws:
         converse(ws, {"subject": "updater.check_updates"})
