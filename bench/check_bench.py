@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from devicekit import Device, publish_defaults
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.standin import GithubStandin
 
 from dunebugger_units.config import parse_config
 from dunebugger_units.phases.check import run_check

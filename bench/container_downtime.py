@@ -1,6 +1,6 @@
 """Downtime of a container during an update: dunebugger-units vs a bare `docker compose up -d`, same run.
 
-Boots a throw-away systemd with the real Docker engine and a loopback registry (tests/harness), installs
+Boots a throw-away systemd with the real Docker engine and a loopback registry (tests/kits/harness), installs
 the product, and updates the scheduler from 1.0.0 to 1.2.0 (busybox httpd images) ROUNDS times each way:
 
 - `dunebugger-units run-update scheduler --version 1.2.0` (pull first, then edit, then up -d <service>,
@@ -26,10 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from devicekit import Device  # noqa: E402  # tests/ is not a package: path set above
-from harness import REGISTRY, Harness, busybox_rootfs  # noqa: E402
-from productkit import install_product  # noqa: E402
-from standin import GithubStandin  # noqa: E402
+from kits.devicekit import Device  # noqa: E402  # tests/ is not a package: path set above
+from kits.harness import REGISTRY, Harness, busybox_rootfs  # noqa: E402
+from kits.productkit import install_product  # noqa: E402
+from kits.standin import GithubStandin  # noqa: E402
 
 ROUNDS = 3
 PORT = 18080

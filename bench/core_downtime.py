@@ -1,5 +1,5 @@
 """Benchmark: core's downtime during an update and a rollback, against the seed's procedures (figures go in the
-README). Needs root: it boots a throw-away real systemd (tests/harness) with the fixture core app.
+README). Needs root: it boots a throw-away real systemd (tests/kits/harness) with the fixture core app.
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/core_downtime.py [rounds]
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from corekit import (
+from kits.corekit import (
     INSTALL_DIR,
     SERVICE,
     WHEELHOUSE,
@@ -35,11 +35,11 @@ from corekit import (
     tarball,
     wait_healthy,
 )
-from corekit import updater_config as core_config
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.corekit import updater_config as core_config
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 UPDATE = "dunebugger-update@core.service"
 ROLLBACK = "dunebugger-rollback@core.service"

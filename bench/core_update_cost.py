@@ -1,6 +1,6 @@
 """Benchmark: the cost of a core update whose requirements did not change (issue 15), beside a fresh install of
 the same requirements in the same run (figures go in the README). Needs root: it boots a throw-away real
-systemd (tests/harness) with the fixture core app.
+systemd (tests/kits/harness) with the fixture core app.
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/core_update_cost.py [rounds]
 
@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core_downtime import downtime
-from corekit import install_core, publish, release_files, tarball, wait_healthy
-from corekit import updater_config as core_config
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.corekit import install_core, publish, release_files, tarball, wait_healthy
+from kits.corekit import updater_config as core_config
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 UPDATE = "dunebugger-update@core.service"
 SETUPTOOLS = next(Path("/usr/share/python-wheels").glob("setuptools-*.whl"))

@@ -354,7 +354,7 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
     from pathlib import Path as _Path
 
     from . import state
-    from .client import UpdaterClient
+    from .remote.client import UpdaterClient
 
     if version is not None and dry_run:
         raise click.UsageError("--version and --dry-run together are not supported")
@@ -385,7 +385,7 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
 @click.pass_obj
 def rollback(ctx: Context, component: str, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
-    from .client import UpdaterClient
+    from .remote.client import UpdaterClient
 
     config = ctx.config_or_exit(as_json)
     known_component(config, component)

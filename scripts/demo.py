@@ -25,15 +25,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-import containerkit  # noqa: E402
-import corekit  # noqa: E402
-import remotekit  # noqa: E402
-from devicekit import Device  # noqa: E402
-from harness import Harness  # noqa: E402
-from productkit import install_product  # noqa: E402
-from remotekit import converse, frontend, start_remote_standin  # noqa: E402
-from standin import GithubStandin  # noqa: E402
-from webkit import PanelServer  # noqa: E402
+from kits import containerkit, corekit, remotekit  # noqa: E402
+from kits.devicekit import Device  # noqa: E402
+from kits.harness import Harness  # noqa: E402
+from kits.productkit import install_product  # noqa: E402
+from kits.remotekit import converse, frontend, start_remote_standin  # noqa: E402
+from kits.standin import GithubStandin  # noqa: E402
+from kits.webkit import PanelServer  # noqa: E402
 
 
 def say(text: str) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from harness import Harness  # noqa: E402
-from productkit import install_product  # noqa: E402
+from kits.harness import Harness  # noqa: E402
+from kits.productkit import install_product  # noqa: E402
 
 UNITS = ["dunebugger-check.service", "dunebugger-update@scheduler.service",
          "dunebugger-update-dry-run@scheduler.service", "dunebugger-rollback@scheduler.service",

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devicekit import Device
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.standin import GithubStandin
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

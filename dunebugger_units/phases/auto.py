@@ -22,9 +22,9 @@ from ..errors import CheckFailed
 from ..github import GithubClient, read_token
 from ..holds import read_holds
 from ..results import Action, Status, UpdateResult
+from ..rules.policy import AutoAction, AutoDecision, AutoFacts, Candidate, decide_auto, failed_versions, window_state
 from ..showlock import show_lock_holder
 from ..systemd import unit_of_pid
-from .policy import AutoAction, AutoDecision, AutoFacts, Candidate, decide_auto, failed_versions, window_state
 from .run import now_iso
 
 UPDATE_DEADLINE = 3600.0
@@ -83,7 +83,7 @@ def look_up(config: Config, component: ComponentConfig, facts: AutoFacts) -> Aut
 def start_update(config: Config, name: str, version: str) -> dict[str, Any]:
     """Root's own request for `version`, then dunebugger-update@NAME, followed to its (or its rollback's)
     recorded result. A request the unit did not consume (it joined a run already going) is removed."""
-    from ..client import UpdaterClient, update_unit
+    from ..remote.client import UpdaterClient, update_unit
 
     state_dir = Path(config.state_dir)
     client = UpdaterClient(state_dir, deadline=UPDATE_DEADLINE)

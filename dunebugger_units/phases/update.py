@@ -20,9 +20,7 @@ from ..github import GithubClient, read_token
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
-from ..transaction import Step, TxnStatus
-from ..versions import UNKNOWN
-from .preflight import (
+from ..rules.preflight import (
     choose_target,
     common_checks,
     gather_manifest,
@@ -30,6 +28,8 @@ from .preflight import (
     gather_signatures,
     remote_first_check,
 )
+from ..transaction import Step, TxnStatus
+from ..versions import UNKNOWN
 from .run import Run, execute, explain, now_iso
 
 
@@ -88,8 +88,8 @@ def refuse_if_unfinished(run: Run) -> None:
 def refuse_by_policy(run: Run, force: bool) -> None:
     """A held component, or a show running (the show lock), refuses a person's update unless forced."""
     from ..holds import is_held
+    from ..rules.policy import manual_gate
     from ..showlock import show_lock_holder
-    from .policy import manual_gate
 
     name = run.component.name
     unit_of = run.systemd.unit_of_pid if run.systemd is not None else None

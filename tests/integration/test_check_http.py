@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from devicekit import Device, publish_defaults
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.standin import GithubStandin
 
 from dunebugger_units.config import parse_config
 from dunebugger_units.phases.check import FRONTEND_KEYS, run_check

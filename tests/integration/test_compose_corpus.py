@@ -1,4 +1,4 @@
-"""The compose corpus (tests/composecorpus.py) against every reader, with the real `docker compose config` as
+"""The compose corpus (tests/kits/composecorpus.py) against every reader, with the real `docker compose config` as
 the judge: what it accepts is never called invalid, the image we read is the image it reads, and after our edit
 it reads the new image for that service and exactly the same for everything else. Broken files are refused with
 the parser's reason at the line docker compose names.
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from composecorpus import CORPUS, Case
-from devicekit import Device
-from standin import GithubStandin
+from kits.composecorpus import CORPUS, Case
+from kits.devicekit import Device
+from kits.standin import GithubStandin
 
 from dunebugger_units import compose
 from dunebugger_units.compose import ComposeEditError

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from standin import GithubStandin
+from kits.standin import GithubStandin
 
 from dunebugger_units.download import (
     Checksum,

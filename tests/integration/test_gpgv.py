@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from signkit import Signer, make_signer, sha256sums
+from kits.signkit import Signer, make_signer, sha256sums
 
 from dunebugger_units.signatures import SignatureError, verify_signature
 

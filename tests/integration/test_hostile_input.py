@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from devicekit import Device, publish_defaults
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.standin import GithubStandin
 
 from dunebugger_units.cli import main
 from dunebugger_units.github import redirect_allowed

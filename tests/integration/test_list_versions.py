@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from devicekit import Device
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.standin import GithubStandin
 
 from dunebugger_units.config import parse_config
 from dunebugger_units.errors import CheckFailed, RateLimited

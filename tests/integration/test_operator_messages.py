@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from devicekit import Device, publish_defaults
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.standin import GithubStandin
 
 from dunebugger_units import state, transaction
 from dunebugger_units.cli import main, parse_since, render_components, render_result

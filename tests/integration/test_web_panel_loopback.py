@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from webkit import FakeRemote, Page, PanelServer, chromium, reply
+from kits.webkit import FakeRemote, Page, PanelServer, chromium, reply
 
 HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 

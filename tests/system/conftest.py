@@ -1,10 +1,10 @@
-"""System tier: every test here runs against a throw-away real systemd (see tests/harness).
+"""System tier: every test here runs against a throw-away real systemd (see tests/kits/harness).
 
 The fixtures every system test module shares, one definition each:
 - `booted`: a test systemd with the device's /opt/dunebugger bound in (`device`, from tests/conftest.py).
   A module marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
-  running 1.0.0 from busybox test images (tests/containerkit.py); one marked `pytest.mark.on_disk` keeps what
-  survives a power cut on the real disk (tests/crashkit.py).
+  running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.on_disk` keeps what
+  survives a power cut on the real disk (tests/kits/crashkit.py).
 - `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
   functions that publish the releases the module starts from.
 - `harness`, `docker_harness`: a bare test systemd, without or with Docker (tests of the harness itself).
@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import containerkit
-import crashkit
 import pytest
-from devicekit import Device
-from harness import INSTALL_HINT, Harness, missing_dependencies
-from standin import GithubStandin
+from kits import containerkit, crashkit
+from kits.devicekit import Device
+from kits.harness import INSTALL_HINT, Harness, missing_dependencies
+from kits.standin import GithubStandin
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

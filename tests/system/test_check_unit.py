@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from devicekit import Device, publish_defaults
-from harness import Harness
-from productkit import install_product, unit_names
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.harness import Harness
+from kits.productkit import install_product, unit_names
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devicekit import Device
-from harness import Harness
-from productkit import REPO, VENV, install_product
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import REPO, VENV, install_product
 
 PYTHON = str(VENV / "bin" / "python")
 INSIDE = Device(Path("/"))
@@ -23,8 +23,8 @@ INSIDE = Device(Path("/"))
 # Runs inside the harness: the client call and the handler's replies, as JSON.
 PROBE = """
 import json, sys
-from dunebugger_units.client import ClientError, UpdaterClient
-from dunebugger_units.messages import handle
+from dunebugger_units.remote.client import ClientError, UpdaterClient
+from dunebugger_units.remote.messages import handle
 subject, body, deadline = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
 client = UpdaterClient(deadline=deadline)
 envelope = {"subject": subject, "body": body, "connectionId": "c"}

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, start_containers, wait_health
-from devicekit import Device
-from harness import REGISTRY, Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, start_containers, wait_health
+from kits.devicekit import Device
+from kits.harness import REGISTRY, Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 REAL = "/opt/dunebugger/compose/dunebugger.yml"
 

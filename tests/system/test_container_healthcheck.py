@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, publish, ref, wait_health
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, publish, ref, wait_health
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 HEALTHY = ('HEALTHCHECK --interval=1s --timeout=2s --retries=2 '
            'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:18080/health"]')

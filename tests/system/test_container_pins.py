@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 UNIT = "dunebugger-update@scheduler.service"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corekit import install_core, publish_all, updater_config, wait_healthy
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.corekit import install_core, publish_all, updater_config, wait_healthy
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 
 @pytest.fixture

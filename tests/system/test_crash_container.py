@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
-from crashkit import boot, history, kill_at, pause_at, wait_for_step
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from kits.crashkit import boot, history, kill_at, pause_at, wait_for_step
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 # every step the container pipeline records, in order (pipeline: started, applied, verified; kind: the rest)
 STEPS = ["started", "compose-writing", "recreating", "applied", "verified"]

@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from corekit import DEVICE_SETTINGS, INSTALL_DIR, SERVICE, install_core, publish_all, updater_config, wait_healthy
-from crashkit import boot, history, kill_at, pause_at, wait_for_step
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.corekit import DEVICE_SETTINGS, INSTALL_DIR, SERVICE, install_core, publish_all, updater_config, wait_healthy
+from kits.crashkit import boot, history, kill_at, pause_at, wait_for_step
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 # every step the core pipeline records, in order (pipeline: started, applied, verified; kind: the rest)
 STEPS = ["started", "switching", "switched", "applied", "verified"]

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corekit import SERVICE, publish_all, wait_healthy
-from crashkit import disks, history
-from devicekit import Device
-from harness import Harness
-from standin import GithubStandin
+from kits.corekit import SERVICE, publish_all, wait_healthy
+from kits.crashkit import disks, history
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.standin import GithubStandin
 from test_crash_core import prepare, settle
 
 from dunebugger_units import journal

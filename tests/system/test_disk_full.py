@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
-import corekit
 import pytest
-from containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device
-from harness import Harness
-from productkit import history, install_product
-from standin import GithubStandin
+from kits import corekit
+from kits.containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import history, install_product
+from kits.standin import GithubStandin
 
 STACK = "/opt/dunebugger/stack"  # a 256 KiB tmpfs, filled up before the update
 

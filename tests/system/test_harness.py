@@ -7,7 +7,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
+from kits.harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
 
 
 def test_boots_to_running_with_a_system_bus(harness: Harness) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from devicekit import Device, publish_defaults
-from harness import CommandFailed, Harness
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.harness import CommandFailed, Harness
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 from dunebugger_units.config import load_config
@@ -401,7 +401,7 @@ def rebuilt_with_version(deb: Path, version: str, out: Path) -> Path:
 def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubStandin, deb: Path,
                                                  tmp_path: Path) -> None:
     """Issue 11: the old prerm refuses, then dpkg asks the new one (failed-upgrade), which must refuse too."""
-    from corekit import MANIFEST_URL, publish, release_files, tarball
+    from kits.corekit import MANIFEST_URL, publish, release_files, tarball
 
     h = installed
     installed_version = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()

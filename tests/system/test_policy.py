@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device, publish_defaults
-from harness import Harness
-from productkit import REPO, VENV, install_product, write_config
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device, publish_defaults
+from kits.harness import Harness
+from kits.productkit import REPO, VENV, install_product, write_config
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 

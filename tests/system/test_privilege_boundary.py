@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from corekit import (
+from kits.corekit import (
     asset,
     install_core,
     publish,
@@ -25,11 +25,11 @@ from corekit import (
     updater_config,
     wait_healthy,
 )
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from signkit import Signer, make_signer, sha256sums
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.signkit import Signer, make_signer, sha256sums
+from kits.standin import GithubStandin
 
 STATE = "/var/lib/dunebugger-units"
 CACHE = f"{STATE}/check"

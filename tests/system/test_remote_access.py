@@ -7,17 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
-from devicekit import Device, publish_defaults
-from harness import Harness
-from productkit import REPO, VENV, install_product
-from standin import GithubStandin
+from kits.devicekit import Device, publish_defaults
+from kits.harness import Harness
+from kits.productkit import REPO, VENV, install_product
+from kits.standin import GithubStandin
 
 INSIDE = Device(Path("/"))
 PYTHON = str(VENV / "bin" / "python")
 
 CHECK_AS_CLIENT = """
 import json
-from dunebugger_units.client import UpdaterClient, ClientError
+from dunebugger_units.remote.client import UpdaterClient, ClientError
 try:
     print(json.dumps({"ok": UpdaterClient().check()}))
 except ClientError as exc:

@@ -11,12 +11,12 @@ import threading
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device
-from harness import Harness
-from productkit import install_product, write_config
-from remotekit import converse, frontend, start_remote_standin
-from standin import GithubStandin
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product, write_config
+from kits.remotekit import converse, frontend, start_remote_standin
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 

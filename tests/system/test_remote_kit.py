@@ -1,5 +1,5 @@
 """The integration kit, for real: the remote stand-in runs as the `remote` service of the compose file, in a
-real container (an image holding only python, sdbus, websockets and the client's modules: tests/remoteimage.py),
+real container (an image holding only python, sdbus, websockets and the client's modules: tests/kits/remoteimage.py),
 configured exactly as packaging/ says: the sysusers.d user, the compose keys of packaging/compose merged into
 the compose file, the polkit rule. Through the real polkit and system bus it checks, updates, dry-runs, rolls
 back, updates itself, and broadcasts what systemctl started."""
@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
-from containerkit import COMPOSE, IMAGES, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device
-from harness import REGISTRY, Harness, busybox_rootfs
-from productkit import REPO, install_product
-from remoteimage import STANDIN, python_rootfs
-from remotekit import PORT, _listening, converse, frontend, receive, wait_broadcast
-from standin import GithubStandin
+from kits.containerkit import COMPOSE, IMAGES, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device
+from kits.harness import REGISTRY, Harness, busybox_rootfs
+from kits.productkit import REPO, install_product
+from kits.remoteimage import STANDIN, python_rootfs
+from kits.remotekit import PORT, _listening, converse, frontend, receive, wait_broadcast
+from kits.standin import GithubStandin
 from websockets.exceptions import ConnectionClosed
 
 KIT = REPO / "packaging" / "compose" / "remote.override.yml"
@@ -124,7 +124,7 @@ def is_result(component: str, message: str) -> Any:
 
 OUTCOME = """
 import json
-from dunebugger_units.client import UpdaterClient
+from dunebugger_units.remote.client import UpdaterClient
 print(json.dumps(UpdaterClient().remote_update_outcome(timeout=240)))
 """
 

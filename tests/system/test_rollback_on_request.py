@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
-from corekit import DEVICE_SETTINGS, INSTALL_DIR, install_core, owners, publish_all, updater_config, wait_healthy
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from standin import GithubStandin
+from kits.containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
+from kits.corekit import DEVICE_SETTINGS, INSTALL_DIR, install_core, owners, publish_all, updater_config, wait_healthy
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.standin import GithubStandin
 
 
 @pytest.fixture

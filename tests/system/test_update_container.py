@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from containerkit import (
+from kits.containerkit import (
     COMPOSE,
     INSIDE,
     MANIFEST_URL,
@@ -23,10 +23,10 @@ from containerkit import (
     ref,
     wait_health,
 )
-from devicekit import Device
-from harness import Harness
-from productkit import CONFIG, history, install_product, write_config
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import CONFIG, history, install_product, write_config
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 

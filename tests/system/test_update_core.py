@@ -11,7 +11,7 @@ import json
 import shutil
 
 import pytest
-from corekit import (
+from kits.corekit import (
     DEVICE_SETTINGS,
     SERVICE,
     asset,
@@ -22,10 +22,10 @@ from corekit import (
     updater_config,
     wait_healthy,
 )
-from devicekit import Device
-from harness import Harness
-from productkit import history, install_product
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import history, install_product
+from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from devicekit import Device
-from harness import Harness
-from productkit import install_product
-from remotekit import PORT, start_remote_standin
-from standin import GithubStandin
-from webkit import REPO, WEB, Page, PanelServer, chromium
+from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.productkit import install_product
+from kits.remotekit import PORT, start_remote_standin
+from kits.standin import GithubStandin
+from kits.webkit import REPO, WEB, Page, PanelServer, chromium
 
 from dunebugger_units import journal
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.client import COMPONENTS, Event, component_view, system_info_components
-from dunebugger_units.messages import handle, parse_update_request
+from dunebugger_units.remote.client import COMPONENTS, Event, component_view, system_info_components
+from dunebugger_units.remote.messages import handle, parse_update_request
 
 ENVELOPE_KEYS = {"subject", "body", "source", "destination"}
 BODY_KEYS = {

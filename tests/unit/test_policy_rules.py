@@ -14,7 +14,7 @@ from dunebugger_units.errors import ConfigError
 from dunebugger_units.github import Release
 from dunebugger_units.phases.auto import worth_recording
 from dunebugger_units.phases.listing import version_rows
-from dunebugger_units.phases.policy import (
+from dunebugger_units.rules.policy import (
     AutoAction,
     AutoDecision,
     AutoFacts,

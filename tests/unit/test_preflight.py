@@ -7,7 +7,7 @@ import pytest
 from dunebugger_units.config import parse_config, validate_instance
 from dunebugger_units.errors import Refused
 from dunebugger_units.manifest import Manifest
-from dunebugger_units.phases.preflight import choose_target, common_checks
+from dunebugger_units.rules.preflight import choose_target, common_checks
 
 CONFIG = parse_config({})
 CHECKED = {"last_checked": "2026-11-27T00:00:00Z", "latest": "1.2.0"}

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.client import (
+from dunebugger_units.config import parse_config
+from dunebugger_units.errors import ConfigError
+from dunebugger_units.phases import check as check_phase
+from dunebugger_units.remote.client import (
     FRONTEND_KEYS,
     TODAY_KEYS,
     ClientError,
@@ -25,11 +28,8 @@ from dunebugger_units.client import (
     rollback_of,
     system_info_components,
 )
-from dunebugger_units.config import parse_config
-from dunebugger_units.errors import ConfigError
-from dunebugger_units.messages import broadcast_replies, handle, level_of
-from dunebugger_units.phases import check as check_phase
-from dunebugger_units.phases.preflight import remote_first_check
+from dunebugger_units.remote.messages import broadcast_replies, handle, level_of
+from dunebugger_units.rules.preflight import remote_first_check
 from dunebugger_units.systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, SystemdError
 
 # What today's frontend accepts (websocket.js): a reply to its own connectionId or to broadcast, and of the

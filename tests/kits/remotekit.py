@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import Harness
-from productkit import REPO, VENV
 from websockets.sync.client import ClientConnection, connect
+
+from kits.harness import Harness
+from kits.productkit import REPO, VENV
 
 PORT = 8765
 FINAL = {"update_result", "update_check_result", "log"}
@@ -18,10 +19,10 @@ _ids = itertools.count(1)
 
 
 def start_remote_standin(h: Harness, user: str = "remoteuser") -> None:
-    """The polkit rule, an unprivileged `dunebugger` group member, and tests/remote_standin.py run as it."""
+    """The polkit rule, an unprivileged `dunebugger` group member, and tests/kits/remote_standin.py run as it."""
     h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
                  (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
-    h.write_file("/usr/local/lib/remote-standin.py", (REPO / "tests/remote_standin.py").read_bytes())
+    h.write_file("/usr/local/lib/remote-standin.py", (REPO / "tests/kits/remote_standin.py").read_bytes())
     h.run(["useradd", "--create-home", "--groups", "dunebugger", user])
     h.run(["systemd-run", "--unit=remote-standin", "-p", f"User={user}",
            str(VENV / "bin/python"), "/usr/local/lib/remote-standin.py", "--port", str(PORT)])

@@ -13,14 +13,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import busybox_rootfs
-from productkit import REPO, VENV
+from kits.harness import busybox_rootfs
+from kits.productkit import REPO, VENV
 
 PYTHON = Path("/usr/bin/python3.11")
 STDLIB = Path("/usr/lib/python3.11")
 DIST = "usr/lib/python3/dist-packages"
 # what the remote's image needs of this project (README, "Connecting the remote")
-CLIENT_MODULES = ("__init__.py", "client.py", "messages.py", "systemd.py", "errors.py")
+CLIENT_MODULES = ("__init__.py", "remote/__init__.py", "remote/client.py", "remote/messages.py", "systemd.py",
+                  "errors.py")
 THIRD_PARTY = ("sdbus", "websockets")
 SKIP_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
                "config-3.11-x86_64-linux-gnu", "distutils", "unittest"}
@@ -54,7 +55,7 @@ def python_rootfs() -> Path:
     site = root / DIST
     for package in THIRD_PARTY:
         shutil.copytree(_site_packages() / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
-    (site / "dunebugger_units").mkdir(parents=True)
+    (site / "dunebugger_units/remote").mkdir(parents=True)
     for module in CLIENT_MODULES:
         shutil.copy2(REPO / "dunebugger_units" / module, site / "dunebugger_units" / module)
     _copy(PYTHON, root)
@@ -63,7 +64,7 @@ def python_rootfs() -> Path:
     for library in _libraries(binaries):
         _copy(library, root)
     (root / "app").mkdir()
-    shutil.copy2(REPO / "tests/remote_standin.py", root / STANDIN.lstrip("/"))
+    shutil.copy2(REPO / "tests/kits/remote_standin.py", root / STANDIN.lstrip("/"))
     # the image's own user, as in today's image (useradd -r): uid 999, unknown to the host
     with (root / "etc/passwd").open("a") as passwd:
         passwd.write("appuser:x:999:999::/app:/bin/sh\n")

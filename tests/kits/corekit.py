@@ -23,11 +23,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from devicekit import Device
-from harness import Harness
-from standin import GithubStandin
+from kits.devicekit import Device
+from kits.harness import Harness
+from kits.standin import GithubStandin
 
-COREAPP = Path(__file__).parent / "fixtures" / "coreapp"
+COREAPP = Path(__file__).parent.parent / "fixtures" / "coreapp"
 INSIDE_ROOT = Path("/opt/dunebugger")
 INSTALL_DIR = INSIDE_ROOT / "core"
 WHEELHOUSE = INSIDE_ROOT / "wheelhouse"

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from harness import Harness
 
-REPO = Path(__file__).resolve().parent.parent
+from kits.harness import Harness
+
+REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "units"
 VENV = Path("/usr/local/lib/dunebugger-units/venv")
 CONFIG = "/etc/dunebugger/updater.yaml"

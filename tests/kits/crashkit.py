@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import productkit
-from devicekit import Device
-from harness import Harness
+from kits import productkit
+from kits.devicekit import Device
+from kits.harness import Harness
 
 DROPIN_DIR = "/etc/systemd/system/dunebugger-update@.service.d"
 

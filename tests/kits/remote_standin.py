@@ -8,7 +8,7 @@ broadcasts every recorded result (`UpdaterClient.follow_results` in a thread), w
 broadcast while no frontend is connected waits for the next one (the real remote sends it once it is
 connected to the cloud again).
 
-    python tests/remote_standin.py --port 8765 --state-dir /var/lib/dunebugger-units [--health-port N --version V]
+    python tests/kits/remote_standin.py --port 8765 --state-dir /var/lib/dunebugger-units [--health-port N --version V]
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 from websockets.sync.server import ServerConnection, serve
 
-from dunebugger_units.client import UpdaterClient
-from dunebugger_units.messages import BROADCAST, broadcast_replies, handle
+from dunebugger_units.remote.client import UpdaterClient
+from dunebugger_units.remote.messages import BROADCAST, broadcast_replies, handle
 
 
 class Frontends:

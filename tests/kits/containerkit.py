@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from devicekit import Device
-from harness import REGISTRY, Harness, busybox_rootfs
-from harness.images import restore_registry, save_registry
-from standin import GithubStandin
+
+from kits.devicekit import Device
+from kits.harness import REGISTRY, Harness, busybox_rootfs
+from kits.harness.images import restore_registry, save_registry
+from kits.standin import GithubStandin
 
 INSIDE = Device(Path("/"))
 PORTS = {"scheduler": 18080, "remote": 18081}

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from standin import GithubStandin
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from kits.standin import GithubStandin
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 @dataclass

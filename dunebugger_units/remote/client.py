@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import UnitsError
-from .systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, Systemd, SystemdError
+from ..errors import UnitsError
+from ..systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, Systemd, SystemdError
 
 COMPONENTS = ("core", "scheduler", "remote")
 CHECK_UNIT = "dunebugger-check.service"
