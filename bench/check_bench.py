@@ -1,4 +1,4 @@
-"""Benchmark of the check phase and of the command's cold start (figures go in the README).
+"""Benchmark of the check phase and of the command's cold start (figures in docs/performance.md).
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/check_bench.py
 1. One check of 3 components against the loopback GitHub stand-in, concurrent vs sequential, in the same run,

@@ -1,4 +1,4 @@
-"""Benchmark: what importing the remote's client costs (figures go in the README, "Connecting the remote").
+"""Benchmark: what importing the remote's client costs (figures in docs/performance.md).
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/client_import.py
 In fresh interpreters (warm page cache, bytecode present), ROUNDS times each: `python -c pass`, then

@@ -1,5 +1,5 @@
-"""Benchmark: core's downtime during an update and a rollback, against the seed's procedures (figures go in the
-README). Needs root: it boots a throw-away real systemd (tests/kits/harness) with the fixture core app.
+"""Benchmark: core's downtime during an update and a rollback, against the shell-script procedures (figures in
+docs/performance.md). Needs root: it boots a throw-away real systemd (tests/kits/harness) with the fixture core app.
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/core_downtime.py [rounds]
 
@@ -7,9 +7,10 @@ Downtime is the time dunebugger.service is not active, read from systemd's own r
 "Stopping ..." journal entry (it leaves `active`) to ActiveEnterTimestamp (active again). On the same fixture, in the
 same run:
 1. a bare `systemctl restart dunebugger` (the floor);
-2. the seed's update: stop, remove, extract, pip install (fresh venv), start;
+2. the shell-script update, as the host coordinator's script runs it: stop, remove, extract, pip install
+   (fresh venv), start;
 3. ours: `systemctl start dunebugger-update@core` (download, staging, venv and pip happen before the stop);
-4. rollback: the seed's (stop, tar restore, venv rebuild, start) against ours (OnFailure= after a release that
+4. rollback: the shell script's (stop, tar restore, venv rebuild, start) against ours (OnFailure= after a release that
    crashes at start: relink to the previous release, restart), each timed from its start until core is active
    on the old version again.
 """
@@ -76,8 +77,8 @@ def bare_restart(h: Harness) -> float:
     return downtime(h)
 
 
-def seed_update(h: Harness, tarball: str) -> float:
-    """The seed's core update, step by step as its shell script does it, while the service is down."""
+def script_update(h: Harness, tarball: str) -> float:
+    """The shell-script core update, step by step as the script does it, while the service is down."""
     d = str(INSTALL_DIR)
     h.systemctl("stop", SERVICE)
     h.run(["find", d, "-mindepth", "1", "-delete"])
@@ -90,8 +91,8 @@ def seed_update(h: Harness, tarball: str) -> float:
     return downtime(h)
 
 
-def seed_rollback(h: Harness, backup: str) -> float:
-    """The seed's rollback: stop, restore the tarball, rebuild the venv, start; timed from its first step."""
+def script_rollback(h: Harness, backup: str) -> float:
+    """The shell-script rollback: stop, restore the tarball, rebuild the venv, start; timed from its first step."""
     d = str(INSTALL_DIR)
     started = now_monotonic_us()
     h.systemctl("stop", SERVICE)
@@ -126,14 +127,14 @@ def main(rounds: int) -> None:
         try:
             install_product(h, core_config(device, gh.url))
             install_core(h, device)
-            # the seed's inputs: the release tarball and a backup of the running install (without its venv)
+            # the shell script's inputs: the release tarball and a backup of the running install (without its venv)
             publish_all(gh, ["1.2.0"])
             h.write_file("/root/dunebugger-1.2.0.tar.gz",
                          gh.blobs["/download/dunebugger/v1.2.0/dunebugger-1.2.0.tar.gz"])
             h.run(["tar", "-czf", "/root/core.backup.tar.gz", "--exclude=./.venv", "-C", str(INSTALL_DIR), "."])
             restarts = [bare_restart(h) for _ in range(rounds)]
-            seed = [seed_update(h, "/root/dunebugger-1.2.0.tar.gz") for _ in range(rounds)]
-            seed_back = [seed_rollback(h, "/root/core.backup.tar.gz") for _ in range(rounds)]
+            script = [script_update(h, "/root/dunebugger-1.2.0.tar.gz") for _ in range(rounds)]
+            script_back = [script_rollback(h, "/root/core.backup.tar.gz") for _ in range(rounds)]
             wait_healthy(h, "1.0.0")
             ours, ours_back = [], []
             for i in range(rounds):
@@ -143,16 +144,16 @@ def main(rounds: int) -> None:
         finally:
             gh.stop()
             h.poweroff()
-    floor, seed_m, ours_m = (statistics.median(x) for x in (restarts, seed, ours))
+    floor, script_m, ours_m = (statistics.median(x) for x in (restarts, script, ours))
     print(f"rounds: {rounds} (medians)")
     print(f"bare systemctl restart dunebugger      downtime {med(restarts)}")
-    print(f"seed update (stop/rm/extract/pip/start) downtime {med(seed)}")
+    print(f"shell-script update (stop/rm/extract/pip/start) downtime {med(script)}")
     print(f"dunebugger-units update                 downtime {med(ours)}  "
-          f"= {ours_m / floor:.2f}x the bare restart (target <= 1.5x), {ours_m / seed_m:.3f}x the seed's "
+          f"= {ours_m / floor:.2f}x the bare restart (target <= 1.5x), {ours_m / script_m:.3f}x the shell script's "
           f"(target <= 0.2x)")
-    print(f"seed rollback (tar restore, venv rebuild) {med(seed_back)}")
+    print(f"shell-script rollback (tar restore, venv rebuild) {med(script_back)}")
     print(f"dunebugger-units rollback (relink, restart) {med(ours_back)}  "
-          f"= {statistics.median(ours_back) / statistics.median(seed_back):.3f}x the seed's")
+          f"= {statistics.median(ours_back) / statistics.median(script_back):.3f}x the shell script's")
 
 
 def our_rollback(h: Harness, gh: GithubStandin, crashing: str, back_to: str) -> float:

@@ -1,5 +1,5 @@
-"""Benchmark: the cost of a core update whose requirements did not change (issue 15), beside a fresh install of
-the same requirements in the same run (figures go in the README). Needs root: it boots a throw-away real
+"""Benchmark: the cost of a core update whose requirements did not change, beside a fresh install of
+the same requirements in the same run (figures in docs/performance.md). Needs root: it boots a throw-away real
 systemd (tests/kits/harness) with the fixture core app.
 
 Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/core_update_cost.py [rounds]

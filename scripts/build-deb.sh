@@ -27,7 +27,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-deb: %s\n' "$*" >&2; exit 1; }
 
 # The wheel platform of each Debian architecture. sdbus publishes manylinux_2_28 wheels (glibc >= 2.28:
-# bookworm has 2.36); its armv7l wheel needs an ARMv7 CPU (Raspberry Pi 2 and later), see the README.
+# bookworm has 2.36); its armv7l wheel needs an ARMv7 CPU (Raspberry Pi 2 and later), see docs/design.md ("The Debian package").
 wheel_platform() {
     case "$1" in
         amd64) echo manylinux_2_28_x86_64 ;;
