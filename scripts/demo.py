@@ -111,7 +111,7 @@ def main() -> int:
         try:
             print("  containers: scheduler and remote 1.0.0 from a local registry")
             containerkit.start_containers(h, root / "rootfs")
-            print("  core: the fixture app 1.0.0 under dunebugger.service (today's plain layout)")
+            print("  core: the fixture app 1.0.0 under dunebugger.service (the installer's plain layout)")
             corekit.install_core(h, device)
             github = GithubStandin().start(h.listen_tcp())
             containerkit.publish(github, "scheduler", "1.2.0")

@@ -1,4 +1,4 @@
-// <dunebugger-updates>: the update panel of the Dunebugger frontend (issue 14).
+// <dunebugger-updates>: the update panel of the Dunebugger frontend.
 //
 // A plain ES module: no build step, no dependency. The page wires it to its socket:
 //   element.send = (message) => socket.send(JSON.stringify({...message, connectionId}));
@@ -44,7 +44,7 @@ function version(value) {
   return s === "" || s === "unknown" || s === "None" ? null : s;
 }
 
-/** One component record of `update_check_result` (documented keys, or today's `current_version` ones). */
+/** One component record of `update_check_result` (documented keys, or the shipped remote's `current_version` ones). */
 export function normalize(raw) {
   const r = raw && typeof raw === "object" ? raw : {};
   return {
@@ -80,7 +80,7 @@ function blockedBy(name, info, all) {
     if (typeof b === "object") return text(b.component ?? b.rule ?? b.reason ?? "another update", 80);
     return text(b, 80);
   }
-  // No `blocked_by` from the remote: today's rule, core and scheduler wait while remote has an update.
+  // No `blocked_by` from the remote: the shipped remote's rule, core and scheduler wait while remote has an update.
   const remote = all.get("remote");
   return name !== "remote" && remote && remote.updateAvailable && !remote.error ? "remote" : null;
 }
@@ -392,7 +392,7 @@ export class DunebuggerUpdates extends HTMLElement {
                           lost: false, before: null, target: null, since: Date.now(), external: true };
     }
     if (run.external) {
-      // we may never hear its end (today's remote tells the asker only): do not hold the buttons for ever
+      // we may never hear its end (the shipped remote tells the asker only): do not hold the buttons for ever
       clearTimeout(this.#quiet);
       this.#quiet = setTimeout(() => this.#letGo(run), QUIET_MS);
     }
@@ -437,7 +437,7 @@ export class DunebuggerUpdates extends HTMLElement {
   }
 
   #logEndsRun(run, body) {
-    if (run.legacy) return true; // today's remote ends an update with a `log`
+    if (run.legacy) return true; // the shipped remote ends an update with a `log`
     if (!run.progressSeen && body.success === false) return true; // an error reply: nothing was started
     return Boolean(run.component) && text(body.message).toLowerCase().includes(run.component);
   }
