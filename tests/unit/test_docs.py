@@ -61,9 +61,7 @@ def test_every_link_names_a_file_and_heading_that_exist(doc: Path) -> None:
             continue  # http(s), mailto, man: not a file of this repository
         name, _, anchor = target.partition("#")
         path = (doc.parent / name).resolve() if name else doc
-        if not path.exists():
-            dead.append(target)
-        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
             dead.append(target)
     assert not dead, f"{relative(doc)}: dead links {dead}"
 
