@@ -44,7 +44,7 @@ function summary(type, detail) {
 for (const type of EVENTS) {
   // on document: the events bubble out of the shadow root (composed)
   document.addEventListener(type, (event) => {
-    fired.push({ type, detail: event.detail });
+    fired.push({ type, detail: event.detail, bubbles: event.bubbles, composed: event.composed });
     document.getElementById("no-events").hidden = true;
     const item = document.createElement("li");
     const name = document.createElement("span");

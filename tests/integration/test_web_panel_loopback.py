@@ -8,11 +8,11 @@ outcome, the remote's own update (reconnect), keyboard-only use, a phone-width s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kits.webkit import FakeRemote, Page, PanelServer, chromium, reply
+from kits.webkit import Page, PanelServer, Remote, chromium, components, reply
 
 HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 
@@ -30,38 +30,6 @@ HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 <iframe src="javascript:window.__pwned='iframe'"></iframe>
 ```
 """
-
-
-def components(**overrides: dict[str, Any]) -> dict[str, Any]:
-    base = {
-        "remote": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
-                   "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
-                   "error": None},
-        "scheduler": {"current": "1.0.0", "latest": "1.2.0", "update_available": True,
-                      "release_notes": "## Fixes\n\n- faster **start**", "last_checked": "2026-12-02T00:00:00Z",
-                      "release_url": "https://github.com/marco-svitol/dunebugger-scheduler/releases/tag/v1.2.0",
-                      "published_at": "2026-11-30T10:00:00Z", "error": None},
-        "core": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
-                 "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
-                 "error": None},
-    }
-    for name, fields in overrides.items():
-        base[name] = {**base[name], **fields}
-    return {"components": base}
-
-
-class Remote:
-    """A fake remote that answers every check with `self.check` and is told what to say to the rest."""
-
-    def __init__(self) -> None:
-        self.check: dict[str, Any] = components()
-        self.on_update: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda message: []
-        self.fake = FakeRemote(self._script)
-
-    def _script(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        if message["subject"] == "updater.check_updates":
-            return [reply("update_check_result", self.check, message["connectionId"])]
-        return self.on_update(message)
 
 
 @pytest.fixture
