@@ -428,6 +428,7 @@ export class DunebuggerUpdates extends HTMLElement {
   #tick = null;
   #docLang = null; // watches the document's lang
   #strings = {};
+  #lastFinished = null; // {component, message, at} of the last outcome recorded
   #confirming = null; // the component whose rollback waits for the person's yes
   #ui = null;
 
@@ -647,11 +648,21 @@ export class DunebuggerUpdates extends HTMLElement {
     this.#render();
   }
 
+  /** The remote tells the asker and broadcasts too, and sends today's `log` beside `update_result`: the
+   *  second word about an outcome already recorded is not a new outcome. */
+  #heard(component, message) {
+    const last = this.#lastFinished;
+    return Boolean(last) && message === last.message && (!component || component === last.component)
+      && Date.now() - last.at < QUIET_MS;
+  }
+
   #onResult(body) {
     const component = text(body.component, 40);
     const run = this.#run;
     if (run && (!component || !run.component || component === run.component)) {
       this.#finish(run.component ?? component, body, run);
+    } else if (this.#heard(component, text(body.message))) {
+      return;
     } else if (component) {
       this.#record(component, body, { action: body.dry_run ? "dry-run" : "update", progressSeen: true });
       this.#refresh();
@@ -660,6 +671,7 @@ export class DunebuggerUpdates extends HTMLElement {
 
   #onLog(body) {
     const run = this.#run;
+    if (!run && this.#heard(null, text(body.message))) return;
     if (run && this.#logEndsRun(run, body)) {
       this.#finish(run.component, body, run);
     } else if (this.#checking && body.success === false) {
@@ -705,6 +717,7 @@ export class DunebuggerUpdates extends HTMLElement {
     const success = body.success === true;
     const result = { kind, success, message: text(body.message), action: run.action, dryRun: body.dry_run === true };
     if (component) this.#results.set(component, result);
+    this.#lastFinished = { component, message: result.message, at: Date.now() };
     this.#announcement = [component, result];
     this.#emit("dunebugger-update-finished", {
       component: component || null, action: run.action, outcome: outcomeOf(kind, run.action), kind, success,

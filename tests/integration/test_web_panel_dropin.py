@@ -365,3 +365,23 @@ def test_an_update_started_elsewhere_is_an_event_too(driver: Any, server: PanelS
     page.wait(lambda: page.events("dunebugger-update-finished"), 10, "the finished event")
     detail = page.events("dunebugger-update-finished")[0]["detail"]
     assert (detail["component"], detail["outcome"], detail["external"]) == ("core", "success", True)
+
+
+def test_the_broadcast_twin_of_an_outcome_is_not_a_second_outcome(driver: Any, server: PanelServer,
+                                                                   remote: Remote) -> None:
+    """The remote answers the asker and broadcasts every result as `update_result` and today's `log`; the panel's
+    own check after the update may be running when they come. One outcome, one event, no "check failed"."""
+    message = "Post-update checks failed, rolled back to v1.0.0"
+
+    def answer(sent: dict[str, Any]) -> list[dict[str, Any]]:
+        body = {"component": "scheduler", "success": False, "dry_run": False, "message": message}
+        return [reply("update_result", body, sent["connectionId"]), reply("update_result", body),
+                reply("log", {"success": False, "message": message, "level": "warning"})]
+
+    remote.on_update = answer
+    page = open_panel(driver, server)
+    page.button("scheduler", "update").click()
+    page.wait(lambda: len(page.events("dunebugger-check-finished")) >= 2, 10, "the check after the update")
+    assert len(page.events("dunebugger-update-finished")) == 1
+    assert "Check failed" not in page.text()
+    assert page.events("dunebugger-check-finished")[-1]["detail"]["error"] is None
