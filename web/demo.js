@@ -77,6 +77,9 @@ function setLanguage(lang) {
   italianButton.setAttribute("aria-pressed", String(lang === "it"));
   italianButton.textContent = lang === "it" ? "English" : "Italiano";
   document.getElementById("events-title").textContent = lang === "it" ? "Eventi dal pannello" : "Events from the panel";
+  document.getElementById("no-events").textContent = lang === "it" ? "Ancora nessuno: controlla, aggiorna o torna indietro."
+    : "None yet: check, update or roll back.";
+  darkButton.textContent = lang === "it" ? "Tema scuro" : "Dark theme";
 }
 
 darkButton.addEventListener("click", () => setTheme(darkButton.getAttribute("aria-pressed") === "true" ? "light" : "dark"));
