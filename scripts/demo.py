@@ -8,7 +8,8 @@ Story: a check; an update of scheduler, which succeeds; an update of core to a b
 back automatically; a status. Then everything is torn down.
 
 With --web [--port N], the same device stays up and the update panel (web/) is served on
-http://127.0.0.1:N/ instead: its WebSocket reaches the remote stand-in. Ctrl-C tears everything down.
+http://127.0.0.1:N/ instead: its WebSocket reaches the remote stand-in, and the events the panel fires are
+logged beside it (docs/panel.md). Ctrl-C tears everything down.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def serve_panel(h: Harness, port: int) -> None:
     server = PanelServer(lambda: h.connect_tcp(remotekit.PORT), port=port).start()
     say(f"the update panel: open {server.url} in a browser on this machine (Ctrl-C ends the demo)")
     print("  scheduler 1.0.0 -> 1.2.0 succeeds; core 1.0.0 -> 1.3.0 crashes at start and is rolled back")
+    print("  beside the panel, the events it fires; the dark theme and Italian are one click away "
+          "(or open it with ?theme=dark&lang=it)")
     try:
         while True:
             time.sleep(3600)

@@ -17,6 +17,7 @@ from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import CheckFailed, RateLimited, StateError
 from ..github import GithubClient, Lookup, Release, iso, read_token
+from ..rules.policy import failed_versions, next_window
 from ..versions import is_newer
 
 # The keys of one component in the frontend's `update_check_result` (pinned by a contract test).
@@ -32,6 +33,8 @@ FRONTEND_KEYS = (
     "error",
     "held",  # issue 15: held with `dunebugger-units hold` (never updated unattended)
     "policy",  # issue 15: notify or auto
+    "next_window",  # when an unattended update may next start, if it waits for the maintenance window
+    "failed_versions",  # releases whose update failed on this device and was rolled back
 )
 
 
@@ -165,8 +168,13 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
         all_facts = [f.result() for f in futures]
     records = {facts.component: decide_record(facts, now) for facts in all_facts}
     held = _holds(Path(config.state_dir), warnings)
+    waits_until = next_window(config.policy.maintenance_window, now)
+    history = state.read_results(Path(config.state_dir))
     for component in components:
-        records[component.name] |= {"held": component.name in held, "policy": component.policy}
+        waits = waits_until if component.policy == "auto" else None  # a person's update never waits for it
+        records[component.name] |= {"held": component.name in held, "policy": component.policy,
+                                    "next_window": waits.isoformat() if waits else None,
+                                    "failed_versions": sorted(failed_versions(history, component.name))}
 
     def merge(data: state.State) -> None:
         for name, record in records.items():

@@ -32,7 +32,9 @@ SEE = "see Connecting the remote in /usr/share/doc/dunebugger-units/README.md"
 UNKNOWN = "unknown"
 # The keys of one component in `update_check_result` (the seed's; pinned equal to phases/check.py's by a test)
 FRONTEND_KEYS = ("current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                 "published_at", "assets", "error", "held", "policy")
+                 "published_at", "assets", "error", "held", "policy", "next_window", "failed_versions")
+# ... root's own, merged in: the version a rollback returns to, the last result, a release prepared ahead
+ROOT_KEYS = ("previous", "last_result", "prepared")
 # ... and today's remote's keys, added beside them: never null, `unknown` where nothing is known
 TODAY_KEYS = ("name", "current_version", "latest_version", "component_type", "prerelease")
 COMPONENT_TYPES = {"core": "python_app", "scheduler": "container", "remote": "container"}
@@ -103,6 +105,13 @@ def _known(value: Any) -> Any:
 def component_view(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """One component of `update_check_result`: the seed's keys, plus today's remote's keys (never null)."""
     view = {key: record.get(key) for key in FRONTEND_KEYS}
+    previous = record.get("previous")
+    # a rollback on request returns only to what the last update replaced, and only while that update's
+    # release still runs (phases/rollback.requested_transaction); its backups' paths stay on the device
+    view["previous"] = (str(previous["version"]) if isinstance(previous, dict) and previous.get("version")
+                        and previous.get("installed") == record.get("current") else None)
+    view["last_result"] = record.get("last_result") if isinstance(record.get("last_result"), dict) else None
+    view["prepared"] = record.get("prepared")
     latest = record.get("latest")
     view |= {
         "name": name,
@@ -146,7 +155,7 @@ def merge_records(checked: Mapping[str, Any], own: Mapping[str, Any]) -> dict[st
             view["current"] = mine["current"]
             if view.get("latest") == mine["current"]:
                 view["update_available"] = False
-        for key in ("last_result", "held"):  # root's own: its last result, and a hold set since the check
+        for key in ("last_result", "held", "previous", "prepared"):  # root's own, newer than the check
             if key in mine:
                 view[key] = mine[key]
         merged[name] = view

@@ -151,6 +151,21 @@ def window_state(window: MaintenanceWindow | None, now: datetime) -> tuple[bool,
     return in_window(cal, window.seconds, wall), text
 
 
+def next_window(window: MaintenanceWindow | None, now: datetime) -> datetime | None:
+    """Pure: when an unattended update may next start, if it must wait for it: the next window's start
+    (timezone-aware) when `now` is outside the window; None inside it, or with no window at all."""
+    if window is None:
+        return None
+    cal = window.calendar
+    wall = (now.astimezone(UTC) if cal.utc else now.astimezone()).replace(tzinfo=None)
+    if in_window(cal, window.seconds, wall):
+        return None
+    upcoming = next_elapse(cal, wall)
+    if upcoming is None:
+        return None
+    return upcoming.replace(tzinfo=UTC) if cal.utc else upcoming.astimezone()  # local wall clock, DST included
+
+
 FAILED_STATUSES = ("rolled-back", "needs-manual")
 
 

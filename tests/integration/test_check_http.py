@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kits.devicekit import Device, publish_defaults
@@ -150,3 +151,25 @@ def test_components_are_checked_concurrently(device: Device, standin: GithubStan
     report = check(device, standin, timeout=1)
     assert len(report.failed) == 3
     assert standin.max_in_flight == 3
+
+
+def test_the_record_says_when_an_auto_update_waits_and_what_failed_here(device: Device,
+                                                                        standin: GithubStandin) -> None:
+    """What the update panel shows beside "update available": the window an unattended update waits for (only
+    for a component with policy auto), and the releases whose update failed on this device."""
+    publish_defaults(standin)
+    results = device.state_dir / "results"
+    results.mkdir(parents=True)
+    (results / "20261201T000000Z-1-core-update.json").write_text(json.dumps(
+        {"component": "core", "action": "update", "status": "failed", "changed": True, "to_version": "1.2.0"}))
+    raw = device.config(standin.url)
+    raw["components"] |= {"scheduler": {"policy": "auto"}}
+    # a one-minute window opening two minutes from now, each day: outside it while this test runs
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+    raw["policy"] = {"maintenance_window": {"start": f"*-*-* {soon:%H:%M}:00 UTC", "length": "1m"}}
+    body = run_check(parse_config(raw)).body()["components"]
+    waits = datetime.fromisoformat(body["scheduler"]["next_window"])
+    assert timedelta(0) < waits - datetime.now(UTC) <= timedelta(minutes=2)
+    assert body["core"]["next_window"] is None  # policy notify: a person decides, whenever
+    assert body["core"]["failed_versions"] == ["1.2.0"]
+    assert body["scheduler"]["failed_versions"] == []

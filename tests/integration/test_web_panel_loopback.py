@@ -8,11 +8,11 @@ outcome, the remote's own update (reconnect), keyboard-only use, a phone-width s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kits.webkit import FakeRemote, Page, PanelServer, chromium, reply
+from kits.webkit import Page, PanelServer, Remote, chromium, components, reply
 
 HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 
@@ -30,38 +30,6 @@ HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 <iframe src="javascript:window.__pwned='iframe'"></iframe>
 ```
 """
-
-
-def components(**overrides: dict[str, Any]) -> dict[str, Any]:
-    base = {
-        "remote": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
-                   "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
-                   "error": None},
-        "scheduler": {"current": "1.0.0", "latest": "1.2.0", "update_available": True,
-                      "release_notes": "## Fixes\n\n- faster **start**", "last_checked": "2026-12-02T00:00:00Z",
-                      "release_url": "https://github.com/marco-svitol/dunebugger-scheduler/releases/tag/v1.2.0",
-                      "published_at": "2026-11-30T10:00:00Z", "error": None},
-        "core": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
-                 "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
-                 "error": None},
-    }
-    for name, fields in overrides.items():
-        base[name] = {**base[name], **fields}
-    return {"components": base}
-
-
-class Remote:
-    """A fake remote that answers every check with `self.check` and is told what to say to the rest."""
-
-    def __init__(self) -> None:
-        self.check: dict[str, Any] = components()
-        self.on_update: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda message: []
-        self.fake = FakeRemote(self._script)
-
-    def _script(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        if message["subject"] == "updater.check_updates":
-            return [reply("update_check_result", self.check, message["connectionId"])]
-        return self.on_update(message)
 
 
 @pytest.fixture
@@ -113,8 +81,10 @@ def test_the_element_asks_for_a_check_on_connection(driver: Any, server: PanelSe
     # remote first, then the others: the remote-first rule reads top-down
     assert page.js("return [...root.querySelectorAll('li.row')].map((r) => r.dataset.component)") == \
         ["remote", "scheduler", "core"]
-    assert set(page.enabled()) == {"scheduler:update", "scheduler:dry-run", "scheduler:rollback",
-                                   "remote:rollback", "core:rollback"}
+    # nothing was updated here yet: no previous version, so no "Roll back" at all
+    assert set(page.enabled()) == {"scheduler:update", "scheduler:dry-run"}
+    assert page.js("return [...root.querySelectorAll('button[data-action=rollback]')].map((b) => b.hidden)") == \
+        [True, True, True]
 
 
 def test_hostile_release_notes_are_inert(driver: Any, server: PanelServer, remote: Remote) -> None:
@@ -226,8 +196,10 @@ def test_rollback_button_and_an_error_reply(driver: Any, server: PanelServer, re
     remote.on_update = lambda message: [reply("log", {"success": False, "level": "error",
                                                       "message": f"unknown subject {message['subject']!r}"},
                                               message["connectionId"])]
+    remote.check = components(scheduler={"previous": "0.9.0"})
     page = open_panel(driver, server)
     page.button("scheduler", "rollback").click()
+    page.js("root.querySelector('dialog button.confirm').click()")
     assert remote.fake.next("updater.rollback")["body"] == {"component": "scheduler"}
     result = page.wait_result("scheduler", 10)
     assert result["kind"] == "refused"
@@ -250,12 +222,13 @@ def test_the_remotes_own_update_reconnects_and_shows_the_outcome(driver: Any, se
     page.wait(lambda: "waiting for the outcome" in page.activity(), 10, "waiting for the outcome")
     assert any("connection lost: reconnecting" in seen for seen in page.seen_activity()), page.seen_activity()
     assert page.enabled() == []
-    # the new instance reads the outcome and broadcasts it
+    # the new instance reads the outcome and broadcasts it; the check after it knows the version before
+    remote.check = components(remote={"current": "1.2.0", "latest": "1.2.0", "previous": "1.0.0"})
     remote.fake.send("update_result", {"component": "remote", "success": True, "message": "Updated remote to 1.2.0",
                                        "dry_run": False, "status": "updated"})
     result = page.wait_result("remote", 10)
     assert result["kind"] == "updated"
-    assert "remote:rollback" in page.enabled()
+    page.wait(lambda: "remote:rollback" in page.enabled(), 10, "Roll back, now that there is a version to go back to")
 
     # a second self-update whose outcome message never reaches the new instance: the versions tell
     remote.check = components(remote={"current": "1.2.0", "latest": "1.3.0", "update_available": True})
@@ -279,6 +252,7 @@ def test_keyboard_only(driver: Any, server: PanelServer, remote: Remote) -> None
     focused = ("const a = root.activeElement; return a ? (a.dataset.action ? "
                "`${a.closest('li').dataset.component}:${a.dataset.action}` : a.localName + '.' + a.className) : "
                "document.activeElement.localName")
+    driver.execute_script("document.getElementById('italian').focus()")  # the demo's last control before the panel
     order = []
     for _ in range(12):
         ActionChains(driver).send_keys(Keys.TAB).perform()
@@ -346,8 +320,8 @@ def test_narrow_viewport(driver: Any, server: PanelServer, remote: Remote) -> No
     widths = driver.execute_script("return [document.documentElement.scrollWidth, document.body.scrollWidth]")
     assert max(widths) <= 360, widths
     # every button fits, and is big enough to hit with a thumb
-    boxes = page.js("return [...root.querySelectorAll('button')].map((b) => b.getBoundingClientRect())"
-                    ".map((r) => [r.left, r.right, r.height])")
+    boxes = page.js("return [...root.querySelectorAll('button')].filter((b) => b.checkVisibility())"
+                    ".map((b) => b.getBoundingClientRect()).map((r) => [r.left, r.right, r.height])")
     assert all(left >= 0 and right <= 360 and height >= 40 for left, right, height in boxes), boxes
     assert json.dumps(page.result("scheduler"))
 

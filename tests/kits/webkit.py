@@ -184,6 +184,38 @@ def reply(subject: str, body: Any, destination: str = "broadcast") -> dict[str, 
     return {"subject": subject, "body": body, "source": "controller", "destination": destination}
 
 
+def components(**overrides: dict[str, Any]) -> dict[str, Any]:
+    base = {
+        "remote": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
+                   "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
+                   "error": None},
+        "scheduler": {"current": "1.0.0", "latest": "1.2.0", "update_available": True,
+                      "release_notes": "## Fixes\n\n- faster **start**", "last_checked": "2026-12-02T00:00:00Z",
+                      "release_url": "https://github.com/marco-svitol/dunebugger-scheduler/releases/tag/v1.2.0",
+                      "published_at": "2026-11-30T10:00:00Z", "error": None},
+        "core": {"current": "1.0.0", "latest": "1.0.0", "update_available": False, "release_notes": "",
+                 "last_checked": "2026-12-02T00:00:00Z", "release_url": None, "published_at": None,
+                 "error": None},
+    }
+    for name, fields in overrides.items():
+        base[name] = {**base[name], **fields}
+    return {"components": base}
+
+
+class Remote:
+    """A FakeRemote that answers every check with `self.check` and is told what to say to the rest."""
+
+    def __init__(self) -> None:
+        self.check: dict[str, Any] = components()
+        self.on_update: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda message: []
+        self.fake = FakeRemote(self._script)
+
+    def _script(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        if message["subject"] == "updater.check_updates":
+            return [reply("update_check_result", self.check, message["connectionId"])]
+        return self.on_update(message)
+
+
 @contextlib.contextmanager
 def chromium(width: int = 1000, height: int = 900) -> Iterator[Any]:
     """Debian's headless chromium through its chromedriver (selenium never downloads a driver: both paths given)."""
@@ -260,6 +292,19 @@ class Page:
     def received(self) -> list[dict[str, Any]]:
         return [t["message"] for t in self.driver.execute_script("return window.dunebuggerDemo.trace")
                 if t["direction"] == "←"]
+
+    def badge(self, component: str) -> str:
+        return self.text(f"li[data-component={component}] .badge")
+
+    def events(self, *types: str) -> list[dict[str, Any]]:
+        """The panel's events the demo page heard on `document` ({type, detail, bubbles, composed}), in order."""
+        fired = self.driver.execute_script("return window.dunebuggerDemo.events")
+        return [e for e in fired if not types or e["type"] in types]
+
+    def colour(self, selector: str, prop: str = "background-color") -> str:
+        """A computed colour in the panel."""
+        return str(self.js("return getComputedStyle(root.querySelector(arguments[0])).getPropertyValue(arguments[1])",
+                           selector, prop))
 
     def check(self) -> None:
         """Click "Check for updates" once it is enabled (it is off while a check runs)."""

@@ -23,6 +23,8 @@ from kits.webkit import REPO, WEB, Page, PanelServer, chromium
 
 from dunebugger_units import journal
 
+SHOTS = REPO / "docs" / "screenshots"
+
 NOTES = """## What's new in 1.2.0
 
 - The schedule reloads **without a restart**
@@ -109,9 +111,51 @@ def test_update_in_the_browser(page: Page, h: Harness) -> None:
     assert final["body"]["success"] is True
     assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
     wait_health(h, "scheduler", "1.2.0", timeout=10)
-    # the panel asks again after an update: the row now shows the new version
+    # the page heard it all as events, with what it needs in `detail`
+    [started] = page.events("dunebugger-update-started")
+    assert started["detail"] == {"component": "scheduler", "action": "update", "from": "1.0.0", "to": "1.2.0",
+                                 "external": False}
+    progress = page.events("dunebugger-update-progress")
+    assert progress, page.events()
+    assert {e["detail"]["component"] for e in progress} == {"scheduler"}
+    finished = page.events("dunebugger-update-finished")
+    assert finished[0]["detail"] | {"message": ""} == {
+        "component": "scheduler", "action": "update", "outcome": "success", "kind": "updated", "success": True,
+        "message": "", "dryRun": False, "from": "1.0.0", "to": "1.2.0", "external": False}
+    assert "Updated scheduler to 1.2.0" in finished[0]["detail"]["message"]
+    assert all(e["bubbles"] and e["composed"] for e in page.events())
+    # the panel asks again after an update: the row now shows the new version, and what a rollback returns to
     page.wait(lambda: "Up to date" in page.row("scheduler") and "1.2.0" in page.row("scheduler"), 60,
               "the refreshed row")
+    page.wait(lambda: "scheduler:rollback" in page.enabled(), 10, "Roll back, now that 1.0.0 is the previous version")
+    after = page.events("dunebugger-check-finished")[-1]["detail"]["components"]["scheduler"]
+    assert (after["state"], after["current"], after["previous"]) == ("current", "1.2.0", "1.0.0")
+    assert len(page.events("dunebugger-update-finished")) == 1  # the broadcast twin is not a second outcome
+
+
+def test_rollback_on_request_in_the_browser(page: Page, h: Harness) -> None:
+    """The rollback asks first, naming both versions; then the real rollback unit returns to 1.0.0."""
+    assert page.js("return root.querySelector('li[data-component=scheduler] button[data-action=rollback]').hidden")
+    run_in_browser(page, "scheduler", "update")
+    page.wait(lambda: "scheduler:rollback" in page.enabled(), 60, "Roll back after the update")
+    page.button("scheduler", "rollback").click()
+    assert page.text("dialog h3") == "Roll back scheduler from 1.2.0 to 1.0.0?"
+    assert page.text("dialog button.confirm") == "Roll back to 1.0.0"
+    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")  # nothing happens before the yes
+    page.watch_activity()
+    page.js("root.querySelector('dialog button.confirm').click()")
+    result = page.wait_result("scheduler", 240)
+    assert (result["kind"], result["tone"]) == ("rolled-back", "info")
+    assert result["text"].startswith("↺ Rolled back — Rollback requested, rolled back to v1.0.0"), result
+    assert any(text.startswith("Rolling back scheduler") for text in page.seen_activity()), page.seen_activity()
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
+    wait_health(h, "scheduler", "1.0.0", timeout=10)
+    finished = page.events("dunebugger-update-finished")[-1]["detail"]
+    assert (finished["action"], finished["outcome"], finished["from"], finished["to"]) == \
+        ("rollback", "success", "1.2.0", "1.0.0")
+    # the previous version was used: nothing to roll back to now, and 1.2.0 is an update again
+    page.wait(lambda: "1.0.0 → 1.2.0" in page.row("scheduler"), 60, "the refreshed row")
+    assert "scheduler:rollback" not in page.enabled()
 
 
 def test_dry_run_in_the_browser(page: Page, h: Harness, device: Device) -> None:
@@ -135,18 +179,38 @@ def test_failed_update_rolls_back_in_the_browser(page: Page, h: Harness, gh: Git
     assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
     wait_health(h, "scheduler", "1.0.0", timeout=10)
     assert h.journal(f"MESSAGE_ID={journal.ROLLBACK_SUCCEEDED}", "COMPONENT=scheduler")
-    # the README's picture: the outcome at a glance, and the notes of the release that was refused
+    assert page.events("dunebugger-update-finished")[0]["detail"]["outcome"] == "rollback"
+    # the release failed here: the check after it says so, and its button reads "Try again"
+    page.wait(lambda: "1.3.0 failed on this device and was rolled back." in page.row("scheduler"), 60,
+              "the failed release's note")
     page.wait(lambda: "scheduler:update" in page.enabled(), 60, "the buttons to come back")
+    assert page.button("scheduler", "update").text == "Try again"
+    assert "Check failed" not in page.text()
     page.wait(lambda: page.js("return !root.querySelector('button.check').disabled"), 60, "the refreshing check")
+    # the README's pictures: the outcome at a glance, in English and Italian, light and dark
     page.js("root.querySelector('li[data-component=scheduler] details').open = false")
     take_screenshot(page.driver, WEB / "screenshot.png")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    take_screenshot(page.driver, SHOTS / "panel-en-light.png", 1200)
+    page.driver.find_element("id", "dark").click()
+    assert page.colour("section") == "rgb(31, 32, 35)"
+    take_screenshot(page.driver, SHOTS / "panel-en-dark.png", 1200)
+    page.driver.find_element("id", "italian").click()
+    page.wait(lambda: "Riprova" in page.row("scheduler"), 10, "the Italian panel")
+    assert "Non riuscito, ripristinato" in page.row("scheduler")
+    take_screenshot(page.driver, SHOTS / "panel-it-dark.png", 1200)
+    page.driver.find_element("id", "dark").click()
+    assert page.colour("section") == "rgb(255, 255, 255)"
+    take_screenshot(page.driver, SHOTS / "panel-it-light.png", 1200)
 
 
-def take_screenshot(driver: Any, path: Path) -> None:
-    height = driver.execute_script("return document.querySelector('main').getBoundingClientRect().bottom") + 16
-    driver.set_window_size(900, int(height) + 140)  # the window's frame around the 900 px viewport
+def take_screenshot(driver: Any, path: Path, width: int = 900) -> None:
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 900, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+                           {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": False})
+    height = driver.execute_script("return document.querySelector('main').getBoundingClientRect().bottom") + 16
+    driver.set_window_size(width, int(height) + 140)  # the window's frame around the viewport
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
     png = driver.get_screenshot_as_png()
     assert png.startswith(b"\x89PNG")
     path.write_bytes(png)

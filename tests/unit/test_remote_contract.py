@@ -17,12 +17,14 @@ from dunebugger_units.errors import ConfigError
 from dunebugger_units.phases import check as check_phase
 from dunebugger_units.remote.client import (
     FRONTEND_KEYS,
+    ROOT_KEYS,
     TODAY_KEYS,
     ClientError,
     Event,
     UpdaterClient,
     component_view,
     explain,
+    merge_records,
     progress_data,
     rollback_expected,
     rollback_of,
@@ -59,11 +61,59 @@ def result(**fields: Any) -> dict[str, Any]:
 def test_component_records_carry_today_keys_beside_the_seed_keys() -> None:
     view = component_view("scheduler", RECORD)
     assert FRONTEND_KEYS == check_phase.FRONTEND_KEYS  # the client's copy is the check's (no import needed)
-    assert set(view) == set(FRONTEND_KEYS) | set(TODAY_KEYS)
+    assert set(view) == set(FRONTEND_KEYS) | set(ROOT_KEYS) | set(TODAY_KEYS)
     assert {k: view[k] for k in TODAY_KEYS} == {"name": "scheduler", "current_version": "1.0.0-beta.15",
                                                 "latest_version": "1.0.0-beta.16", "component_type": "container",
                                                 "prerelease": True}
     assert set(TODAY_COMPONENT) == set(TODAY_KEYS)
+
+
+def test_what_the_panel_needs_is_pinned_beside_every_earlier_key() -> None:
+    """The update panel (web/) tells its states from these: never checked, no release, a failed check, held,
+    waiting for the window, a release that failed here before, ready to install, and whether to offer a
+    rollback (and to what)."""
+    assert FRONTEND_KEYS == ("current", "latest", "update_available", "release_notes", "last_checked",
+                             "release_url", "published_at", "assets", "error", "held", "policy", "next_window",
+                             "failed_versions")
+    assert ROOT_KEYS == ("previous", "last_result", "prepared")
+    view = component_view("core", {})
+    assert {k: view[k] for k in (*ROOT_KEYS, "next_window", "failed_versions")} == dict.fromkeys(
+        (*ROOT_KEYS, "next_window", "failed_versions"))
+
+
+LAST = {"action": "rollback", "status": "rolled-back", "success": False, "finished_at": "2026-12-01T10:00:00Z",
+        "message": "Post-update checks failed, rolled back to v1.0.0"}
+
+
+@pytest.mark.parametrize(("checked", "own", "expected"), [
+    pytest.param({"current": "1.2.0"}, {"previous": {"version": "1.0.0", "installed": "1.2.0", "backups": {"a": "/x"}}},
+                 "1.0.0", id="previous-of-the-running-release"),
+    pytest.param({"current": "1.3.0"}, {"previous": {"version": "1.0.0", "installed": "1.2.0"}}, None,
+                 id="another-release-runs-since"),
+    pytest.param({"current": "1.0.0"}, {}, None, id="never-updated"),
+    pytest.param({"current": "1.2.0"}, {"previous": "1.0.0"}, None, id="not-a-record"),
+])
+def test_previous_is_the_version_a_rollback_returns_to(checked: dict[str, Any], own: dict[str, Any],
+                                                        expected: str | None) -> None:
+    merged = merge_records({"core": checked}, {"core": own})
+    view = component_view("core", merged["core"])
+    assert view["previous"] == expected
+    assert "/x" not in json.dumps(view)  # the backups' paths stay on the device
+
+
+def test_last_result_and_prepared_come_from_roots_record(tmp_path: Path) -> None:
+    (tmp_path / "check").mkdir()
+    (tmp_path / "check" / "check.json").write_text(json.dumps({"components": {"scheduler": RECORD | {
+        "next_window": "2026-12-07T02:00:00+00:00", "failed_versions": ["1.0.0-beta.16"]}}}))
+    (tmp_path / "state.json").write_text(json.dumps({"components": {"scheduler": {
+        "last_result": LAST, "prepared": {"version": "1.0.0-beta.16"}}}}))
+    body = UpdaterClient(tmp_path).check_result()
+    scheduler, core = body["components"]["scheduler"], body["components"]["core"]
+    assert scheduler["last_result"] == LAST
+    assert scheduler["prepared"] == {"version": "1.0.0-beta.16"}
+    assert scheduler["next_window"] == "2026-12-07T02:00:00+00:00"
+    assert scheduler["failed_versions"] == ["1.0.0-beta.16"]
+    assert (core["last_result"], core["prepared"], core["previous"]) == (None, None, None)
 
 
 def test_nothing_known_is_unknown_never_null() -> None:
