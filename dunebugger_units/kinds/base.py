@@ -1,9 +1,10 @@
-"""The contract between the run phases and the two kinds of component (container, python_app).
+"""The contract between the run phases and the kinds of component (kinds.KINDS).
 
-The phases own what both share: target choice, the lock, the manifest, common pre-checks, the transaction
-record, results and reporting. A Kind owns what differs: its pre-checks, which produce its typed plan, the
-dry-run description, applying that plan, post-checks, committing and rolling back. Pre-checks never change
-the device (beyond the download staging area of root's state).
+The phases own what every kind shares: target choice, the lock, the manifest, common pre-checks, the
+transaction record, results and reporting. A Kind owns what differs: its pre-checks, which produce its plan
+(bound to the kind that carries it out, so the phases never see its type), the dry-run description, applying
+that plan, post-checks, committing and rolling back. Pre-checks never change the device (beyond the download
+staging area of root's state).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ..systemd import Systemd
     from ..transaction import Transaction
 
-PlanT = TypeVar("PlanT")
+StepsT = TypeVar("StepsT")
 FactsT = TypeVar("FactsT")
 
 
@@ -65,12 +66,44 @@ class UpdateContext:
         return self.manifest.health_expected_status or self.component.health_expected_status
 
 
-@dataclass(frozen=True)
-class Checked(Generic[PlanT]):
-    """The kind's pre-checks, and the plan they produced: None when a required check failed."""
+class Plan(Protocol):
+    """What the pre-checks decided, bound to the kind that carries it out: the update phase only describes
+    it (a dry run) or applies it."""
 
-    outcomes: list[CheckOutcome]
-    plan: PlanT | None
+    def describe(self, ctx: UpdateContext) -> dict[str, Any]:
+        """What apply would do, for a dry run: e.g. the compose diff and the image to pull."""
+
+    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
+        """Change the device as planned. Call transaction.advance(...) *before* each change, naming the step
+        and the backups a rollback needs; raise UnitsError on failure."""
+
+
+@dataclass(frozen=True)
+class BoundPlan(Generic[StepsT]):
+    """A kind's own plan type (`steps`) with the kind's functions for exactly that type: mypy checks that
+    they match where the kind builds it."""
+
+    steps: StepsT
+    describe_steps: Callable[[UpdateContext, StepsT], dict[str, Any]]
+    apply_steps: Callable[[UpdateContext, StepsT, Transaction], None]
+
+    def describe(self, ctx: UpdateContext) -> dict[str, Any]:
+        return self.describe_steps(ctx, self.steps)
+
+    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
+        self.apply_steps(ctx, self.steps, txn)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The pre-checks of an update, and the plan they produced: None when a required check failed."""
+
+    checks: list[CheckOutcome]
+    plan: Plan | None = None
+
+    def after(self, earlier: list[CheckOutcome]) -> Prepared:
+        """The same, with the checks that ran before the kind's own in front."""
+        return Prepared([*earlier, *self.checks], self.plan)
 
 
 Check = Callable[[UpdateContext, FactsT], "CheckOutcome | list[CheckOutcome]"]
@@ -89,19 +122,12 @@ def run_checks(ctx: UpdateContext, facts: FactsT, checks: Sequence[Check[FactsT]
     return outcomes
 
 
-class Kind(Protocol[PlanT]):
+class Kind(Protocol):
     """One kind of component. Every method may raise UnitsError with a one-line reason."""
 
-    def prepare(self, ctx: UpdateContext) -> Checked[PlanT]:
+    def prepare(self, ctx: UpdateContext) -> Prepared:
         """The kind's pre-checks (disk space, service status, permissions, the verified download) and the
-        plan that apply carries out; nothing the device runs changes."""
-
-    def describe(self, ctx: UpdateContext, plan: PlanT) -> dict[str, Any]:
-        """What apply would do, for a dry run: e.g. the compose diff and the image to pull."""
-
-    def apply(self, ctx: UpdateContext, plan: PlanT, txn: Transaction) -> None:
-        """Change the device as planned. Call transaction.advance(...) *before* each change, naming the step
-        and the backups a rollback needs; raise UnitsError on failure."""
+        plan they produced; nothing the device runs changes."""
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
         """Post-update checks: running, stable, healthy within the deadline, the target version."""
@@ -113,7 +139,7 @@ class Kind(Protocol[PlanT]):
         """Restore ctx.from_version from txn.backups, restart it, and return the re-checks. Idempotent: a
         rollback cut off anywhere is run again from the start (transaction.advance_rollback marks the steps)."""
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         """A rollback on request: the backups of a transaction that returns from what runs now to the previous
         version (`previous` is what the last successful update recorded); Refused when there is none to
         return to."""

@@ -29,7 +29,7 @@ from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import RollbackStep, Step, Transaction
 from ..versions import UNKNOWN, strip_v
-from .base import Checked, UpdateContext, run_checks
+from .base import BoundPlan, Prepared, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 
 MB = 1024 * 1024
@@ -128,17 +128,17 @@ class ContainerKind:
 
     # -- before anything changes --------------------------------------------------------------------------
 
-    def prepare(self, ctx: UpdateContext) -> Checked[ComposePlan]:
+    def prepare(self, ctx: UpdateContext) -> Prepared:
         facts = ContainerFacts()
         outcomes = run_checks(ctx, facts, (_check_compose, _check_permissions, _check_docker, _check_container,
                                            _check_disk_space))
         if first_failure(outcomes) is not None:
-            return Checked(outcomes, None)
+            return Prepared(outcomes)
         plan = ComposePlan(path=_compose_path(ctx), service=_service(ctx), before=facts.before,
                            after=facts.after, image_from=facts.image_from, image_to=facts.image_to,
                            pinned=compose.parse_image_ref(facts.image_from).digest is not None,
                            digest=ctx.manifest.image_digest)
-        return Checked(outcomes, plan)
+        return Prepared(outcomes, BoundPlan(plan, self.describe, self.apply))
 
     def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
         backup = Path(ctx.config.backup_dir) / backup_name(ctx.stamp or "YYYYmmdd_HHMMSS", set())
@@ -222,7 +222,7 @@ class ContainerKind:
         transaction.advance_rollback(state_dir, txn, RollbackStep.RESTARTED)
         return post_checks(ctx, docker, service, previous, ctx.from_version)
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         """Back to the image the last update replaced; its image retention keeps it on this machine."""
         backups, service, path = previous.get("backups") or {}, _service(ctx), _compose_path(ctx)
         image, installed = backups.get("previous_image"), backups.get("new_image")

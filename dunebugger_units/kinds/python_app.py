@@ -40,7 +40,7 @@ from ..results import CheckOutcome, first_failure
 from ..state import root_dir
 from ..transaction import RollbackStep, Step, Transaction
 from ..versions import parse_version
-from .base import Checked, UpdateContext, run_checks
+from .base import BoundPlan, Prepared, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 from .releases import (
     BACKUP_NAME,
@@ -100,21 +100,21 @@ class PythonAppKind:
 
     # ---- pre-checks (nothing changes but the staging area of downloads) ------------------------------
 
-    def prepare(self, ctx: UpdateContext) -> Checked[CorePlan]:
+    def prepare(self, ctx: UpdateContext) -> Prepared:
         facts = CoreFacts()
         outcomes = run_checks(ctx, facts, (self._check_asset, self._check_service, self._check_layout,
                                            self._check_disk, self._check_download, self._check_archive))
         if first_failure(outcomes) is not None:
-            return Checked(outcomes, None)
+            return Prepared(outcomes)
         assert facts.asset is not None and facts.layout is not None and facts.archive is not None
         layout = facts.layout
         previous = migrated_dir(layout, ctx.from_version, ctx.stamp) if layout.plain else layout.running_dir
         plan = CorePlan(asset=facts.asset, archive=facts.archive, layout=layout,
                         new_dir=layout.releases_dir / ctx.to_version, previous=previous)
         if plan.new_dir in (layout.running_dir, previous):
-            return Checked([*outcomes, _outcome("release dir", False, f"{plan.new_dir} is the running or the "
-                                                                      "previous release")], None)
-        return Checked(outcomes, plan)
+            return Prepared([*outcomes, _outcome("release dir", False, f"{plan.new_dir} is the running or the "
+                                                                       "previous release")])
+        return Prepared(outcomes, BoundPlan(plan, self.describe, self.apply))
 
     def _check_asset(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
         name = asset_name(ctx.component, ctx.to_version)
@@ -378,7 +378,7 @@ class PythonAppKind:
             self.cleanup(ctx)
         return outcomes
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         backups = previous.get("backups") or {}
         release = Path(str(backups.get("previous_release") or ""))
         tarball = Path(str(backups.get("tarball_backup") or ""))

@@ -9,12 +9,10 @@ decision itself is transaction.decide_recovery (pure).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from .. import state, transaction
 from ..config import Config
 from ..errors import StateError, UnitsError
-from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import Recovery
@@ -47,12 +45,12 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
         return
     if decision is Recovery.NONE:
         transaction.clear(run.state_dir)
-        kind_of(run.component.type).cleanup(run.context(txn.from_version, txn.to_version))
+        run.kind.cleanup(run.context(txn.from_version, txn.to_version))
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
     ctx = run.context(txn.from_version, txn.to_version)
-    kind = kind_of(run.component.type)
+    kind = run.kind
     require_bus(run, txn)
     try:
         if decision is Recovery.FINISH and _finish(run, ctx, kind, txn):
@@ -65,7 +63,7 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
     rolled_back(run.state_dir, txn, result, txn.failure)
 
 
-def _finish(run: Run, ctx: UpdateContext, kind: Kind[Any], txn: transaction.Transaction) -> bool:
+def _finish(run: Run, ctx: UpdateContext, kind: Kind, txn: transaction.Transaction) -> bool:
     """The interrupted update made every change: keep it if it passes the post-checks."""
     result = run.result
     outcomes = kind.verify(ctx)

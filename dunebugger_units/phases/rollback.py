@@ -19,7 +19,6 @@ from .. import state, transaction
 from ..config import Config
 from ..device import read_current_version
 from ..errors import Refused, UnitsError
-from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import RollbackStep, Step, TxnStatus
@@ -59,7 +58,7 @@ def _rollback(run: Run) -> None:
     ctx = run.context(txn.from_version, txn.to_version)
     try:
         ctx.progress("rolling back")
-        restore_and_recheck(kind_of(run.component.type), ctx, txn, result)
+        restore_and_recheck(run.kind, ctx, txn, result)
     except (UnitsError, OSError) as exc:
         needs_manual(run.state_dir, txn, result, f"Rollback of {name} to {txn.from_version} failed: {explain(exc)}")
         return
@@ -79,7 +78,7 @@ def require_bus(run: Run, txn: transaction.Transaction | None) -> None:
 
 def nothing_to_roll_back(run: Run, why: str) -> None:
     """A failed or cancelled run that changed nothing: clean up what it may have half-staged, and succeed."""
-    kind_of(run.component.type).cleanup(run.context("", ""))
+    run.kind.cleanup(run.unversioned_context())
     run.result.status = Status.UNCHANGED
     run.result.message = f"Nothing to roll back: {why}"
 
@@ -97,7 +96,7 @@ def requested_transaction(run: Run) -> transaction.Transaction:
         raise Refused(f"rolling back {name}: {current} is installed, not the {previous.get('installed')} the last "
                       f"update installed; the previous version is not known")
     ctx = run.context(str(previous["version"]), current)
-    backups = kind_of(run.component.type).rollback_backups(ctx, previous)
+    backups = run.kind.backups_for_requested_rollback(ctx, previous)
     txn = transaction.Transaction(component=name, kind=run.component.type, from_version=str(previous["version"]),
                                   to_version=current, step=Step.APPLIED, started_at=now_iso(),
                                   invocation_id=run.result.invocation_id, backups={**backups, "on_request": True},
@@ -105,7 +104,7 @@ def requested_transaction(run: Run) -> transaction.Transaction:
     return txn
 
 
-def restore_and_recheck(kind: Kind[Any], ctx: UpdateContext, txn: transaction.Transaction,
+def restore_and_recheck(kind: Kind, ctx: UpdateContext, txn: transaction.Transaction,
                         result: UpdateResult) -> None:
     """Restore through the kind and re-check; UnitsError when the restore or a required re-check fails."""
     result.changed = True

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 from .. import journal, state
 from ..config import ComponentConfig, Config, validate_instance
 from ..errors import Cancelled, Refused, UnitsError
-from ..kinds.base import UpdateContext
+from ..kinds import kind_of
+from ..kinds.base import Kind, UpdateContext
 from ..manifest import Manifest
 from ..results import Action, Status, UpdateResult
 from ..systemd import Systemd, SystemdError, notify_status
+from ..versions import UNKNOWN
 
 if TYPE_CHECKING:
     from ..github import Release
@@ -52,6 +54,14 @@ class Run:
     @property
     def state_dir(self) -> Path:
         return Path(self.config.state_dir)
+
+    @property
+    def kind(self) -> Kind:
+        return kind_of(self.component.type)
+
+    def unversioned_context(self) -> UpdateContext:
+        """For what needs no versions (the cleanup before an update has chosen its target)."""
+        return self.context(UNKNOWN, UNKNOWN)
 
     def context(self, from_version: str, to_version: str, release: Release | None = None,
                 manifest: Manifest | None = None) -> UpdateContext:

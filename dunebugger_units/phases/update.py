@@ -8,7 +8,6 @@ FAILED and change once proven.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from ..config import Config
 from ..device import read_current_version
 from ..errors import Cancelled, Refused, StateError, UnitsError
 from ..github import GithubClient, read_token
-from ..kinds import kind_of
-from ..kinds.base import Kind, UpdateContext
-from ..results import Action, CheckOutcome, Status, UpdateResult, first_failure
+from ..kinds.base import Plan, Prepared, UpdateContext
+from ..results import Action, Status, UpdateResult, first_failure
 from ..rules.preflight import (
     choose_target,
     common_checks,
@@ -41,40 +39,30 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
     return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run, force=force))
 
 
-@dataclass
-class Prepared:
-    """Everything decided before the device is touched: the context, the kind, its checks and its plan."""
-
-    ctx: UpdateContext
-    kind: Kind[Any]
-    checks: list[CheckOutcome]
-    plan: Any  # the kind's own plan type (ComposePlan, CorePlan); None when a check failed
-
-
 def _update(run: Run, version: str | None, *, dry_run: bool, force: bool = False) -> None:
     refuse_if_unfinished(run)
     if not dry_run:
         refuse_by_policy(run, force)
         # what an earlier run cut short (a half-staged release, a download) goes first
-        kind_of(run.component.type).cleanup(run.context("", ""))
+        run.kind.cleanup(run.unversioned_context())
     try:
-        prepared = prepare(run, version)
+        ctx, prepared = prepare(run, version)
     except OSError as exc:  # e.g. the disk filled while downloading: nothing the device runs was changed
         raise Refused(f"pre-update checks of {run.component.name}: {explain(exc)}") from None
-    ctx, result = prepared.ctx, run.result
+    result, plan = run.result, prepared.plan
     result.from_version, result.to_version, result.checks = ctx.from_version, ctx.to_version, prepared.checks
     failed = first_failure(prepared.checks)
-    if failed is not None or prepared.plan is None:
+    if failed is not None or plan is None:
         raise Refused(f"pre-update check failed: {failed.line() if failed else 'no plan'}")
     if dry_run:
-        result.plan = prepared.kind.describe(ctx, prepared.plan)
+        result.plan = plan.describe(ctx)
         result.status = Status.DRY_RUN
         result.message = f"Dry run: {ctx.component.name} {ctx.from_version} -> {ctx.to_version}, all checks passed"
         return
     journal.event(f"Updating {ctx.component.name} from {ctx.from_version} to {ctx.to_version}",
                   journal.Priority.NOTICE, journal.UPDATE_STARTED, component=ctx.component.name, phase="apply",
                   from_version=ctx.from_version, to_version=ctx.to_version)
-    apply_and_verify(run, prepared)
+    apply_and_verify(run, ctx, plan)
 
 
 def refuse_if_unfinished(run: Run) -> None:
@@ -99,7 +87,7 @@ def refuse_by_policy(run: Run, force: bool) -> None:
         raise Refused(f"updating {name}: {why}")
 
 
-def prepare(run: Run, requested: str | None) -> Prepared:
+def prepare(run: Run, requested: str | None) -> tuple[UpdateContext, Prepared]:
     """Gather and decide: everything up to and including the pre-checks, with nothing changed."""
     config, component = run.config, run.component
     record = checked_record(config, component.name)
@@ -119,12 +107,10 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     views = state.component_views(run.state_dir, Path(config.check_cache_dir))
     first = remote_first_check(config.policy.remote_first, component.name, views.get("remote", {}))
     checks += [first] if first is not None else []
-    kind = kind_of(component.type)
     if first_failure(checks) is not None:
-        return Prepared(ctx, kind, checks, None)
+        return ctx, Prepared(checks)
     ctx.progress("pre-update checks")
-    checked = kind.prepare(ctx)
-    return Prepared(ctx, kind, checks + checked.outcomes, checked.plan)
+    return ctx, run.kind.prepare(ctx).after(checks)
 
 
 def checked_record(config: Config, name: str) -> dict[str, Any]:
@@ -139,8 +125,8 @@ def checked_record(config: Config, name: str) -> dict[str, Any]:
     return {key: record.get(key) for key in ("latest", "last_checked")}
 
 
-def apply_and_verify(run: Run, prepared: Prepared) -> None:
-    ctx, kind, result = prepared.ctx, prepared.kind, run.result
+def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
+    kind, result = run.kind, run.result
     txn = transaction.Transaction(component=ctx.component.name, kind=ctx.component.type,
                                   from_version=ctx.from_version, to_version=ctx.to_version,
                                   started_at=now_iso(), invocation_id=result.invocation_id)
@@ -148,7 +134,7 @@ def apply_and_verify(run: Run, prepared: Prepared) -> None:
     try:
         transaction.advance(run.state_dir, txn, Step.STARTED)
         ctx.progress("applying")
-        kind.apply(ctx, prepared.plan, txn)
+        plan.apply(ctx, txn)
         transaction.advance(run.state_dir, txn, Step.APPLIED)
         phase = "verify"
         ctx.progress("post-update checks")
