@@ -9,14 +9,14 @@ staging area of root's state).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..results import CheckOutcome, first_failure
 
 if TYPE_CHECKING:
-    from ..config import ComponentConfig, Config
+    from ..config import ComponentConfig, Config, KeySpec
     from ..github import Release
     from ..manifest import Manifest
     from ..signatures import SignedSums
@@ -46,12 +46,9 @@ class UpdateContext:
     def state_dir(self) -> str:
         return self.config.state_dir
 
-    @property
-    def min_free_mb(self) -> int:
-        """The config's default for the kind, raised (never lowered) by the manifest."""
-        base = (self.config.update.container_min_free_mb if self.component.type == "container"
-                else self.config.update.core_min_free_mb)
-        return max(base, self.manifest.min_free_mb or 0)
+    def free_mb_needed(self, default: int) -> int:
+        """The kind's default from the configuration, raised (never lowered) by the manifest."""
+        return max(default, self.manifest.min_free_mb or 0)
 
     @property
     def health_url(self) -> str | None:
@@ -124,6 +121,21 @@ def run_checks(ctx: UpdateContext, facts: FactsT, checks: Sequence[Check[FactsT]
 
 class Kind(Protocol):
     """One kind of component. Every method may raise UnitsError with a one-line reason."""
+
+    @property
+    def config_keys(self) -> Mapping[str, KeySpec]:
+        """The configuration keys a component of this kind takes beside the common ones."""
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        """The keys a component of this kind cannot do without."""
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        """Raise ConfigError naming the key when a value of the right type is still wrong."""
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        """What the device runs, or `unknown` when it does not say (an update is then available). Reads, never
+        writes; UnitsError or OSError when it cannot be read."""
 
     def prepare(self, ctx: UpdateContext) -> Prepared:
         """The kind's pre-checks (disk space, service status, permissions, the verified download) and the

@@ -14,14 +14,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import transaction
 from ..archive import ArchiveError, chown_tree, extract_archive, inspect_archive
-from ..config import ComponentConfig
-from ..device import read_current_version
+from ..config import ComponentConfig, Config, KeySpec
+from ..device import parse_version_file, read_current_version, read_small
 from ..download import (
     Checksum,
     ChecksumError,
@@ -32,14 +33,14 @@ from ..download import (
     fetch_small,
     find_asset,
 )
-from ..errors import Refused, UnitsError
+from ..errors import ConfigError, Refused, UnitsError
 from ..files import fsync_dir
 from ..github import Asset
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..state import root_dir
 from ..transaction import RollbackStep, Step, Transaction
-from ..versions import parse_version
+from ..versions import UNKNOWN, parse_version
 from .base import BoundPlan, Prepared, UpdateContext, run_checks
 from .health import Sample, http_health, stable_over
 from .releases import (
@@ -97,6 +98,27 @@ def _outcome(name: str, ok: bool, detail: str, required: bool = True) -> CheckOu
 
 class PythonAppKind:
     """kinds/base.Kind for core: a Python app run by a systemd service from a venv in its install dir."""
+
+    config_keys: ClassVar[Mapping[str, KeySpec]] = {
+        "service": ((str,), "a unit name", False),
+        "install_dir": ((str,), "a path", False),
+        "version_file": ((str,), "a file name", False),
+        "asset_pattern": ((str,), "a string", False),
+        "config_paths": ((list,), "a list of paths", False),
+        "releases_dir": ((str,), "a path", True),
+        "python": ((str,), "an absolute path to an interpreter", False),
+        "pip_index_url": ((str,), "a URL", True),
+        "pip_find_links": ((list,), "a list of paths or URLs", False),
+    }
+    required_keys = ("repo", "service", "install_dir")
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        if not str(values.get("python", "/")).startswith("/"):
+            raise ConfigError(f"{where}.python: expected an absolute path, got {values['python']!r}")
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        version_path = Path(component.install_dir or "") / component.version_file
+        return parse_version_file(read_small(version_path)) or UNKNOWN
 
     # ---- pre-checks (nothing changes but the staging area of downloads) ------------------------------
 
@@ -157,8 +179,8 @@ class PythonAppKind:
         assert facts.layout is not None  # the layout check ran first
         where = existing_ancestor(facts.layout.releases_dir)
         free = shutil.disk_usage(where).free // MB
-        return _outcome("disk space", free >= ctx.min_free_mb,
-                        f"{free} MB free on {where}, {ctx.min_free_mb} MB needed")
+        needed = ctx.free_mb_needed(ctx.config.update.core_min_free_mb)
+        return _outcome("disk space", free >= needed, f"{free} MB free on {where}, {needed} MB needed")
 
     def _check_download(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
         try:
