@@ -14,21 +14,14 @@ from typing import Any
 from .. import journal, state, transaction
 from ..config import Config
 from ..device import read_current_version
-from ..errors import Cancelled, Refused, StateError, UnitsError
-from ..github import GithubClient, read_token
+from ..errors import Cancelled, PostCheckFailed, Refused, StateError
 from ..kinds.base import Plan, Prepared, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
-from ..rules.preflight import (
-    choose_target,
-    common_checks,
-    gather_manifest,
-    gather_release,
-    gather_signatures,
-    remote_first_check,
-)
+from ..rules.preflight import choose_target, common_checks, remote_first_check
 from ..transaction import Step, TxnStatus
-from ..versions import UNKNOWN
-from .run import Run, execute, explain, now_iso
+from .endings import kept
+from .run import Run, error_line, execute, now_iso, trace_if_bug
+from .target_release import gather_target_release
 
 
 def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False,
@@ -48,7 +41,7 @@ def _update(run: Run, version: str | None, *, dry_run: bool, force: bool = False
     try:
         ctx, prepared = prepare(run, version)
     except OSError as exc:  # e.g. the disk filled while downloading: nothing the device runs was changed
-        raise Refused(f"pre-update checks of {run.component.name}: {explain(exc)}") from None
+        raise Refused(f"pre-update checks of {run.component.name}: {error_line(exc)}") from None
     result, plan = run.result, prepared.plan
     result.from_version, result.to_version, result.checks = ctx.from_version, ctx.to_version, prepared.checks
     failed = first_failure(prepared.checks)
@@ -93,15 +86,12 @@ def prepare(run: Run, requested: str | None) -> tuple[UpdateContext, Prepared]:
     record = checked_record(config, component.name)
     current = read_current_version(config, component)
     target = choose_target(component.name, record, current, requested)
-    client = GithubClient(config.github, read_token(config.github.token_file))
-    release = gather_release(client, component, target)
-    signed = gather_signatures(config, release)  # before anything is fetched for staging
-    manifest = gather_manifest(client, config, component, release, signed)
-    ctx = run.context(current, target.version, release, manifest)
-    ctx.signed = signed
+    found = gather_target_release(config, component, target)
+    ctx = run.context(current, target.version, found.release, found.manifest)
+    ctx.signed = found.signed
     remote = config.components.get("remote")
     remote_version = read_current_version(config, remote) if remote else None
-    checks = common_checks(component, manifest, remote_version, os.access(run.state_dir, os.W_OK),
+    checks = common_checks(component, found.manifest, remote_version, os.access(run.state_dir, os.W_OK),
                            run.bus_error)
     # display-grade facts (the check's cache merged with root's record): they can only hold an update back
     views = state.component_views(run.state_dir, Path(config.check_cache_dir))
@@ -142,7 +132,7 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
         result.checks += outcomes
         failed = first_failure(outcomes)
         if failed is not None:
-            raise UnitsError(f"Post-update checks failed: {failed.line()}")
+            raise PostCheckFailed(failed.line())
         transaction.advance(run.state_dir, txn, Step.VERIFIED)
         ctx.progress("committing")
         kind.commit(ctx, txn)
@@ -151,24 +141,15 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt, SystemExit: recorded as failed above, and the process ends
         return
-    transaction.clear(run.state_dir)
-    state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
-    remember_previous(run.state_dir, txn)
-    result.status = Status.UPDATED
-    result.message = f"Updated {ctx.component.name} to {ctx.to_version}"
-
-
-def remember_previous(state_dir: Path, txn: transaction.Transaction) -> None:
-    """What `dunebugger-units rollback` returns to: the version this update replaced, and where it is kept."""
-    known = txn.from_version != UNKNOWN
-    state.set_previous(state_dir, txn.component, {"version": txn.from_version, "installed": txn.to_version,
-                                                  "backups": txn.backups} if known else None)
+    kept(run.state_dir, txn, result, f"Updated {ctx.component.name} to {ctx.to_version}")
 
 
 def fail_after_change(run: Run, txn: transaction.Transaction, phase: str, exc: BaseException) -> None:
     """Say how the update failed; when it had changed the device, mark the record for the rollback."""
-    result, reason = run.result, explain(exc)
-    summary = reason if reason.startswith("Post-update checks failed") else f"Update failed during {phase}: {reason}"
+    trace_if_bug(exc)
+    result, reason = run.result, error_line(exc)
+    checks_failed = isinstance(exc, PostCheckFailed)
+    summary = f"Post-update checks failed: {reason}" if checks_failed else f"Update failed during {phase}: {reason}"
     current = transaction.load(run.state_dir) or txn
     result.status = Status.FAILED
     if not current.changed:
