@@ -10,9 +10,10 @@ staging area of root's state).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ..errors import UnitsError
 from ..results import CheckOutcome, first_failure
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 StepsT = TypeVar("StepsT")
 FactsT = TypeVar("FactsT")
+FoundT = TypeVar("FoundT")
 
 
 @dataclass
@@ -49,6 +51,13 @@ class UpdateContext:
     def free_mb_needed(self, default: int) -> int:
         """The kind's default from the configuration, raised (never lowered) by the manifest."""
         return max(default, self.manifest.min_free_mb or 0)
+
+    @property
+    def bus(self) -> Systemd:
+        """The system bus, for a step that cannot go on without it."""
+        if self.systemd is None:
+            raise UnitsError(f"{self.component.name}: the system bus is not connected")
+        return self.systemd
 
     @property
     def health_url(self) -> str | None:
@@ -101,6 +110,25 @@ class Prepared:
     def after(self, earlier: list[CheckOutcome]) -> Prepared:
         """The same, with the checks that ran before the kind's own in front."""
         return Prepared([*earlier, *self.checks], self.plan)
+
+
+Found = tuple[CheckOutcome, FoundT | None]  # a pre-check's outcome, and what it found when it passed
+
+
+@dataclass
+class CheckList:
+    """Pre-checks run in order: each outcome is added; what a check found is handed on only when every
+    required check so far passed (no download when the disk is full)."""
+
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+
+    def add(self, outcome: CheckOutcome) -> bool:
+        self.outcomes.append(outcome)
+        return first_failure(self.outcomes) is None
+
+    def take(self, found: Found[FoundT]) -> FoundT | None:
+        outcome, value = found
+        return value if self.add(outcome) else None
 
 
 Check = Callable[[UpdateContext, FactsT], "CheckOutcome | list[CheckOutcome]"]
