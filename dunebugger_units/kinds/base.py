@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..systemd import Systemd
     from ..transaction import Transaction
 
-StepsT = TypeVar("StepsT")
+KindPlanT = TypeVar("KindPlanT")
 FactsT = TypeVar("FactsT")
 FoundT = TypeVar("FoundT")
 
@@ -85,19 +85,19 @@ class Plan(Protocol):
 
 
 @dataclass(frozen=True)
-class BoundPlan(Generic[StepsT]):
-    """A kind's own plan type (`steps`) with the kind's functions for exactly that type: mypy checks that
-    they match where the kind builds it."""
+class BoundPlan(Generic[KindPlanT]):
+    """A kind's own plan (ComposePlan, CorePlan, ...) with the kind's functions for exactly that type: mypy
+    checks that they match where the kind builds it."""
 
-    steps: StepsT
-    describe_steps: Callable[[UpdateContext, StepsT], dict[str, Any]]
-    apply_steps: Callable[[UpdateContext, StepsT, Transaction], None]
+    plan: KindPlanT
+    describe_with: Callable[[UpdateContext, KindPlanT], dict[str, Any]]
+    apply_with: Callable[[UpdateContext, KindPlanT, Transaction], None]
 
     def describe(self, ctx: UpdateContext) -> dict[str, Any]:
-        return self.describe_steps(ctx, self.steps)
+        return self.describe_with(ctx, self.plan)
 
     def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
-        self.apply_steps(ctx, self.steps, txn)
+        self.apply_with(ctx, self.plan, txn)
 
 
 @dataclass(frozen=True)
