@@ -1,6 +1,6 @@
 """The update (and dry run) of one component: gather, decide, pre-check, apply, post-check, commit.
 
-Both kinds go through this one pipeline; what differs lives in their Kind (kinds/). It runs inside the run
+Every kind goes through this one pipeline; what differs lives in its Kind (kinds/). It runs inside the run
 skeleton (run.execute), which validates, locks, connects the bus, records and reports. Statuses start as
 FAILED and change once proven.
 """
