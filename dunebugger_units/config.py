@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from .yamlerror import yaml_error
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
-COMPONENT_TYPES = ("container", "python_app")
 POLICIES = ("notify", "auto")  # notify: a person decides (the default); auto: updated unattended, in the window
 AUTO_LIMITS = ("patch", "minor", "major")  # how far an unattended update may go from the installed version
 DEFAULT_SHOW_LOCK = "/run/dunebugger/updates.lock"
@@ -45,8 +44,15 @@ class GithubConfig:
     )
 
 
+# key -> (accepted python types, type name for the error, nullable)
+KeySpec = tuple[tuple[type, ...], str, bool]
+
+
 @dataclass(frozen=True)
 class ComponentConfig:
+    """One component. `type` names its kind (kinds.KINDS), which declares the keys it takes beside the common
+    ones; a kind's key that is no field here is kept in `settings`."""
+
     name: str
     type: str
     repo: str
@@ -67,10 +73,11 @@ class ComponentConfig:
     # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
     health_url: str | None = None
     health_expected_status: int = 200
-    # when updates may happen (issue 15)
+    # when updates may happen
     policy: str = "notify"
     auto_limit: str = "minor"
     auto_prerelease: bool = False  # may an unattended update install a prerelease?
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ class MaintenanceWindow:
 @dataclass(frozen=True)
 class PolicyConfig:
     """When updates may happen, and rules between components. `remote_first`: core and scheduler are refused
-    while remote has an update `available` (today's remote's rule, the default), or only while remote's
+    while remote has an update `available` (the remote's own rule, the default), or only while remote's
     update is `running`."""
 
     maintenance_window: MaintenanceWindow | None = None  # None: any time
@@ -159,8 +166,7 @@ DEFAULT_COMPONENTS: dict[str, dict[str, Any]] = {
     "remote": {"type": "container", "repo": "dunebugger-remote", "compose_service": "remote"},
 }
 
-# key -> (accepted python types, type name for the error, nullable)
-_GITHUB_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+_GITHUB_KEYS: dict[str, KeySpec] = {
     "api_url": ((str,), "a string", False),
     "owner": ((str,), "a string", False),
     "token_file": ((str,), "a path", True),
@@ -170,7 +176,7 @@ _GITHUB_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "manifest_url": ((str,), "a string", False),
     "redirect_hosts": ((list,), "a list of host names", False),
 }
-_TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+_TOP_KEYS: dict[str, KeySpec] = {
     "github": ((dict,), "a mapping", True),
     "components": ((dict,), "a mapping", True),
     "update": ((dict,), "a mapping", True),
@@ -181,7 +187,7 @@ _TOP_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "cache_dir": ((str,), "a path", True),
     "trusted_keys": ((str,), "a path to an OpenPGP keyring", True),
 }
-_COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+_COMMON_COMPONENT_KEYS: dict[str, KeySpec] = {
     "type": ((str,), "a string", False),
     "repo": ((str,), "a string", False),
     "health_url": ((str,), "a URL", True),
@@ -190,12 +196,12 @@ _COMMON_COMPONENT_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "auto_limit": ((str,), "patch, minor or major", False),
     "auto_prerelease": ((bool,), "true or false", False),
 }
-_POLICY_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+_POLICY_KEYS: dict[str, KeySpec] = {
     "maintenance_window": ((dict,), "a mapping with start and length", True),
     "show_lock": ((str,), "an absolute path", False),
     "remote_first": ((str,), "available or running", False),
 }
-_UPDATE_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
+_UPDATE_KEYS: dict[str, KeySpec] = {
     "keep_backups": ((int,), "an integer", False),
     "stability_seconds": ((int, float), "a number of seconds", False),
     "health_timeout": ((int, float), "a number of seconds", False),
@@ -206,21 +212,6 @@ _UPDATE_KEYS: dict[str, tuple[tuple[type, ...], str, bool]] = {
     "max_unpacked_bytes": ((int,), "an integer", False),
     "job_timeout": ((int, float), "a number of seconds", False),
 }
-_TYPE_KEYS: dict[str, dict[str, tuple[tuple[type, ...], str, bool]]] = {
-    "container": {"compose_service": ((str,), "a string", False)},
-    "python_app": {
-        "service": ((str,), "a unit name", False),
-        "install_dir": ((str,), "a path", False),
-        "version_file": ((str,), "a file name", False),
-        "asset_pattern": ((str,), "a string", False),
-        "config_paths": ((list,), "a list of paths", False),
-        "releases_dir": ((str,), "a path", True),
-        "python": ((str,), "an absolute path to an interpreter", False),
-        "pip_index_url": ((str,), "a URL", True),
-        "pip_find_links": ((list,), "a list of paths or URLs", False),
-    },
-}
-_REQUIRED_BY_TYPE = {"container": ("repo", "compose_service"), "python_app": ("repo", "service", "install_dir")}
 
 
 def _describe(value: object) -> str:
@@ -230,7 +221,7 @@ def _describe(value: object) -> str:
 
 
 def _check_keys(
-    raw: Mapping[str, Any], schema: Mapping[str, tuple[tuple[type, ...], str, bool]], where: str
+    raw: Mapping[str, Any], schema: Mapping[str, KeySpec], where: str
 ) -> dict[str, Any]:
     """Unknown keys and wrong types are errors that name the full key."""
     out: dict[str, Any] = {}
@@ -269,23 +260,26 @@ def _parse_component(name: str, raw: object) -> ComponentConfig:
     if "type" in given and given["type"] != defaults.get("type"):
         defaults = {}  # another type than the default's: none of the default's keys apply
     merged = {**defaults, **given}
-    kind = merged.get("type")
-    if kind not in COMPONENT_TYPES:
-        raise ConfigError(f"{where}.type: unknown component type {kind!r} (allowed: {', '.join(COMPONENT_TYPES)})")
-    schema = {**_COMMON_COMPONENT_KEYS, **_TYPE_KEYS[kind]}
-    values = _check_keys(merged, schema, f"{where}.")
-    for key in ("config_paths", "pip_find_links"):
-        if key in values:
-            values[key] = _string_tuple(values[key], f"{where}.{key}")
-    if not str(values.get("python", "/")).startswith("/"):
-        raise ConfigError(f"{where}.python: expected an absolute path, got {values['python']!r}")
-    for key in _REQUIRED_BY_TYPE[kind]:
+    type_name = merged.get("type")
+    from .kinds import KINDS  # deferred: the kinds read this module's dataclasses
+
+    kind = KINDS.get(type_name) if isinstance(type_name, str) else None
+    if kind is None:
+        raise ConfigError(f"{where}.type: unknown component type {type_name!r} (allowed: {', '.join(KINDS)})")
+    values = _check_keys(merged, {**_COMMON_COMPONENT_KEYS, **kind.config_keys}, f"{where}.")
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = _string_tuple(value, f"{where}.{key}")
+    kind.check_config(values, where)
+    for key in kind.required_keys:
         if not values.get(key):
-            raise ConfigError(f"{where}.{key}: required for a {kind} component")
+            raise ConfigError(f"{where}.{key}: required for a {type_name} component")
     for key, allowed in (("policy", POLICIES), ("auto_limit", AUTO_LIMITS)):
         if key in values and values[key] not in allowed:
             raise ConfigError(f"{where}.{key}: expected {' or '.join(allowed)}, got {values[key]!r}")
-    return ComponentConfig(name=name, **values)
+    known = {f.name for f in fields(ComponentConfig)}
+    settings = {key: value for key, value in values.items() if key not in known}
+    return ComponentConfig(name=name, **{k: v for k, v in values.items() if k in known}, settings=settings)
 
 
 def _parse_policy(raw: Mapping[str, Any]) -> PolicyConfig:

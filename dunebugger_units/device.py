@@ -1,7 +1,6 @@
-"""What is installed on the device: reads the compose file and core's VERSION file, never writes.
+"""What is installed on the device: each kind reads its own (kinds.base.Kind.installed_version), never writes.
 
-`parse_version_file` is pure; `read_current_version` does the reading (the compose file through compose.py,
-the one compose parser).
+`parse_version_file` (core's VERSION file) is pure; `read_small` reads a file with a cap.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def parse_version_file(text: str) -> str | None:
     return strip_v(joined) if parse_version(joined) else None
 
 
-def _read_small(path: Path) -> str:
+def read_small(path: Path) -> str:
     with path.open("rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
@@ -51,15 +50,9 @@ def _read_small(path: Path) -> str:
 
 def read_current_version(config: Config, component: ComponentConfig) -> str:
     """The installed version, or `unknown` when the device does not say (an update is then available)."""
-    from . import compose
+    from .kinds import kind_of  # deferred: the kinds read the version files through this module
 
     try:
-        if component.type == "container":
-            text = compose.read_compose_text(Path(config.compose_file))
-            image = compose.service_image(text, component.compose_service or component.name)
-            tag = compose.image_tag(image)
-            return strip_v(tag) if tag and parse_version(tag) else UNKNOWN
-        version_path = Path(component.install_dir or "") / component.version_file
-        return parse_version_file(_read_small(version_path)) or UNKNOWN
+        return kind_of(component.type).installed_version(config, component)
     except (UnitsError, OSError):
         return UNKNOWN

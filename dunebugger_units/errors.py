@@ -54,3 +54,11 @@ class Refused(UnitsError):
     """Refused before anything on the device changed."""
 
     exit_code = ExitCode.REFUSED
+
+
+class PostCheckFailed(UnitsError):
+    """A required post-update check failed: the update is rolled back."""
+
+
+class UpToDate(Refused):
+    """Nothing to install: the version asked for (or the latest) is what runs. The result says `unchanged`."""

@@ -71,8 +71,10 @@ def parse_manifest(raw: object, source: str) -> Manifest:
     minimum = top.get("min_remote_version")
     if minimum is not None and parse_version(str(_expect(minimum, str, "min_remote_version", "a version"))) is None:
         raise ManifestInvalid(f"update manifest: min_remote_version: {minimum!r} is not a version")
+    from .kinds import KINDS  # deferred: the kinds read the manifest
+
     kind = top.get("component_type")
-    if kind is not None and kind not in ("container", "python_app"):
+    if kind is not None and kind not in KINDS:
         raise ManifestInvalid(f"update manifest: component_type: unknown type {kind!r}")
     url = health.get("url")
     if url is not None and not str(_expect(url, str, "health_endpoint.url", "a URL")).startswith(("http://", "https://")):

@@ -68,6 +68,9 @@ class UpdateResult:
     started_at: str | None = None
     finished_at: str | None = None
     invocation_id: str | None = None
+    # a rollback started by OnFailure=: the failed update's run ($MONITOR_INVOCATION_ID) and how it ended
+    failed_invocation_id: str | None = None
+    failed_service_result: str | None = None
     changed: bool = False
     checks: list[CheckOutcome] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +83,11 @@ class UpdateResult:
         """The one exit-code rule (README, "Exit codes"). `asked` is what the caller asked for, when that
         differs from the run that answered: `update` is answered by the rollback that followed its failure."""
         asked = asked or self.action
-        if self.status in (Status.UPDATED, Status.UNCHANGED, Status.DRY_RUN):
+        if self.status is Status.UNCHANGED:
+            # an update with nothing to install started nothing: it exits like a refusal, which the update unit
+            # takes as success; a rollback or recovery with nothing to do is done
+            return ExitCode.OK if asked in (Action.ROLLBACK, Action.RECOVERY) else ExitCode.REFUSED
+        if self.status in (Status.UPDATED, Status.DRY_RUN):
             return ExitCode.OK
         if self.status is Status.REFUSED:
             return ExitCode.REFUSED

@@ -87,7 +87,7 @@ def decide_recovery(step: Step, status: TxnStatus, rolling_back: bool = False) -
 @dataclass
 class Transaction:
     component: str
-    kind: str  # container | python_app
+    kind: str  # the component's type: a key of kinds.KINDS
     from_version: str
     to_version: str
     step: Step = Step.STARTED

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .base import Kind
 from .container import ContainerKind
 from .python_app import PythonAppKind
 
-KINDS: dict[str, type[Kind[Any]]] = {
-    "container": ContainerKind,
-    "python_app": PythonAppKind,
+KINDS: dict[str, Kind] = {
+    "container": ContainerKind(),
+    "python_app": PythonAppKind(),
 }
 
 
-def kind_of(type_name: str) -> Kind[Any]:
+def kind_of(type_name: str) -> Kind:
     """The kind for a component's `type` (the configuration admits only the keys of KINDS)."""
-    return KINDS[type_name]()
+    return KINDS[type_name]

@@ -1,29 +1,32 @@
-"""The contract between the run phases and the two kinds of component (container, python_app).
+"""The contract between the run phases and the kinds of component (kinds.KINDS).
 
-The phases own what both share: target choice, the lock, the manifest, common pre-checks, the transaction
-record, results and reporting. A Kind owns what differs: its pre-checks, which produce its typed plan, the
-dry-run description, applying that plan, post-checks, committing and rolling back. Pre-checks never change
-the device (beyond the download staging area of root's state).
+The phases own what every kind shares: target choice, the lock, the manifest, common pre-checks, the
+transaction record, results and reporting. A Kind owns what differs: its pre-checks, which produce its plan
+(bound to the kind that carries it out, so the phases never see its type), the dry-run description, applying
+that plan, post-checks, committing and rolling back. Pre-checks never change the device (beyond the download
+staging area of root's state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ..errors import UnitsError
 from ..results import CheckOutcome, first_failure
 
 if TYPE_CHECKING:
-    from ..config import ComponentConfig, Config
+    from ..config import ComponentConfig, Config, KeySpec
     from ..github import Release
     from ..manifest import Manifest
     from ..signatures import SignedSums
     from ..systemd import Systemd
     from ..transaction import Transaction
 
-PlanT = TypeVar("PlanT")
+KindPlanT = TypeVar("KindPlanT")
 FactsT = TypeVar("FactsT")
+FoundT = TypeVar("FoundT")
 
 
 @dataclass
@@ -45,12 +48,16 @@ class UpdateContext:
     def state_dir(self) -> str:
         return self.config.state_dir
 
+    def free_mb_needed(self, default: int) -> int:
+        """The kind's default from the configuration, raised (never lowered) by the manifest."""
+        return max(default, self.manifest.min_free_mb or 0)
+
     @property
-    def min_free_mb(self) -> int:
-        """The config's default for the kind, raised (never lowered) by the manifest."""
-        base = (self.config.update.container_min_free_mb if self.component.type == "container"
-                else self.config.update.core_min_free_mb)
-        return max(base, self.manifest.min_free_mb or 0)
+    def bus(self) -> Systemd:
+        """The system bus, for a step that cannot go on without it."""
+        if self.systemd is None:
+            raise UnitsError(f"{self.component.name}: the system bus is not connected")
+        return self.systemd
 
     @property
     def health_url(self) -> str | None:
@@ -65,12 +72,63 @@ class UpdateContext:
         return self.manifest.health_expected_status or self.component.health_expected_status
 
 
-@dataclass(frozen=True)
-class Checked(Generic[PlanT]):
-    """The kind's pre-checks, and the plan they produced: None when a required check failed."""
+class Plan(Protocol):
+    """What the pre-checks decided, bound to the kind that carries it out: the update phase only describes
+    it (a dry run) or applies it."""
 
-    outcomes: list[CheckOutcome]
-    plan: PlanT | None
+    def describe(self, ctx: UpdateContext) -> dict[str, Any]:
+        """What apply would do, for a dry run: e.g. the compose diff and the image to pull."""
+
+    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
+        """Change the device as planned. Call transaction.advance(...) *before* each change, naming the step
+        and the backups a rollback needs; raise UnitsError on failure."""
+
+
+@dataclass(frozen=True)
+class BoundPlan(Generic[KindPlanT]):
+    """A kind's own plan (ComposePlan, CorePlan, ...) with the kind's functions for exactly that type: mypy
+    checks that they match where the kind builds it."""
+
+    plan: KindPlanT
+    describe_with: Callable[[UpdateContext, KindPlanT], dict[str, Any]]
+    apply_with: Callable[[UpdateContext, KindPlanT, Transaction], None]
+
+    def describe(self, ctx: UpdateContext) -> dict[str, Any]:
+        return self.describe_with(ctx, self.plan)
+
+    def apply(self, ctx: UpdateContext, txn: Transaction) -> None:
+        self.apply_with(ctx, self.plan, txn)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The pre-checks of an update, and the plan they produced: None when a required check failed."""
+
+    checks: list[CheckOutcome]
+    plan: Plan | None = None
+
+    def after(self, earlier: list[CheckOutcome]) -> Prepared:
+        """The same, with the checks that ran before the kind's own in front."""
+        return Prepared([*earlier, *self.checks], self.plan)
+
+
+Found = tuple[CheckOutcome, FoundT | None]  # a pre-check's outcome, and what it found when it passed
+
+
+@dataclass
+class CheckList:
+    """Pre-checks run in order: each outcome is added; what a check found is handed on only when every
+    required check so far passed (no download when the disk is full)."""
+
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+
+    def add(self, outcome: CheckOutcome) -> bool:
+        self.outcomes.append(outcome)
+        return first_failure(self.outcomes) is None
+
+    def take(self, found: Found[FoundT]) -> FoundT | None:
+        outcome, value = found
+        return value if self.add(outcome) else None
 
 
 Check = Callable[[UpdateContext, FactsT], "CheckOutcome | list[CheckOutcome]"]
@@ -89,19 +147,27 @@ def run_checks(ctx: UpdateContext, facts: FactsT, checks: Sequence[Check[FactsT]
     return outcomes
 
 
-class Kind(Protocol[PlanT]):
+class Kind(Protocol):
     """One kind of component. Every method may raise UnitsError with a one-line reason."""
 
-    def prepare(self, ctx: UpdateContext) -> Checked[PlanT]:
+    @property
+    def config_keys(self) -> Mapping[str, KeySpec]:
+        """The configuration keys a component of this kind takes beside the common ones."""
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        """The keys a component of this kind cannot do without."""
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        """Raise ConfigError naming the key when a value of the right type is still wrong."""
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        """What the device runs, or `unknown` when it does not say (an update is then available). Reads, never
+        writes; UnitsError or OSError when it cannot be read."""
+
+    def prepare(self, ctx: UpdateContext) -> Prepared:
         """The kind's pre-checks (disk space, service status, permissions, the verified download) and the
-        plan that apply carries out; nothing the device runs changes."""
-
-    def describe(self, ctx: UpdateContext, plan: PlanT) -> dict[str, Any]:
-        """What apply would do, for a dry run: e.g. the compose diff and the image to pull."""
-
-    def apply(self, ctx: UpdateContext, plan: PlanT, txn: Transaction) -> None:
-        """Change the device as planned. Call transaction.advance(...) *before* each change, naming the step
-        and the backups a rollback needs; raise UnitsError on failure."""
+        plan they produced; nothing the device runs changes."""
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
         """Post-update checks: running, stable, healthy within the deadline, the target version."""
@@ -113,7 +179,7 @@ class Kind(Protocol[PlanT]):
         """Restore ctx.from_version from txn.backups, restart it, and return the re-checks. Idempotent: a
         rollback cut off anywhere is run again from the start (transaction.advance_rollback marks the steps)."""
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         """A rollback on request: the backups of a transaction that returns from what runs now to the previous
         version (`previous` is what the last successful update recorded); Refused when there is none to
         return to."""

@@ -1,7 +1,7 @@
-"""The container kind (scheduler, remote): pre-checks, plan, pull, compose edit, recreate, post-checks, undo.
+"""The container kind (scheduler, remote): plan, pull, compose edit, recreate, commit, undo.
 
-The pre-checks produce a `ComposePlan` (the compose file as read, the edited text, both images); apply
-carries out exactly that plan.
+The pre-checks (container_checks.py) produce a `ComposePlan` (the compose file as read, the edited text, both
+images); apply carries out exactly that plan, and the post-checks (container_checks.py) judge it.
 
 Order of apply, chosen so that every failure before the compose file is written changes nothing:
 pull the new image by its full reference while the old container runs, back the compose file up, record the
@@ -15,37 +15,46 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import compose, transaction
-from ..docker import Container, Docker, DockerError
+from ..config import ComponentConfig, Config, KeySpec
+from ..docker import Docker
 from ..errors import Refused, UnitsError
 from ..files import atomic_write, fsync_dir
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import RollbackStep, Step, Transaction
-from ..versions import UNKNOWN, strip_v
-from .base import Checked, UpdateContext, run_checks
-from .health import Sample, http_health, stable_over
+from ..versions import UNKNOWN, parse_version, strip_v
+from .base import BoundPlan, Prepared, UpdateContext, run_checks
+from .container_checks import (
+    MB,
+    ContainerFacts,
+    check_compose,
+    check_container,
+    check_disk_space,
+    check_docker,
+    check_permissions,
+    compose_path,
+    disk_space_outcome,
+    docker_of,
+    judge_container,
+    judge_running_image,
+    post_checks,
+    read_text,
+    service_of,
+    written_file,
+)
 
-MB = 1024 * 1024
+__all__ = ["MB", "ContainerKind", "backup_name", "backups_to_remove", "disk_space_outcome", "images_to_prune",
+           "judge_container", "judge_running_image"]
 BACKUP_NAME = re.compile(r"^docker-compose\.\d{8}_\d{6}(?:-\d+)?\.yml$")
-HEALTH_POLL = 0.5
 
 
 # ---- pure decisions ---------------------------------------------------------------------------------------
-
-
-def disk_space_outcome(paths: list[str], free_bytes: int, needed_mb: int) -> CheckOutcome:
-    """`disk space: 312 MB free on /var/lib/docker, 500 MB needed`."""
-    free_mb = free_bytes // MB
-    where = " and ".join(paths)
-    return CheckOutcome("disk space", free_mb >= needed_mb,
-                        f"{free_mb} MB free on {where}, {needed_mb} MB needed")
 
 
 def backups_to_remove(names: list[str], keep: int, protect: set[str]) -> list[str]:
@@ -75,26 +84,6 @@ def backup_name(stamp: str, taken: set[str]) -> str:
     return name
 
 
-def judge_container(container: Container | None, service: str, must_run: bool) -> list[CheckOutcome]:
-    if container is None:
-        return [CheckOutcome("container", False, f"service {service} has no container (docker compose ps)")]
-    outcomes = [CheckOutcome("container", True, container.describe())]
-    if not container.running:
-        outcomes.append(CheckOutcome("container running", False, f"{container.name} is {container.status}",
-                                     required=must_run))
-    return outcomes
-
-
-def judge_running_image(container: Container, image: str, image_id: str | None) -> CheckOutcome:
-    if container.image_ref != image:
-        return CheckOutcome("running image", False,
-                            f"{container.name} runs {container.image_ref}, expected {image}")
-    if image_id is not None and container.image_id != image_id:
-        return CheckOutcome("running image", False, f"{container.name} runs image "
-                                                    f"{container.image_id[:19]}, {image} is {image_id[:19]}")
-    return CheckOutcome("running image", True, f"{container.name} runs {image}")
-
-
 # ---- the kind ---------------------------------------------------------------------------------------------
 
 
@@ -112,33 +101,33 @@ class ComposePlan:
     digest: str | None = None  # the digest the release's manifest pins: pulled by it, checked in RepoDigests
 
 
-@dataclass
-class ContainerFacts:
-    """What the pre-checks learn, in order, for the ones after them and for the plan."""
-
-    before: bytes = b""  # as read: CRLF line ends and all
-    after: bytes = b""
-    image_from: str = ""
-    image_to: str = ""
-    docker_root: str = "/var/lib/docker"
-
-
 class ContainerKind:
     """A compose service whose version is its image tag."""
 
+    config_keys: ClassVar[Mapping[str, KeySpec]] = {"compose_service": ((str,), "a string", False)}
+    required_keys = ("repo", "compose_service")
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        """The types say it all."""
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        text = read_text(Path(config.compose_file))
+        tag = compose.image_tag(compose.service_image(text, component.compose_service or component.name))
+        return strip_v(tag) if tag and parse_version(tag) else UNKNOWN
+
     # -- before anything changes --------------------------------------------------------------------------
 
-    def prepare(self, ctx: UpdateContext) -> Checked[ComposePlan]:
+    def prepare(self, ctx: UpdateContext) -> Prepared:
         facts = ContainerFacts()
-        outcomes = run_checks(ctx, facts, (_check_compose, _check_permissions, _check_docker, _check_container,
-                                           _check_disk_space))
+        outcomes = run_checks(ctx, facts, (check_compose, check_permissions, check_docker, check_container,
+                                           check_disk_space))
         if first_failure(outcomes) is not None:
-            return Checked(outcomes, None)
-        plan = ComposePlan(path=_compose_path(ctx), service=_service(ctx), before=facts.before,
+            return Prepared(outcomes)
+        plan = ComposePlan(path=compose_path(ctx), service=service_of(ctx), before=facts.before,
                            after=facts.after, image_from=facts.image_from, image_to=facts.image_to,
                            pinned=compose.parse_image_ref(facts.image_from).digest is not None,
                            digest=ctx.manifest.image_digest)
-        return Checked(outcomes, plan)
+        return Prepared(outcomes, BoundPlan(plan, self.describe, self.apply))
 
     def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
         backup = Path(ctx.config.backup_dir) / backup_name(ctx.stamp or "YYYYmmdd_HHMMSS", set())
@@ -176,11 +165,11 @@ class ContainerKind:
         docker.up(plan.service, doing=f"recreating {plan.service} with {image_to}")
 
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
-        current = compose.service_image(_read_text(_compose_path(ctx)), _service(ctx))
+        current = compose.service_image(read_text(compose_path(ctx)), service_of(ctx))
         # a pinned entry names the target by its tag and the pulled image's digest
         image = current if compose.image_tag(current) == strip_v(ctx.to_version) else compose.target_image(
             current, ctx.to_version)
-        return post_checks(ctx, _docker(ctx), _service(ctx), image, ctx.to_version)
+        return post_checks(ctx, docker_of(ctx), service_of(ctx), image, ctx.to_version)
 
     def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
         backup_dir = Path(ctx.config.backup_dir)
@@ -188,8 +177,8 @@ class ContainerKind:
         keep = ctx.config.update.keep_backups
         for name in backups_to_remove(sorted(os.listdir(backup_dir)), keep, protect):
             (backup_dir / name).unlink(missing_ok=True)
-        path = _compose_path(ctx)
-        self._prune_images(Docker(path), compose.service_image(_read_text(path), _service(ctx)),
+        path = compose_path(ctx)
+        self._prune_images(Docker(path), compose.service_image(read_text(path), service_of(ctx)),
                            txn.backups.get("previous_image"))
         # Temp files of an atomic write cut short by a power cut; we hold the update lock, so none is live.
         target = written_file(path)
@@ -205,7 +194,7 @@ class ContainerKind:
             docker.remove_image(ref)  # one still in use stays: that is docker's call, and harmless
 
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
-        service = str(txn.backups.get("service") or _service(ctx))
+        service = str(txn.backups.get("service") or service_of(ctx))
         path = Path(txn.backups.get("compose_file") or ctx.config.compose_file)
         docker, state_dir = Docker(path), Path(ctx.state_dir)
         backup, image = txn.backups.get("compose_backup"), txn.backups.get("restore_image")
@@ -214,7 +203,7 @@ class ContainerKind:
         elif image:  # on request: only this service's image goes back; later edits of the file stay
             _set_image(path, service, str(image))
         transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
-        previous = compose.service_image(_read_text(path), service)
+        previous = compose.service_image(read_text(path), service)
         if docker.image_id(previous) is None:
             raise UnitsError(f"rolling back {service}: image {previous} is no longer on this machine")
         ctx.progress("recreating the previous container")
@@ -222,12 +211,12 @@ class ContainerKind:
         transaction.advance_rollback(state_dir, txn, RollbackStep.RESTARTED)
         return post_checks(ctx, docker, service, previous, ctx.from_version)
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         """Back to the image the last update replaced; its image retention keeps it on this machine."""
-        backups, service, path = previous.get("backups") or {}, _service(ctx), _compose_path(ctx)
+        backups, service, path = previous.get("backups") or {}, service_of(ctx), compose_path(ctx)
         image, installed = backups.get("previous_image"), backups.get("new_image")
         try:
-            text = _read_text(path)
+            text = read_text(path)
             current = compose.service_image(text, service)
             if not image or current != installed:
                 raise Refused(f"rolling back {service}: the compose file names {current}, not the {installed} "
@@ -244,7 +233,7 @@ class ContainerKind:
 
     def cleanup(self, ctx: UpdateContext) -> None:
         """Temp files of a compose write cut short; nothing else of a container update is half-done."""
-        target = written_file(_compose_path(ctx))
+        target = written_file(compose_path(ctx))
         for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
 
@@ -273,156 +262,6 @@ def _pull(docker: Docker, plan: ComposePlan, on_percent: Callable[[int], None]) 
     return pinned, compose.set_service_image(plan.before.decode(), plan.service, pinned).encode()
 
 
-# ---- post-checks, shared by verify and rollback ---------------------------------------------------------
-
-
-def post_checks(ctx: UpdateContext, docker: Docker, service: str, image: str,
-                version: str) -> list[CheckOutcome]:
-    """Running the expected image, stable over the window, healthy (HEALTHCHECK and HTTP) by the deadline."""
-    container_id = docker.service_container(service)
-    container = docker.inspect(container_id) if container_id else None
-    if container_id is None or container is None:
-        return [CheckOutcome("container running", False, f"service {service} has no container")]
-    outcomes = [judge_running_image(container, image, docker.image_id(image))]
-    steps: list[Callable[[], CheckOutcome]] = [
-        lambda: stable_over(lambda: _sample(docker, container_id), ctx.config.update.stability_seconds,
-                            name="container running", on_percent=every_tenth(ctx.progress, "stability window")),
-        lambda: _docker_health(docker, container_id, ctx.health_timeout),
-    ]
-    if ctx.health_url:
-        url = ctx.health_url
-        want = version if ctx.manifest.version_check and version != UNKNOWN else None
-        steps.append(lambda: http_health(url, ctx.health_expected_status, want, ctx.health_timeout))
-    for step in steps:
-        if first_failure(outcomes) is not None:
-            break
-        outcomes.append(step())
-    return outcomes
-
-
-def _sample(docker: Docker, container_id: str) -> Sample:
-    container = docker.inspect(container_id)
-    if container is None:
-        return Sample(False, 0, f"container {container_id[:12]} is gone")
-    return Sample(container.running, container.restart_count, container.describe())
-
-
-def _docker_health(docker: Docker, container_id: str, deadline: float) -> CheckOutcome:
-    end = time.monotonic() + deadline
-    while True:
-        container = docker.inspect(container_id)
-        if container is None:
-            return CheckOutcome("docker healthcheck", False, f"container {container_id[:12]} is gone")
-        if container.health is None:
-            return CheckOutcome("docker healthcheck", True, "the image defines no HEALTHCHECK")
-        if container.health == "healthy":
-            return CheckOutcome("docker healthcheck", True, f"{container.name} is healthy")
-        if container.health == "unhealthy" or time.monotonic() >= end:
-            return CheckOutcome("docker healthcheck", False,
-                                f"{container.name} is {container.health} after {deadline:g} s"
-                                if container.health != "unhealthy" else f"{container.name} is unhealthy")
-        time.sleep(HEALTH_POLL)
-
-
-# ---- pre-checks -------------------------------------------------------------------------------------------
-
-
-def _check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    path, service = _compose_path(ctx), _service(ctx)
-    try:
-        facts.before = _read_bytes(path)
-        facts.image_from = compose.service_image(facts.before.decode(), service)
-    except UnitsError as exc:
-        return [CheckOutcome("compose file", False, f"{path}: {exc}")]
-    outcomes = [CheckOutcome("compose file", True, f"{path}: service {service} runs {facts.image_from}")]
-    try:
-        facts.image_to = compose.target_image(facts.image_from, ctx.to_version)
-        facts.after = compose.set_service_image(facts.before.decode(), service, facts.image_to).encode()
-    except UnitsError as exc:
-        return [*outcomes, CheckOutcome("image reference", False, str(exc))]
-    return [*outcomes, CheckOutcome("image reference", True, f"{facts.image_to} (from {facts.image_from})")]
-
-
-def _check_permissions(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    path, backup_dir = written_file(_compose_path(ctx)), Path(ctx.config.backup_dir)
-    problems = []
-    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-        problems.append(f"compose file {path} (and its directory) not writable")
-    existing = _nearest_existing(backup_dir)
-    if not os.access(existing, os.W_OK):
-        problems.append(f"backup dir {backup_dir} not writable ({existing})")
-    if problems:
-        return [CheckOutcome("permissions", False, "; ".join(problems))]
-    return [CheckOutcome("permissions", True, f"{path} and {backup_dir} writable")]
-
-
-def _check_docker(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    try:
-        facts.docker_root = _docker(ctx).root_dir()
-    except DockerError as exc:
-        return [CheckOutcome("docker", False, str(exc))]
-    return [CheckOutcome("docker", True, f"the daemon answers; data root {facts.docker_root}")]
-
-
-def _check_container(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    docker, service = _docker(ctx), _service(ctx)
-    try:
-        container_id = docker.service_container(service)
-        container = docker.inspect(container_id) if container_id else None
-    except DockerError as exc:
-        return [CheckOutcome("container", False, str(exc))]
-    return judge_container(container, service, must_run=ctx.manifest.require_service_running)
-
-
-def _check_disk_space(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    """Measured on each filesystem that will be written; two paths on one filesystem are one check."""
-    by_device: dict[int, tuple[list[str], int]] = {}
-    for path in (facts.docker_root, ctx.config.backup_dir):
-        existing = _nearest_existing(Path(path))
-        try:
-            st, vfs = os.stat(existing), os.statvfs(existing)
-        except OSError as exc:
-            return [CheckOutcome("disk space", False, f"cannot measure {path}: {exc.strerror}")]
-        paths, _ = by_device.get(st.st_dev, ([], 0))
-        by_device[st.st_dev] = ([*paths, path], vfs.f_bavail * vfs.f_frsize)
-    return [disk_space_outcome(paths, free, ctx.min_free_mb) for paths, free in by_device.values()]
-
-
-# ---- small helpers ----------------------------------------------------------------------------------------
-
-
-def _compose_path(ctx: UpdateContext) -> Path:
-    return Path(ctx.config.compose_file)
-
-
-def _service(ctx: UpdateContext) -> str:
-    return ctx.component.compose_service or ctx.component.name
-
-
-def _docker(ctx: UpdateContext) -> Docker:
-    return Docker(_compose_path(ctx))
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The compose file exactly as it is on disk (line ends, BOM and all)."""
-    return compose.read_compose_text(path).encode()
-
-
-def _read_text(path: Path) -> str:
-    return compose.read_compose_text(path)
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def written_file(path: Path) -> Path:
-    """The file an edit of `path` writes: the target of a symlinked compose file (the link stays a link)."""
-    return Path(os.path.realpath(path))
-
-
 def _describe_target(path: Path) -> str:
     target = written_file(path)
     return str(path) if target == path.absolute() else f"{target} (the target of the link {path})"
@@ -437,7 +276,7 @@ def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path
 
 
 def _set_image(path: Path, service: str, image: str) -> None:
-    text = _read_text(path)
+    text = read_text(path)
     if compose.service_image(text, service) != image:
         atomic_write(written_file(path), compose.set_service_image(text, service, image).encode(), like=path)
 

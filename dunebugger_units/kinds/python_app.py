@@ -14,14 +14,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import transaction
 from ..archive import ArchiveError, chown_tree, extract_archive, inspect_archive
-from ..config import ComponentConfig
-from ..device import read_current_version
+from ..config import ComponentConfig, Config, KeySpec
+from ..device import parse_version_file, read_current_version, read_small
 from ..download import (
     Checksum,
     ChecksumError,
@@ -32,15 +33,15 @@ from ..download import (
     fetch_small,
     find_asset,
 )
-from ..errors import Refused, UnitsError
+from ..errors import ConfigError, Refused, UnitsError
 from ..files import fsync_dir
 from ..github import Asset
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..state import root_dir
 from ..transaction import RollbackStep, Step, Transaction
-from ..versions import parse_version
-from .base import Checked, UpdateContext, run_checks
+from ..versions import UNKNOWN, parse_version
+from .base import BoundPlan, CheckList, Found, Prepared, UpdateContext
 from .health import Sample, http_health, stable_over
 from .releases import (
     BACKUP_NAME,
@@ -81,130 +82,47 @@ class CorePlan:
     previous: Path  # the running release, or where a plain install dir is migrated to
 
 
-@dataclass
-class CoreFacts:
-    """What the pre-checks learn, in order, for the ones after them and for the plan."""
-
-    asset: Asset | None = None
-    layout: Layout | None = None
-    archive: Path | None = None
-    checksum_source: str = ""
-
-
-def _outcome(name: str, ok: bool, detail: str, required: bool = True) -> CheckOutcome:
-    return CheckOutcome(name, ok, detail, required)
-
-
 class PythonAppKind:
     """kinds/base.Kind for core: a Python app run by a systemd service from a venv in its install dir."""
 
+    config_keys: ClassVar[Mapping[str, KeySpec]] = {
+        "service": ((str,), "a unit name", False),
+        "install_dir": ((str,), "a path", False),
+        "version_file": ((str,), "a file name", False),
+        "asset_pattern": ((str,), "a string", False),
+        "config_paths": ((list,), "a list of paths", False),
+        "releases_dir": ((str,), "a path", True),
+        "python": ((str,), "an absolute path to an interpreter", False),
+        "pip_index_url": ((str,), "a URL", True),
+        "pip_find_links": ((list,), "a list of paths or URLs", False),
+    }
+    required_keys = ("repo", "service", "install_dir")
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        if not str(values.get("python", "/")).startswith("/"):
+            raise ConfigError(f"{where}.python: expected an absolute path, got {values['python']!r}")
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        version_path = Path(component.install_dir or "") / component.version_file
+        return parse_version_file(read_small(version_path)) or UNKNOWN
+
     # ---- pre-checks (nothing changes but the staging area of downloads) ------------------------------
 
-    def prepare(self, ctx: UpdateContext) -> Checked[CorePlan]:
-        facts = CoreFacts()
-        outcomes = run_checks(ctx, facts, (self._check_asset, self._check_service, self._check_layout,
-                                           self._check_disk, self._check_download, self._check_archive))
-        if first_failure(outcomes) is not None:
-            return Checked(outcomes, None)
-        assert facts.asset is not None and facts.layout is not None and facts.archive is not None
-        layout = facts.layout
-        previous = migrated_dir(layout, ctx.from_version, ctx.stamp) if layout.plain else layout.running_dir
-        plan = CorePlan(asset=facts.asset, archive=facts.archive, layout=layout,
-                        new_dir=layout.releases_dir / ctx.to_version, previous=previous)
-        if plan.new_dir in (layout.running_dir, previous):
-            return Checked([*outcomes, _outcome("release dir", False, f"{plan.new_dir} is the running or the "
-                                                                      "previous release")], None)
-        return Checked(outcomes, plan)
-
-    def _check_asset(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        name = asset_name(ctx.component, ctx.to_version)
-        asset = find_asset(ctx.release.assets, name) if ctx.release is not None else None
-        if asset is None:
-            tag = ctx.release.tag if ctx.release is not None else f"v{ctx.to_version}"
-            return _outcome("release asset", False, f"no release asset {name} in {tag}")
-        facts.asset = asset
-        return _outcome("release asset", True, f"{name}, {asset.size} bytes")
-
-    def _check_service(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        service = ctx.component.service or ""
-        required = ctx.manifest.require_service_running
-        if ctx.systemd is None:
-            return _outcome("service", False, f"{service}: the system bus is not connected")
-        try:
-            st = ctx.systemd.unit_state(service)
-        except UnitsError as exc:
-            return _outcome("service", False, str(exc))
-        return _outcome("service", st.active_state == "active" or not required,
-                        f"{service} is {st.active_state} ({st.sub_state})", required)
-
-    def _check_layout(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        try:
-            layout = read_layout(ctx.component)
-        except UnitsError as exc:
-            return _outcome("install dir", False, str(exc))
-        parent, releases = layout.install_dir.parent, existing_ancestor(layout.releases_dir)
-        for path in (parent, releases):
-            if not os.access(path, os.W_OK):
-                return _outcome("install dir", False, f"{path} is not writable")
-        if parent.stat().st_dev != releases.stat().st_dev:
-            return _outcome("install dir", False, f"{layout.releases_dir} is not on the filesystem of "
-                                                  f"{layout.install_dir}: the switch could not be a rename")
-        facts.layout = layout
-        how = "plain directory, migrated on this update" if layout.plain else f"link to {layout.running_dir}"
-        return _outcome("install dir", True, f"{layout.install_dir}: {how}")
-
-    def _check_disk(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        assert facts.layout is not None  # the layout check ran first
-        where = existing_ancestor(facts.layout.releases_dir)
-        free = shutil.disk_usage(where).free // MB
-        return _outcome("disk space", free >= ctx.min_free_mb,
-                        f"{free} MB free on {where}, {ctx.min_free_mb} MB needed")
-
-    def _check_download(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        try:
-            facts.archive = self._download(ctx, facts)
-        except (ChecksumError, DownloadError) as exc:
-            return _outcome("download", False, str(exc))
-        return _outcome("download", True, f"{facts.archive.name}: {facts.checksum_source}")
-
-    def _check_archive(self, ctx: UpdateContext, facts: CoreFacts) -> CheckOutcome:
-        archive = facts.archive
-        assert archive is not None  # the download check ran first
-        try:
-            members = inspect_archive(archive, ctx.config.update.max_unpacked_bytes)
-        except ArchiveError as exc:
-            archive.unlink(missing_ok=True)  # verified, but unusable: never kept for a later run
-            return _outcome("archive", False, str(exc))
-        return _outcome("archive", True, f"{len(members)} entries, all safe")
-
-    def _download(self, ctx: UpdateContext, facts: CoreFacts) -> Path:
-        asset = facts.asset
-        assert asset is not None  # the asset check ran first
-        checksums: list[Checksum] = []
-        sidecar = find_asset(ctx.release.assets if ctx.release else (), f"{asset.name}.sha256")
-        github = ctx.config.github
-        text = (fetch_small(sidecar.url, timeout=github.timeout, redirect_hosts=github.redirect_hosts)
-                if sidecar is not None else None)
-        checksums = expected_sha256(asset.digest, text, asset.name)
-        if ctx.signed is not None:
-            signed = ctx.signed.digest_of(asset.name)
-            if signed is None:
-                raise ChecksumError(f"{asset.name} is not listed in the signed SHA256SUMS of {ctx.signed.tag}")
-            checksums.append(Checksum(signed, "the signed SHA256SUMS"))
-        facts.checksum_source = (
-            " and ".join(c.source for c in checksums) + " verified" if checksums
-            else "no checksum published (allowed by update.allow_missing_checksum)")
-        shown = [-1]
-
-        def on_percent(value: int) -> None:
-            if value // 10 != shown[0]:  # every 10 %: the status text, not a journal flood
-                shown[0] = value // 10
-                ctx.progress(f"downloading {value}%")
-
-        staging = self._downloads(ctx)
-        download = Download(asset.url, staging / asset.name, ctx.config.update.max_download_bytes,
-                            timeout=github.timeout * 2, on_percent=on_percent, redirect_hosts=github.redirect_hosts)
-        return download_verified(download, checksums, ctx.config.update.allow_missing_checksum)
+    def prepare(self, ctx: UpdateContext) -> Prepared:
+        checks = CheckList()
+        asset = checks.take(check_asset(ctx))
+        if asset is None or not checks.add(check_service(ctx)):
+            return Prepared(checks.outcomes)
+        layout = checks.take(check_layout(ctx))
+        if layout is None or not checks.add(check_disk(ctx, layout)):
+            return Prepared(checks.outcomes)
+        archive = checks.take(check_download(ctx, asset))
+        if archive is None or not checks.add(check_archive(ctx, archive)):
+            return Prepared(checks.outcomes)
+        plan = plan_update(ctx, asset, layout, archive)
+        if isinstance(plan, CheckOutcome):
+            return Prepared([*checks.outcomes, plan])
+        return Prepared(checks.outcomes, BoundPlan(plan, self.describe, self.apply))
 
     def describe(self, ctx: UpdateContext, plan: CorePlan) -> dict[str, Any]:
         layout, new_dir = plan.layout, plan.new_dir
@@ -215,14 +133,11 @@ class PythonAppKind:
             "migrate_plain_install_dir_to": str(plan.previous) if layout.plain else None,
             "previous_release": str(plan.previous),
             "settings_kept_from_device": sorted(config_files(layout.running_dir, ctx.component.config_paths)),
-            "tarball_backup": str(self._backup_path(ctx)),
+            "tarball_backup": str(backup_path(ctx)),
             "pip": pip_argv(new_dir / ".venv/bin/python", new_dir / "requirements.txt",
                             ctx.component.pip_index_url, ctx.component.pip_find_links)[3:],
             "restart": ctx.component.service,
         }
-
-    def _backup_path(self, ctx: UpdateContext) -> Path:
-        return Path(ctx.config.backup_dir) / f"{ctx.component.name}.{ctx.stamp}.tar.gz"
 
     # ---- apply ---------------------------------------------------------------------------------------
 
@@ -234,11 +149,11 @@ class PythonAppKind:
         try:
             self._stage(ctx, layout, plan.archive, new_dir, owner)
             ctx.progress("backing up")
-            backup = make_backup(layout.running_dir, self._backup_path(ctx), owner)
+            backup = make_backup(layout.running_dir, backup_path(ctx), owner)
         except BaseException:
             # nothing of a failed staging stays: the half-built release, the download, an empty releases dir
             remove_tree(new_dir)
-            remove_tree(self._downloads(ctx))
+            remove_tree(downloads_dir(ctx))
             if created_releases_dir:
                 with contextlib.suppress(OSError):
                     layout.releases_dir.rmdir()
@@ -262,7 +177,7 @@ class PythonAppKind:
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
         carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
         python = Path(ctx.component.python)
-        # issue 15: requirements unchanged -> the previous release's packages, no pip (root copies them, so
+        # requirements unchanged -> the previous release's packages, no pip (root copies them, so
         # the new venv is given to the owner afterwards; a built one is the owner's already)
         if not reuse_venv(layout.running_dir, new_dir, python, owner, ctx.progress, ctx.from_version):
             build_venv(ctx.component, new_dir, owner, ctx.progress)
@@ -278,7 +193,6 @@ class PythonAppKind:
         the test machine, 2.1x a bare restart, against 1.0x this way (bench/core_downtime.py). The old process
         has imported its code long before; only the restart job's own stop (a few ms) runs beside the new link.
         """
-        assert ctx.systemd is not None  # the pipeline refuses earlier without a bus
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         ctx.progress("switching")
         # again: a setting edited while the release was staging (pip takes minutes on a Pi) is not lost
@@ -286,7 +200,7 @@ class PythonAppKind:
         if layout.plain:
             os.rename(layout.install_dir, previous)  # same filesystem (pre-checked): nothing is copied
         point_install_dir(layout.install_dir, new_dir, sync=False)
-        ctx.systemd.require_done("restart", service, deadline)
+        ctx.bus.require_done("restart", service, deadline)
         # durable after the restart, off the downtime; until then the record says "switching", and a
         # rollback after a power cut points the link at the previous release whichever way the rename went
         fsync_dir(layout.install_dir.parent)
@@ -299,8 +213,7 @@ class PythonAppKind:
 
     def _recheck(self, ctx: UpdateContext, version: str) -> list[CheckOutcome]:
         """Stable through the window (NRestarts unchanged), healthy over HTTP if configured, VERSION right."""
-        assert ctx.systemd is not None
-        systemd, service = ctx.systemd, ctx.component.service or ""
+        systemd, service = ctx.bus, ctx.component.service or ""
 
         def sample() -> Sample:
             st = systemd.unit_state(service)
@@ -313,14 +226,14 @@ class PythonAppKind:
                                         ctx.health_timeout))
         if outcomes[-1].ok:
             found = read_current_version(ctx.config, ctx.component)
-            outcomes.append(_outcome("version", parse_version(found) == parse_version(version),
+            outcomes.append(CheckOutcome("version", parse_version(found) == parse_version(version),
                                      f"{ctx.component.version_file} says {found}, expected {version}"))
         return outcomes
 
     # ---- commit and retention ------------------------------------------------------------------------
 
     def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
-        remove_tree(self._downloads(ctx))  # the verified archive is installed: no later run needs it
+        remove_tree(downloads_dir(ctx))  # the verified archive is installed: no later run needs it
         layout = read_layout(ctx.component)
         keep = ctx.config.update.keep_backups
         previous = Path(txn.backups.get("previous_release", "")).name or None
@@ -378,7 +291,7 @@ class PythonAppKind:
             self.cleanup(ctx)
         return outcomes
 
-    def rollback_backups(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
         backups = previous.get("backups") or {}
         release = Path(str(backups.get("previous_release") or ""))
         tarball = Path(str(backups.get("tarball_backup") or ""))
@@ -391,15 +304,11 @@ class PythonAppKind:
 
     def cleanup(self, ctx: UpdateContext) -> None:
         """Half-staged releases and the downloads; never the running release."""
-        remove_tree(self._downloads(ctx))
+        remove_tree(downloads_dir(ctx))
         with contextlib.suppress(UnitsError):
             layout = read_layout(ctx.component)
             for unfinished in unfinished_releases(layout.releases_dir, {layout.running_dir}):
                 remove_tree(unfinished)
-
-    def _downloads(self, ctx: UpdateContext) -> Path:
-        """Root's staging area for downloads (root's state dir: no one else can plant anything there)."""
-        return root_dir(root_dir(Path(ctx.state_dir) / "downloads") / ctx.component.name)
 
     def _restore_from_backup(self, ctx: UpdateContext, txn: Transaction, previous: Path) -> None:
         """Unpack the tarball backup where the previous release was, then rebuild its venv there (a venv
@@ -418,3 +327,113 @@ class PythonAppKind:
         chown_tree(previous, owner)
         (previous / STAGING_MARK).unlink()
         fsync_dir(previous.parent)
+
+
+# ---- pre-checks, in the order prepare runs them ---------------------------------------------------------
+
+
+def check_asset(ctx: UpdateContext) -> Found[Asset]:
+    name = asset_name(ctx.component, ctx.to_version)
+    asset = find_asset(ctx.release.assets, name) if ctx.release is not None else None
+    if asset is None:
+        tag = ctx.release.tag if ctx.release is not None else f"v{ctx.to_version}"
+        return CheckOutcome("release asset", False, f"no release asset {name} in {tag}"), None
+    return CheckOutcome("release asset", True, f"{name}, {asset.size} bytes"), asset
+
+
+def check_service(ctx: UpdateContext) -> CheckOutcome:
+    service = ctx.component.service or ""
+    required = ctx.manifest.require_service_running
+    if ctx.systemd is None:
+        return CheckOutcome("service", False, f"{service}: the system bus is not connected")
+    try:
+        st = ctx.systemd.unit_state(service)
+    except UnitsError as exc:
+        return CheckOutcome("service", False, str(exc))
+    return CheckOutcome("service", st.active_state == "active" or not required,
+                    f"{service} is {st.active_state} ({st.sub_state})", required)
+
+
+def check_layout(ctx: UpdateContext) -> Found[Layout]:
+    try:
+        layout = read_layout(ctx.component)
+    except UnitsError as exc:
+        return CheckOutcome("install dir", False, str(exc)), None
+    parent, releases = layout.install_dir.parent, existing_ancestor(layout.releases_dir)
+    for path in (parent, releases):
+        if not os.access(path, os.W_OK):
+            return CheckOutcome("install dir", False, f"{path} is not writable"), None
+    if parent.stat().st_dev != releases.stat().st_dev:
+        return CheckOutcome("install dir", False, f"{layout.releases_dir} is not on the filesystem of "
+                                              f"{layout.install_dir}: the switch could not be a rename"), None
+    how = "plain directory, migrated on this update" if layout.plain else f"link to {layout.running_dir}"
+    return CheckOutcome("install dir", True, f"{layout.install_dir}: {how}"), layout
+
+
+def check_disk(ctx: UpdateContext, layout: Layout) -> CheckOutcome:
+    where = existing_ancestor(layout.releases_dir)
+    free = shutil.disk_usage(where).free // MB
+    needed = ctx.free_mb_needed(ctx.config.update.core_min_free_mb)
+    return CheckOutcome("disk space", free >= needed, f"{free} MB free on {where}, {needed} MB needed")
+
+
+def check_download(ctx: UpdateContext, asset: Asset) -> Found[Path]:
+    try:
+        archive, verified_by = download_asset(ctx, asset)
+    except (ChecksumError, DownloadError) as exc:
+        return CheckOutcome("download", False, str(exc)), None
+    return CheckOutcome("download", True, f"{archive.name}: {verified_by}"), archive
+
+
+def check_archive(ctx: UpdateContext, archive: Path) -> CheckOutcome:
+    try:
+        members = inspect_archive(archive, ctx.config.update.max_unpacked_bytes)
+    except ArchiveError as exc:
+        archive.unlink(missing_ok=True)  # verified, but unusable: never kept for a later run
+        return CheckOutcome("archive", False, str(exc))
+    return CheckOutcome("archive", True, f"{len(members)} entries, all safe")
+
+
+def plan_update(ctx: UpdateContext, asset: Asset, layout: Layout, archive: Path) -> CorePlan | CheckOutcome:
+    """Pure: where the new release goes and where the running one is kept; never onto either of them."""
+    previous = migrated_dir(layout, ctx.from_version, ctx.stamp) if layout.plain else layout.running_dir
+    new_dir = layout.releases_dir / ctx.to_version
+    if new_dir in (layout.running_dir, previous):
+        return CheckOutcome("release dir", False, f"{new_dir} is the running or the previous release")
+    return CorePlan(asset=asset, archive=archive, layout=layout, new_dir=new_dir, previous=previous)
+
+
+def checksums_of(ctx: UpdateContext, asset: Asset) -> list[Checksum]:
+    """What the archive must match: the asset's digest and its .sha256 sidecar, and the signed SHA256SUMS."""
+    sidecar = find_asset(ctx.release.assets if ctx.release else (), f"{asset.name}.sha256")
+    github = ctx.config.github
+    text = (fetch_small(sidecar.url, timeout=github.timeout, redirect_hosts=github.redirect_hosts)
+            if sidecar is not None else None)
+    checksums = expected_sha256(asset.digest, text, asset.name)
+    if ctx.signed is not None:
+        signed = ctx.signed.digest_of(asset.name)
+        if signed is None:
+            raise ChecksumError(f"{asset.name} is not listed in the signed SHA256SUMS of {ctx.signed.tag}")
+        checksums.append(Checksum(signed, "the signed SHA256SUMS"))
+    return checksums
+
+
+def download_asset(ctx: UpdateContext, asset: Asset) -> tuple[Path, str]:
+    """The archive in root's staging area, verified; and what verified it."""
+    checksums = checksums_of(ctx, asset)
+    verified_by = (" and ".join(c.source for c in checksums) + " verified" if checksums
+                   else "no checksum published (allowed by update.allow_missing_checksum)")
+    github, update = ctx.config.github, ctx.config.update
+    download = Download(asset.url, downloads_dir(ctx) / asset.name, update.max_download_bytes,
+                        timeout=github.timeout * 2, on_percent=every_tenth(ctx.progress, "downloading"),
+                        redirect_hosts=github.redirect_hosts)
+    return download_verified(download, checksums, update.allow_missing_checksum), verified_by
+
+
+def backup_path(ctx: UpdateContext) -> Path:
+    return Path(ctx.config.backup_dir) / f"{ctx.component.name}.{ctx.stamp}.tar.gz"
+
+
+def downloads_dir(ctx: UpdateContext) -> Path:
+    """Root's staging area for downloads (root's state dir: no one else can plant anything there)."""
+    return root_dir(root_dir(Path(ctx.state_dir) / "downloads") / ctx.component.name)

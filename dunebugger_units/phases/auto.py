@@ -1,7 +1,7 @@
 """Unattended updates: what dunebugger-auto-update.service (root, started by its timer) runs.
 
 For each component with `policy: auto`: gather the cheap facts (window, hold, show lock, history), decide
-(phases/policy.decide_auto, pure); only when they allow it, look the releases up on GitHub itself — root never
+(rules/policy.decide_auto, pure); only when they allow it, look the releases up on GitHub itself — root never
 acts on what the unprivileged check wrote — and decide again; then act: start dunebugger-update@C over D-Bus
 with the chosen version as root's own one-shot request, and wait for its result (or the rollback's). Report:
 a journal entry with its own MESSAGE_ID, and a history record (`action: auto-update`) for every outcome worth
@@ -28,21 +28,22 @@ from ..systemd import unit_of_pid
 from .run import now_iso
 
 UPDATE_DEADLINE = 3600.0
-BAD_OUTCOMES = ("failed", "rolled-back", "needs-manual")
+FAILED_OUTCOMES = frozenset({Status.FAILED, Status.ROLLED_BACK, Status.NEEDS_MANUAL})
 
 
 @dataclass
 class AutoReport:
     decisions: dict[str, AutoDecision] = field(default_factory=dict)
-    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # the update's (or rollback's) result
+    outcomes: dict[str, UpdateResult] = field(default_factory=dict)  # the update's (or rollback's) result
 
     @property
     def failed(self) -> bool:
-        return any(o.get("status") in BAD_OUTCOMES for o in self.outcomes.values())
+        return any(o.status in FAILED_OUTCOMES for o in self.outcomes.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {name: {"action": d.action.value, "reason": d.reason, "target": d.target,
-                       "result": self.outcomes.get(name)} for name, d in self.decisions.items()}
+                       "result": self.outcomes[name].to_dict() if name in self.outcomes else None}
+                for name, d in self.decisions.items()}
 
 
 def run_auto(config: Config, now: datetime | None = None) -> AutoReport:
@@ -80,7 +81,7 @@ def look_up(config: Config, component: ComponentConfig, facts: AutoFacts) -> Aut
     return replace(facts, candidates=tuple(Candidate(r.version, r.prerelease) for r in releases))
 
 
-def start_update(config: Config, name: str, version: str) -> dict[str, Any]:
+def start_update(config: Config, name: str, version: str) -> UpdateResult:
     """Root's own request for `version`, then dunebugger-update@NAME, followed to its (or its rollback's)
     recorded result. A request the unit did not consume (it joined a run already going) is removed."""
     from ..remote.client import UpdaterClient, update_unit
@@ -89,42 +90,42 @@ def start_update(config: Config, name: str, version: str) -> dict[str, Any]:
     client = UpdaterClient(state_dir, deadline=UPDATE_DEADLINE)
     state.write_request(state_dir, name, version)
     try:
-        result: dict[str, Any] = {}
+        result = UpdateResult(component=name, action=Action.UPDATE, message="no result")
         for event in client.follow(update_unit(name), name, "update"):
             if event.kind == "progress":
                 continue
-            result = event.data
+            result = UpdateResult.from_dict(event.data)
         return result
     except Exception as exc:  # the bus or the client failed: a result that says so
-        return {"component": name, "status": "failed", "message": f"starting the update: {exc}"}
+        return UpdateResult(component=name, action=Action.UPDATE, message=f"starting the update: {exc}")
     finally:
         state.take_request(state_dir, name)
 
 
-# (decision, outcome status) -> priority and MESSAGE_ID of the journal entry
-def _journal_of(decision: AutoDecision, outcome: dict[str, Any] | None) -> tuple[journal.Priority, str]:
+# the update's outcome -> priority of the journal entry (AUTO_FINISHED); anything else is an error
+FINISHED_PRIORITY = {Status.UPDATED: journal.Priority.NOTICE, Status.UNCHANGED: journal.Priority.NOTICE,
+                     Status.REFUSED: journal.Priority.WARNING}
+
+
+def _journal_of(decision: AutoDecision, outcome: UpdateResult | None) -> tuple[journal.Priority, str]:
     if decision.action is AutoAction.DEFER:
         return journal.Priority.NOTICE, journal.AUTO_DEFERRED
     if decision.action is AutoAction.SKIP:
         return journal.Priority.NOTICE, journal.AUTO_SKIPPED
-    status = (outcome or {}).get("status")
-    if status == "updated":
-        return journal.Priority.NOTICE, journal.AUTO_FINISHED
-    if status == "refused":
-        return journal.Priority.WARNING, journal.AUTO_FINISHED
-    return journal.Priority.ERR, journal.AUTO_FINISHED
+    status = outcome.status if outcome is not None else Status.FAILED
+    return FINISHED_PRIORITY.get(status, journal.Priority.ERR), journal.AUTO_FINISHED
 
 
-def auto_result(facts: AutoFacts, decision: AutoDecision, outcome: dict[str, Any] | None) -> UpdateResult:
+def auto_result(facts: AutoFacts, decision: AutoDecision, outcome: UpdateResult | None) -> UpdateResult:
     """Pure: the history record of one unattended decision (an update: with the update's own outcome)."""
     result = UpdateResult(component=facts.component, action=Action.AUTO, from_version=facts.installed,
                           to_version=decision.target, started_at=now_iso())
     if decision.action is AutoAction.UPDATE:
-        outcome = outcome or {}
-        result.status = Status(outcome.get("status", "failed"))
-        result.changed = bool(outcome.get("changed"))
-        result.message = f"Unattended update of {facts.component}: {outcome.get('message') or 'no result'}"
-        result.invocation_id = outcome.get("invocation_id")
+        outcome = outcome or UpdateResult(component=facts.component, action=Action.UPDATE)
+        result.status = outcome.status
+        result.changed = outcome.changed
+        result.message = f"Unattended update of {facts.component}: {outcome.message or 'no result'}"
+        result.invocation_id = outcome.invocation_id
     else:
         result.status = Status.DEFERRED if decision.action is AutoAction.DEFER else Status.SKIPPED
         verb = "deferred" if decision.action is AutoAction.DEFER else "skipped"
@@ -144,7 +145,7 @@ def worth_recording(decision: AutoDecision, message: str, history: list[dict[str
     return last is None or last.get("message") != message
 
 
-def record(state_dir: Path, facts: AutoFacts, decision: AutoDecision, outcome: dict[str, Any] | None,
+def record(state_dir: Path, facts: AutoFacts, decision: AutoDecision, outcome: UpdateResult | None,
            history: list[dict[str, Any]]) -> None:
     fields = {"component": facts.component, "phase": "auto-update", "from_version": facts.installed,
               "to_version": decision.target, "decision": decision.action.value}

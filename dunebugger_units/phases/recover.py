@@ -9,18 +9,15 @@ decision itself is transaction.decide_recovery (pure).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from .. import state, transaction
+from .. import transaction
 from ..config import Config
 from ..errors import StateError, UnitsError
-from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
 from ..transaction import Recovery
-from .rollback import needs_manual, require_bus, restore_and_recheck, rolled_back
-from .run import Run, execute, explain
-from .update import remember_previous
+from .endings import kept, needs_manual, require_bus, restore_and_recheck, rolled_back
+from .run import Run, error_line, execute
 
 
 def run_recovery(config: Config) -> UpdateResult | None:
@@ -47,36 +44,32 @@ def _recover(run: Run, txn: transaction.Transaction) -> None:
         return
     if decision is Recovery.NONE:
         transaction.clear(run.state_dir)
-        kind_of(run.component.type).cleanup(run.context(txn.from_version, txn.to_version))
+        run.kind.cleanup(run.context(txn.from_version, txn.to_version))
         result.status = Status.UNCHANGED
         result.message = f"An update of {name} was interrupted before any change; nothing to recover"
         return
     ctx = run.context(txn.from_version, txn.to_version)
-    kind = kind_of(run.component.type)
+    kind = run.kind
     require_bus(run, txn)
     try:
-        if decision is Recovery.FINISH and _finish(run, ctx, kind, txn):
+        if decision is Recovery.FINISH and keep_if_healthy(run, ctx, kind, txn):
             return
         txn.failure = txn.failure or f"An update of {name} was interrupted at step {txn.step.value!r}"
         restore_and_recheck(kind, ctx, txn, result)
     except (UnitsError, OSError) as exc:
-        needs_manual(run.state_dir, txn, result, f"Recovery of {name} failed: {explain(exc)}")
+        needs_manual(run.state_dir, txn, result, f"Recovery of {name} failed: {error_line(exc)}")
         return
     rolled_back(run.state_dir, txn, result, txn.failure)
 
 
-def _finish(run: Run, ctx: UpdateContext, kind: Kind[Any], txn: transaction.Transaction) -> bool:
+def keep_if_healthy(run: Run, ctx: UpdateContext, kind: Kind, txn: transaction.Transaction) -> bool:
     """The interrupted update made every change: keep it if it passes the post-checks."""
-    result = run.result
     outcomes = kind.verify(ctx)
-    result.checks += outcomes
+    run.result.checks += outcomes
     if first_failure(outcomes) is not None:
         txn.failure = "An interrupted update failed its post-update checks"
         return False
     kind.commit(ctx, txn)
-    transaction.clear(run.state_dir)
-    state.record_installed(run.state_dir, ctx.component.name, ctx.to_version)
-    remember_previous(run.state_dir, txn)
-    result.status = Status.UPDATED
-    result.message = f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)"
+    kept(run.state_dir, txn, run.result,
+         f"Updated {ctx.component.name} to {ctx.to_version} (finished after an interruption)")
     return True

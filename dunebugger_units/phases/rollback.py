@@ -5,25 +5,23 @@ It restores what the transaction record names, restarts, re-checks and reports. 
 the record stays until the rollback has finished, so a rollback cut off by a kill or a power cut is run again
 (at boot by the recovery, or by `dunebugger-units rollback`). Only a rollback that ran to its end and still
 failed its checks says "manual intervention required", keeps the record for a person and exits 4; the
-rollback unit has no OnFailure= and no Restart=, so nothing loops. The recovery at boot shares
-`restore_and_recheck`, `needs_manual` and `rolled_back`.
+rollback unit has no OnFailure= and no Restart=, so nothing loops. How a run that changed the device ends is
+in endings.py, shared with the update and the recovery at boot.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from .. import state, transaction
 from ..config import Config
 from ..device import read_current_version
 from ..errors import Refused, UnitsError
-from ..kinds import kind_of
-from ..kinds.base import Kind, UpdateContext
-from ..results import Action, Status, UpdateResult, first_failure
-from ..transaction import RollbackStep, Step, TxnStatus
-from .run import Run, execute, explain, now_iso
+from ..results import Action, Status, UpdateResult
+from ..transaction import Step, TxnStatus
+from .endings import needs_manual, require_bus, restore_and_recheck, rolled_back
+from .run import Run, error_line, execute, now_iso
 
 REQUESTED = "Rollback requested"
 
@@ -38,11 +36,11 @@ def _rollback(run: Run) -> None:
     if txn is not None and txn.component != name:
         raise Refused(f"rolling back {name}: the unfinished update of {txn.component} must be resolved first: "
                       f"dunebugger-units rollback {txn.component}")
+    # OnFailure= names the failed run: the remote finds this rollback by it
     monitored = os.environ.get("MONITOR_SERVICE_RESULT")
-    if os.environ.get("MONITOR_INVOCATION_ID"):
-        result.plan = {"failed_invocation_id": os.environ["MONITOR_INVOCATION_ID"],
-                       "failed_service_result": monitored}
-    if txn is None and os.environ.get("MONITOR_INVOCATION_ID"):
+    result.failed_invocation_id = os.environ.get("MONITOR_INVOCATION_ID") or None
+    result.failed_service_result = monitored if result.failed_invocation_id else None
+    if txn is None and result.failed_invocation_id:
         nothing_to_roll_back(run, f"the failed update of {name} changed nothing")
         return
     if txn is not None and not txn.changed:
@@ -59,9 +57,9 @@ def _rollback(run: Run) -> None:
     ctx = run.context(txn.from_version, txn.to_version)
     try:
         ctx.progress("rolling back")
-        restore_and_recheck(kind_of(run.component.type), ctx, txn, result)
+        restore_and_recheck(run.kind, ctx, txn, result)
     except (UnitsError, OSError) as exc:
-        needs_manual(run.state_dir, txn, result, f"Rollback of {name} to {txn.from_version} failed: {explain(exc)}")
+        needs_manual(run.state_dir, txn, result, f"Rollback of {name} to {txn.from_version} failed: {error_line(exc)}")
         return
     # a killed update never recorded why it failed: systemd's word for how it ended says it
     why = txn.failure or (f"Update ended with {monitored!r}" if monitored and monitored != "exit-code"
@@ -69,17 +67,9 @@ def _rollback(run: Run) -> None:
     rolled_back(run.state_dir, txn, result, why)
 
 
-def require_bus(run: Run, txn: transaction.Transaction | None) -> None:
-    """Without the system bus a rollback cannot even start: no manual intervention for that (nothing was tried),
-    and the record stays for the recovery at boot. Exit 1 when an update had changed the device, else 75."""
-    if run.systemd is None:
-        run.result.changed = txn is not None and txn.changed
-        raise UnitsError(f"rolling back {run.component.name}: {run.bus_error}; nothing was restored")
-
-
 def nothing_to_roll_back(run: Run, why: str) -> None:
     """A failed or cancelled run that changed nothing: clean up what it may have half-staged, and succeed."""
-    kind_of(run.component.type).cleanup(run.context("", ""))
+    run.kind.cleanup(run.unversioned_context())
     run.result.status = Status.UNCHANGED
     run.result.message = f"Nothing to roll back: {why}"
 
@@ -97,39 +87,9 @@ def requested_transaction(run: Run) -> transaction.Transaction:
         raise Refused(f"rolling back {name}: {current} is installed, not the {previous.get('installed')} the last "
                       f"update installed; the previous version is not known")
     ctx = run.context(str(previous["version"]), current)
-    backups = kind_of(run.component.type).rollback_backups(ctx, previous)
+    backups = run.kind.backups_for_requested_rollback(ctx, previous)
     txn = transaction.Transaction(component=name, kind=run.component.type, from_version=str(previous["version"]),
                                   to_version=current, step=Step.APPLIED, started_at=now_iso(),
                                   invocation_id=run.result.invocation_id, backups={**backups, "on_request": True},
                                   status=TxnStatus.FAILED, failure=REQUESTED)
     return txn
-
-
-def restore_and_recheck(kind: Kind[Any], ctx: UpdateContext, txn: transaction.Transaction,
-                        result: UpdateResult) -> None:
-    """Restore through the kind and re-check; UnitsError when the restore or a required re-check fails."""
-    result.changed = True
-    transaction.advance_rollback(Path(ctx.state_dir), txn, RollbackStep.STARTED)
-    outcomes = kind.rollback(ctx, txn)
-    result.checks += outcomes
-    failed = first_failure(outcomes)
-    if failed is not None:
-        raise UnitsError(f"re-check after rollback failed: {failed.line()}")
-
-
-def needs_manual(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, what: str) -> None:
-    """The rollback ran to its end and failed: keep the transaction for a person and say so; nothing retries
-    it."""
-    txn.status = TxnStatus.NEEDS_MANUAL
-    transaction.save(state_dir, txn)
-    result.status = Status.NEEDS_MANUAL
-    result.message = f"{what}: manual intervention required"
-
-
-def rolled_back(state_dir: Path, txn: transaction.Transaction, result: UpdateResult, why: str) -> None:
-    transaction.clear(state_dir)
-    state.record_installed(state_dir, txn.component, txn.from_version)
-    if txn.backups.get("on_request"):
-        state.set_previous(state_dir, txn.component, None)  # used: a second rollback has nowhere known to go
-    result.status = Status.ROLLED_BACK
-    result.message = f"{why}, rolled back to v{txn.from_version}"

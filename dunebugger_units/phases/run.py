@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import journal, state
 from ..config import ComponentConfig, Config, validate_instance
-from ..errors import Cancelled, Refused, UnitsError
-from ..kinds.base import UpdateContext
+from ..errors import Cancelled, Refused, UnitsError, UpToDate
+from ..kinds import kind_of
+from ..kinds.base import Kind, UpdateContext
 from ..manifest import Manifest
 from ..results import Action, Status, UpdateResult
 from ..systemd import Systemd, SystemdError, notify_status
+from ..versions import UNKNOWN
 
 if TYPE_CHECKING:
     from ..github import Release
@@ -52,6 +54,14 @@ class Run:
     @property
     def state_dir(self) -> Path:
         return Path(self.config.state_dir)
+
+    @property
+    def kind(self) -> Kind:
+        return kind_of(self.component.type)
+
+    def unversioned_context(self) -> UpdateContext:
+        """For what needs no versions (the cleanup before an update has chosen its target)."""
+        return self.context(UNKNOWN, UNKNOWN)
 
     def context(self, from_version: str, to_version: str, release: Release | None = None,
                 manifest: Manifest | None = None) -> UpdateContext:
@@ -89,14 +99,17 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
                 body(run)
         except state.Busy as busy:
             result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
+        except UpToDate as exc:
+            result.status, result.message = Status.UNCHANGED, str(exc)
         except Refused as exc:
             result.status, result.message = Status.REFUSED, str(exc)
         except (Cancelled, KeyboardInterrupt) as exc:
             result.status, result.message = Status.CANCELLED, cancelled_message(result, exc)
         except Exception as exc:  # the last catch: a result that names it, never a silent end
-            result.status, result.message = Status.FAILED, explain(exc)
+            trace_if_bug(exc)
+            result.status, result.message = Status.FAILED, error_line(exc)
         result.finished_at = now_iso()
-        if state_dir.is_dir() or result.status is not Status.REFUSED:
+        if state_dir.is_dir() or result.status not in (Status.REFUSED, Status.UNCHANGED):
             try:
                 state.record_result(state_dir, result.to_dict(), mirror=name in config.components)
             except Refused as exc:  # root's state dir is not root's alone: nothing is written there
@@ -153,15 +166,23 @@ def connected() -> Iterator[tuple[Systemd | None, str | None]]:
         systemd.close()
 
 
-def explain(exc: BaseException) -> str:
-    """One line for the result. An OSError (disk full, permission) names the file and the reason; an
-    unexpected exception is a bug, and its traceback goes to stderr, which is the journal in a unit."""
-    if isinstance(exc, (UnitsError, Cancelled)):
-        return str(exc)
+def is_bug(exc: BaseException) -> bool:
+    """A run meets UnitsError, a cancel and an OSError with a reason (disk full, permission); anything else
+    is a bug."""
+    return not (isinstance(exc, (UnitsError, Cancelled)) or (isinstance(exc, OSError) and bool(exc.strerror)))
+
+
+def error_line(exc: BaseException) -> str:
+    """Pure: one line for the result. An OSError names the file and the reason; a bug names its type."""
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    traceback.print_exception(exc, file=sys.stderr)
-    return f"unexpected error: {type(exc).__name__}: {exc}"
+    return f"unexpected error: {type(exc).__name__}: {exc}" if is_bug(exc) else str(exc)
+
+
+def trace_if_bug(exc: BaseException) -> None:
+    """A bug's traceback goes to stderr, which is the journal in a unit; an expected error's line is enough."""
+    if is_bug(exc):
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 # (action, status) -> the priority and MESSAGE_ID of the report; anything else is an INFO line.

@@ -40,7 +40,7 @@ TODAY_KEYS = ("name", "current_version", "latest_version", "component_type", "pr
 COMPONENT_TYPES = {"core": "python_app", "scheduler": "container", "remote": "container"}
 # runs that recreate the remote's container; a refusal or a dry run changes nothing
 CHANGING_ACTIONS = ("update", "rollback", "recovery")
-NOT_CHANGING = ("refused", "dry-run")
+NOT_CHANGING = ("refused", "dry-run", "unchanged")
 
 
 def now_iso() -> str:
@@ -182,7 +182,7 @@ def rollback_expected(result: Mapping[str, Any]) -> bool:
 def rollback_of(results: list[dict[str, Any]], failed: Mapping[str, Any]) -> dict[str, Any] | None:
     invocation = failed.get("invocation_id")
     return next((r for r in reversed(results) if r.get("action") == "rollback" and invocation
-                 and (r.get("plan") or {}).get("failed_invocation_id") == invocation), None)
+                 and r.get("failed_invocation_id") == invocation), None)
 
 
 def instance_started_at() -> str:

@@ -30,14 +30,16 @@ class Client(Protocol):
     def remote_update_pending(self) -> bool: ...
 
 
+INFO_STATUSES = frozenset({"updated", "unchanged", "dry-run"})  # `unchanged`: already up to date
+WARNING_STATUSES = frozenset({"refused", "rolled-back", "cancelled"})
+
+
 def level_of(result: Mapping[str, Any]) -> str:
-    """The `log` level of a result, as today's remote says it: "already up to date" is info, not an error."""
-    status, message = result.get("status"), str(result.get("message", ""))
-    if result.get("success") or status in ("updated", "unchanged", "dry-run") or "already up to date" in message:
+    """The `log` level of a result, by its status: nothing to do is info, not an error."""
+    status = result.get("status")
+    if result.get("success") or status in INFO_STATUSES:
         return "info"
-    if status in ("refused", "rolled-back", "cancelled"):
-        return "warning"
-    return "error"
+    return "warning" if status in WARNING_STATUSES else "error"
 
 
 def broadcast_replies(result: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,27 +1,20 @@
-"""Pre-update validation shared by both kinds: which version, which manifest, and the common checks.
-
-`choose_target` and `common_checks` are pure; `gather_manifest` and `gather_release` do the network I/O
-through github.py. Nothing here changes the device.
+"""Pre-update rules every kind shares, all pure: which version, and the common checks.
 
 The check's record comes from its cache, which an unprivileged user writes: only the target version is taken
 from it, and only a plain version string. The release (assets, URLs, digests, sizes) is read again from GitHub
-for that tag, by root.
+for that tag, by root (phases/target_release.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..config import ComponentConfig, Config
-from ..download import DownloadError, fetch_bytes
-from ..errors import CheckFailed, Refused
-from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
-from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
+from ..config import ComponentConfig
+from ..errors import Refused, UpToDate
+from ..manifest import Manifest
 from ..results import CheckOutcome
-from ..signatures import MAX_SUMS_BYTES, SignatureError, SignedSums, gather_signed, manifest_coverage
 from ..versions import UNKNOWN, is_newer, parse_version, plain_version, strip_v
 
 
@@ -38,7 +31,7 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
         if plain_version(requested) is None:
             raise Refused(f"updating {name}: {requested!r} is not a version")
         if current != UNKNOWN and parse_version(requested) == parse_version(current):
-            raise Refused(f"updating {name}: {strip_v(requested)} is already installed")
+            raise UpToDate(f"updating {name}: {strip_v(requested)} is already installed")
         return Target(strip_v(requested), explicit=True)
     if not record.get("last_checked") and not record.get("latest"):
         raise Refused(f"updating {name}: no check result yet; run `dunebugger-units check` first")
@@ -48,57 +41,8 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
     if not isinstance(latest, str) or plain_version(latest) is None:
         raise Refused(f"updating {name}: the check's record names {str(latest)[:40]!r}, not a version")
     if not is_newer(latest, current):
-        raise Refused(f"updating {name}: already up to date at {current} (latest {latest})")
+        raise UpToDate(f"updating {name}: already up to date at {current} (latest {latest})")
     return Target(strip_v(latest), explicit=False)
-
-
-def gather_release(client: GithubClient, component: ComponentConfig, target: Target) -> Release:
-    """The target's release as GitHub says it now, read by root: never the check's copy."""
-    try:
-        release = fetch_release_by_version(client, component.repo, target.version)
-    except CheckFailed as exc:
-        raise Refused(f"updating {component.name} to {target.version}: {exc}") from None
-    if release is None:
-        raise Refused(f"updating {component.name}: GitHub has no release {target.version}")
-    if parse_version(release.version) != parse_version(target.version):
-        raise Refused(f"updating {component.name}: GitHub's release {release.tag} is not {target.version}")
-    return release
-
-
-def manifest_url(config: Config, component: ComponentConfig, tag: str) -> str:
-    return config.github.manifest_url.format(
-        api_url=config.github.api_url.rstrip("/"), owner=config.github.owner, repo=component.repo, tag=tag,
-        version=strip_v(tag),
-    )
-
-
-def gather_manifest(client: GithubClient, config: Config, component: ComponentConfig, release: Release,
-                    signed: SignedSums | None = None) -> Manifest:
-    """The release's update-manifest.yaml; a 404 means the built-in defaults, any other failure refuses. With
-    a signed release, the manifest (or its absence) must be what the signature covers."""
-    url = manifest_url(config, component, release.tag)
-    try:
-        data = fetch_raw(client, url, MAX_MANIFEST_BYTES)
-    except CheckFailed as exc:
-        raise Refused(f"update manifest: {exc}") from None
-    if signed is not None and (why := manifest_coverage(signed, data)) is not None:
-        raise SignatureError(f"release {release.tag}: {why}")
-    return Manifest() if data is None else load_manifest_text(data, url)
-
-
-def gather_signatures(config: Config, release: Release) -> SignedSums | None:
-    """With `trusted_keys` set: the release's SHA256SUMS, its signature verified by gpgv; else None."""
-    if config.trusted_keys is None:
-        return None
-    github = config.github
-
-    def fetch(url: str) -> bytes:
-        try:
-            return fetch_bytes(url, MAX_SUMS_BYTES, github.timeout, github.redirect_hosts)
-        except DownloadError as exc:
-            raise SignatureError(f"release {release.tag}: {exc}") from None
-
-    return gather_signed(release, Path(config.trusted_keys), fetch)
 
 
 def common_checks(component: ComponentConfig, manifest: Manifest, remote_version: str | None,
@@ -124,7 +68,7 @@ def common_checks(component: ComponentConfig, manifest: Manifest, remote_version
 
 
 def remote_first_check(policy: str, name: str, remote_record: Mapping[str, Any]) -> CheckOutcome | None:
-    """Pure: today's remote-first rule (policy.remote_first). `available`: core and scheduler wait while remote
+    """Pure: the remote-first rule (policy.remote_first). `available`: core and scheduler wait while remote
     has an update available; `running`: only while remote's update runs (the update lock refuses that)."""
     if name == "remote" or policy != "available":
         return None

@@ -197,4 +197,4 @@ def test_people_on_the_device_update_and_roll_back_from_the_command_line(remote:
     assert "there is no previous version to return to" in nothing.stdout
     history = json.loads(h.run(["dunebugger-units", "history", "-n", "4", "--json"]).stdout)
     assert [(r["action"], r["status"]) for r in history] == [("rollback", "refused"), ("rollback", "rolled-back"),
-                                                             ("update", "updated"), ("update", "refused")]
+                                                             ("update", "updated"), ("update", "unchanged")]

@@ -155,7 +155,7 @@ def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("fields", "level"), [
     pytest.param({}, "info", id="updated"),
     pytest.param({"status": "dry-run"}, "info", id="dry-run"),
-    pytest.param({"status": "refused", "success": False,
+    pytest.param({"status": "unchanged", "success": True,
                   "message": "updating scheduler: already up to date at 1.2.0 (latest 1.2.0)"}, "info",
                  id="already-up-to-date-is-info"),
     pytest.param({"status": "refused", "success": False, "message": "update of remote in progress"}, "warning",
@@ -329,8 +329,8 @@ def test_a_failed_update_is_answered_by_its_rollback() -> None:
     assert not rollback_expected(result(status="failed", success=False, changed=False,
                                         message="pre-update checks of remote: disk full; nothing was changed"))
     assert not rollback_expected(result())
-    other = result(action="rollback", plan={"failed_invocation_id": "inv-0"})
-    mine = result(action="rollback", status="rolled-back", plan={"failed_invocation_id": "inv-1"})
+    other = result(action="rollback", failed_invocation_id="inv-0")
+    mine = result(action="rollback", status="rolled-back", failed_invocation_id="inv-1")
     assert rollback_of([mine, other], failed) is mine
     assert rollback_of([other], failed) is None
 
