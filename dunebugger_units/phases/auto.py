@@ -19,6 +19,7 @@ from .. import journal, state
 from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import CheckFailed
+from ..follow import start_update
 from ..github import GithubClient, read_token
 from ..holds import read_holds
 from ..results import Action, Status, UpdateResult
@@ -27,7 +28,6 @@ from ..showlock import show_lock_holder
 from ..systemd import unit_of_pid
 from .run import now_iso
 
-UPDATE_DEADLINE = 3600.0
 BAD_OUTCOMES = ("failed", "rolled-back", "needs-manual")
 
 
@@ -66,7 +66,7 @@ def run_auto(config: Config, now: datetime | None = None) -> AutoReport:
             decision = decide_auto(look_up(config, component, facts))
         report.decisions[component.name] = decision
         if decision.action is AutoAction.UPDATE and decision.target:
-            report.outcomes[component.name] = start_update(config, component.name, decision.target)
+            report.outcomes[component.name] = start_update(config, component.name, decision.target).to_dict()
         record(state_dir, facts, decision, report.outcomes.get(component.name), history)
     return report
 
@@ -78,27 +78,6 @@ def look_up(config: Config, component: ComponentConfig, facts: AutoFacts) -> Aut
     except CheckFailed as exc:
         return replace(facts, candidates=(), lookup_error=str(exc))
     return replace(facts, candidates=tuple(Candidate(r.version, r.prerelease) for r in releases))
-
-
-def start_update(config: Config, name: str, version: str) -> dict[str, Any]:
-    """Root's own request for `version`, then dunebugger-update@NAME, followed to its (or its rollback's)
-    recorded result. A request the unit did not consume (it joined a run already going) is removed."""
-    from ..remote.client import UpdaterClient, update_unit
-
-    state_dir = Path(config.state_dir)
-    client = UpdaterClient(state_dir, deadline=UPDATE_DEADLINE)
-    state.write_request(state_dir, name, version)
-    try:
-        result: dict[str, Any] = {}
-        for event in client.follow(update_unit(name), name, "update"):
-            if event.kind == "progress":
-                continue
-            result = event.data
-        return result
-    except Exception as exc:  # the bus or the client failed: a result that says so
-        return {"component": name, "status": "failed", "message": f"starting the update: {exc}"}
-    finally:
-        state.take_request(state_dir, name)
 
 
 # (decision, outcome status) -> priority and MESSAGE_ID of the journal entry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dunebugger_units.cli import progress_line
 from dunebugger_units.progress import every_tenth, percent_of, pip_percent, pull_percent
+from dunebugger_units.render import progress_line
 
 PULL = """\
 1.2.0: Pulling from dunebugger-scheduler
@@ -72,6 +72,13 @@ def test_percent_of(text: str, percent: int | None) -> None:
     assert percent_of(text) == percent
 
 
-def test_the_bar() -> None:
-    assert progress_line("scheduler: pulling 50%", width=10) == f"{'scheduler: pulling':<28} [#####.....]  50%"
-    assert progress_line("scheduler: committing") == "scheduler: committing"
+@pytest.mark.parametrize(("phase", "columns", "line"), [
+    pytest.param("scheduler: pulling 50%", 80, f"scheduler: pulling [{'#' * 15}{'.' * 15}]  50%", id="wide"),
+    pytest.param("scheduler: pulling 50%", 40, f"scheduler: pulling [{'#' * 6}{'.' * 6}]  50%", id="narrow"),
+    pytest.param("scheduler: pulling 100%", 24, f"sche [{'#' * 10}] 100%", id="label-cut"),
+    pytest.param("scheduler: committing", 80, "scheduler: committing", id="no-percent"),
+    pytest.param("scheduler: committing", 12, "scheduler: ", id="no-percent-cut"),
+])
+def test_the_bar_fits_the_terminal(phase: str, columns: int, line: str) -> None:
+    assert progress_line(phase, columns) == line
+    assert len(line) < columns  # a line as wide as the terminal wraps, and the bar is redrawn below itself
