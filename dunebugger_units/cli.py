@@ -261,7 +261,8 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
         config = load_config(path, explicit=bool(check_file) or ctx.explicit)
     except UnitsError as exc:
         render.fail(exc, as_json)
-    render.emit({"config": config.source, "valid": True}, as_json, lambda d: f"{d['config']}: valid")
+    render.emit({"config": str(path), "exists": config.source == str(path), "valid": True}, as_json,
+                render.render_config_check)
 
 
 # ---- changing: update, rollback, hold, unhold ---------------------------------------------------------------

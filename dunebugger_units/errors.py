@@ -54,3 +54,9 @@ class Refused(UnitsError):
     """Refused before anything on the device changed."""
 
     exit_code = ExitCode.REFUSED
+
+
+class UpToDate(Refused):
+    """Nothing to install: the run ends `unchanged` and exits 0, as apt and podman do."""
+
+    exit_code = ExitCode.OK

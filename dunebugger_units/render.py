@@ -137,6 +137,10 @@ def render_config_yaml(data: Mapping[str, Any]) -> str:
     return str(yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False)).rstrip()
 
 
+def render_config_check(data: Mapping[str, Any]) -> str:
+    return f"{data['config']}: valid" if data["exists"] else f"{data['config']}: absent; the built-in defaults apply"
+
+
 # ---- progress of a followed unit ----------------------------------------------------------------------------
 
 BAR_MAX = 30

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import journal, state
 from ..config import ComponentConfig, Config, validate_instance
-from ..errors import Cancelled, Refused, UnitsError
+from ..errors import Cancelled, Refused, UnitsError, UpToDate
 from ..kinds.base import UpdateContext
 from ..manifest import Manifest
 from ..results import Action, Status, UpdateResult
@@ -90,7 +90,8 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
         except state.Busy as busy:
             result.status, result.message = Status.REFUSED, f"update of {busy.holder} in progress"
         except Refused as exc:
-            result.status, result.message = Status.REFUSED, str(exc)
+            result.status = Status.UNCHANGED if isinstance(exc, UpToDate) else Status.REFUSED
+            result.message = str(exc)
         except (Cancelled, KeyboardInterrupt) as exc:
             result.status, result.message = Status.CANCELLED, cancelled_message(result, exc)
         except Exception as exc:  # the last catch: a result that names it, never a silent end

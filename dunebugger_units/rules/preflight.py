@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import ComponentConfig, Config
 from ..download import DownloadError, fetch_bytes
-from ..errors import CheckFailed, Refused
+from ..errors import CheckFailed, Refused, UpToDate
 from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
 from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
 from ..results import CheckOutcome
@@ -38,7 +38,7 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
         if plain_version(requested) is None:
             raise Refused(f"updating {name}: {requested!r} is not a version")
         if current != UNKNOWN and parse_version(requested) == parse_version(current):
-            raise Refused(f"updating {name}: {strip_v(requested)} is already installed")
+            raise UpToDate(f"updating {name}: {strip_v(requested)} is already installed")
         return Target(strip_v(requested), explicit=True)
     if not record.get("last_checked") and not record.get("latest"):
         raise Refused(f"updating {name}: no check result yet; run `dunebugger-units check` first")
@@ -48,7 +48,7 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
     if not isinstance(latest, str) or plain_version(latest) is None:
         raise Refused(f"updating {name}: the check's record names {str(latest)[:40]!r}, not a version")
     if not is_newer(latest, current):
-        raise Refused(f"updating {name}: already up to date at {current} (latest {latest})")
+        raise UpToDate(f"updating {name}: already up to date at {current} (latest {latest})")
     return Target(strip_v(latest), explicit=False)
 
 

@@ -128,13 +128,20 @@ def test_update_of_a_name_that_is_no_component_is_a_usage_error(config_file: Pat
     assert "'foo' is not a component (known: core, scheduler, remote)" in err
 
 
-def test_an_up_to_date_update_is_a_refusal(config_file: Path, device: Device, standin: GithubStandin,
-                                           check_as_user: CheckRun) -> None:
+@pytest.mark.parametrize("version", [pytest.param(None, id="latest"), pytest.param("1.0.0-beta.15", id="requested")])
+def test_an_up_to_date_update_is_unchanged_and_exits_0(config_file: Path, device: Device, standin: GithubStandin,
+                                                        version: str | None, *, check_as_user: CheckRun) -> None:
     standin.add_release("dunebugger-scheduler", "v1.0.0-beta.15")
     check_as_user(config_file)
-    code, out, _ = cli("--config", str(config_file), "run-update", "scheduler", "--json")
-    assert code == 75
-    assert "already up to date" in json.loads(out)["message"]
+    before = device.compose_file.read_bytes()
+    code, out, _ = cli("--config", str(config_file), "run-update", "scheduler", "--json",
+                       *(["--version", version] if version else []))
+    assert code == 0  # as apt and podman: nothing to do is no failure
+    result = json.loads(out)
+    assert (result["status"], result["success"], result["changed"]) == ("unchanged", True, False)
+    assert ("already up to date" if version is None else "is already installed") in result["message"]
+    assert device.compose_file.read_bytes() == before
+    assert device.state()["components"]["scheduler"]["last_result"]["status"] == "unchanged"
 
 
 def test_status_never_says_checked_never_or_latest_none(config_file: Path, check_as_user: CheckRun) -> None:
@@ -224,6 +231,9 @@ def as_nobody(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]
     pytest.param(("run-rollback", "scheduler"), id="run-rollback"),
     pytest.param(("update", "scheduler", "--version", "1.2.0"), id="update-version"),
     pytest.param(("recover",), id="recover"),
+    pytest.param(("auto-update",), id="auto-update"),
+    pytest.param(("hold", "scheduler"), id="hold"),
+    pytest.param(("unhold", "scheduler"), id="unhold"),
     pytest.param(("check",), id="check"),
 ])
 def test_a_person_without_root_is_told_it_needs_root(standin: GithubStandin, args: tuple[str, ...]) -> None:
@@ -239,4 +249,6 @@ def test_a_person_without_root_is_told_it_needs_root(standin: GithubStandin, arg
     finally:
         shutil.rmtree(top)
     assert out.returncode == 77, out.stdout + out.stderr
-    assert one_line(out.stderr).startswith("dunebugger-units: needs root: ")
+    line = one_line(out.stderr)
+    assert line.startswith("dunebugger-units: needs root: ")
+    assert line.endswith("(run it with sudo)")  # the fix, named
