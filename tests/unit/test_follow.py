@@ -47,3 +47,27 @@ def test_unit_names() -> None:
     assert update_unit("core") == "dunebugger-update@core.service"
     assert update_unit("core", dry_run=True) == "dunebugger-update-dry-run@core.service"
     assert update_unit("core", force=True) == "dunebugger-update-force@core.service"
+
+
+def test_the_updater_imports_nothing_from_the_remotes_package() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "dunebugger_units"
+    found = []
+    for path in package.rglob("*.py"):
+        if "remote" in path.relative_to(package).parts[:-1]:
+            continue
+        depth = len(path.relative_to(package).parts) - 1
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("dunebugger_units.remote")]
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                absolute = module if node.level == 0 else ".".join(
+                    ["dunebugger_units", *path.relative_to(package).parts[:depth][: depth - node.level + 1],
+                     module]).rstrip(".")
+                names = [f"{absolute}.{alias.name}" for alias in node.names]
+                if any(n.startswith("dunebugger_units.remote") for n in [absolute, *names]):
+                    found.append(f"{path.name}: {absolute}")
+    assert found == []
