@@ -180,7 +180,7 @@ def check_as_the_unit(config: Config, names: Iterable[str]) -> CheckReport:
     except KeyboardInterrupt:
         raise StoppedFollowing(CHECK_UNIT) from None
     records = state.load_cache(Path(config.check_cache_dir))["components"]
-    report = CheckReport(components={n: records.get(n, {}) for n in wanted})
-    if not done and not report.failed:
+    if not done and not any(isinstance(r, dict) and r.get("error") for r in records.values()):
+        # not a component's lookup (the record names those): the unit itself failed
         raise CheckFailed(f"{CHECK_UNIT} failed: `journalctl -u {CHECK_UNIT}` says why")
-    return report
+    return CheckReport(components={n: records.get(n, {}) for n in wanted})

@@ -90,6 +90,16 @@ def test_check_as_root_does_its_github_work_as_the_checks_user(product: Harness,
     assert h.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
 
 
+def test_check_as_root_exits_by_the_components_it_names(product: Harness, gh: GithubStandin) -> None:
+    gh.faults["dunebugger-scheduler"] = "500"
+    named = product.run(["dunebugger-units", "check", "core", "--json"], check=False, timeout=120)
+    assert named.returncode == 0, named.stdout + named.stderr  # the unit failed for scheduler, not for core
+    assert json.loads(named.stdout)["components"]["core"]["error"] is None
+    every = product.run(["dunebugger-units", "check", "--json"], check=False, timeout=120)
+    assert every.returncode == 5
+    assert "HTTP 500" in json.loads(every.stdout)["components"]["scheduler"]["error"]
+
+
 def test_failed_component_fails_the_unit_visibly(product: Harness, gh: GithubStandin) -> None:
     gh.faults["dunebugger-scheduler"] = "500"
     result = product.systemctl("start", "dunebugger-check.service", check=False, timeout=120)
