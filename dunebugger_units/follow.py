@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import state
 from .config import Config
 from .errors import UnitsError
+from .phases.run import now_iso  # the results' own time stamps: compared with them
 from .results import Action, Status, UpdateResult
 from .systemd import AccessDenied, Systemd, SystemdError
 
@@ -45,12 +46,6 @@ def update_unit(component: str, *, dry_run: bool = False, force: bool = False) -
 
 def rollback_unit(component: str) -> str:
     return f"dunebugger-rollback@{component}.service"
-
-
-def now_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # ---- pure: which recorded result answers a start --------------------------------------------------------------
