@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import state
 from .config import Config
-from .errors import UnitsError
+from .errors import NeedsRoot, UnitsError
 from .phases.run import now_iso  # the results' own time stamps: compared with them
 from .results import Action, Status, UpdateResult
-from .systemd import AccessDenied, Systemd, SystemdError
+from .systemd import AccessDenied, Systemd
 
 if TYPE_CHECKING:
     from .phases.check import CheckReport
@@ -76,14 +76,6 @@ def rollback_of(results: Iterable[Mapping[str, Any]], failed: Mapping[str, Any])
                  and failed_invocation(r) == invocation), None)
 
 
-def explain(exc: SystemdError, unit: str) -> str:
-    """One line for a start that systemd refused, with what to do about it."""
-    if isinstance(exc, AccessDenied):
-        return (f"starting {unit}: permission refused for uid {os.getuid()}: run it with sudo, or as a member of "
-                f"the dunebugger group")
-    return str(exc)
-
-
 # ---- act: start and follow ----------------------------------------------------------------------------------
 
 def _start(unit: str, deadline: float, on_progress: Callable[[str], None] | None) -> str:
@@ -91,8 +83,11 @@ def _start(unit: str, deadline: float, on_progress: Callable[[str], None] | None
     try:
         with Systemd.connect() as systemd:
             return systemd.run_job("start", unit, deadline, on_progress)
-    except SystemdError as exc:
-        raise UnitsError(explain(exc, unit)) from None
+    except AccessDenied:  # polkit said no: the person may start our units with root or as one of the group
+        raise NeedsRoot(f"needs root: starting {unit}: permission refused for uid {os.getuid()} (run it with "
+                        "sudo, or as a member of the dunebugger group)") from None
+    except UnitsError:
+        raise  # systemd's own errors say what was being done, to what, and why
     except Exception as exc:  # anything else from sdbus's C layer: one line, never a traceback
         raise UnitsError(f"talking to systemd about {unit}: {type(exc).__name__}: {exc}") from None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kits.devicekit import Device, publish_defaults
 from kits.harness import Harness
-from kits.productkit import history, install_product
+from kits.productkit import REPO, history, install_product
 from kits.standin import GithubStandin
 
 INSIDE = Device(Path("/"))  # the same layout, seen from inside the harness
@@ -80,3 +80,18 @@ def test_ctrl_c_stops_following_and_the_unit_goes_on(product: Harness, gh: Githu
     assert h.systemctl("is-active", UNIT, check=False).stdout.strip() == "activating"
     gh.latency = 0.0
     h.systemctl("stop", UNIT, timeout=120)
+
+
+@pytest.mark.releases.with_args(publish_defaults)
+def test_a_person_polkit_refuses_is_told_the_fix_and_exits_77(product: Harness) -> None:
+    h = product
+    h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
+                 (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
+    h.run(["useradd", "--create-home", "outsider"])  # in no group of ours
+    uid = h.run(["id", "-u", "outsider"]).stdout.strip()
+    out = h.run(["dunebugger-units", "update", "core"], user="outsider", check=False, timeout=120)
+    assert out.returncode == 77, out.stdout + out.stderr
+    assert out.stderr.strip() == (
+        f"dunebugger-units: needs root: starting {UNIT}: permission refused for uid {uid} (run it with sudo, or "
+        "as a member of the dunebugger group)")
+    assert h.systemctl("show", "-P", "InvocationID", UNIT).stdout.strip() == ""  # never started
