@@ -1,4 +1,6 @@
-"""The `dunebugger-units` command: parse options, load the configuration, call a phase, render, exit.
+"""The `dunebugger-units` command: parse options, load the configuration, call a phase, hand what it returns
+to render.py, exit. The commands are registered at the end with add_command; the internal ones, which the
+units run, are hidden from --help. The reference is the man page, dunebugger-units(1).
 
 Heavy modules (requests, yaml, sdbus) are imported inside the commands: units run on a Raspberry Pi and
 `--help` must stay fast.
@@ -6,20 +8,22 @@ Heavy modules (requests, yaml, sdbus) are imported inside the commands: units ru
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from . import journal
-from . import policy_cli as policy_commands
+from . import journal, render
 from .errors import ExitCode, NeedsRoot, UnitsError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .results import Action, UpdateResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Context:
     config_option: str | None
 
-    def config(self) -> Any:
+    def config(self) -> Config:
         from .config import config_path, load_config
 
         return load_config(config_path(self.config_option), explicit=self.explicit)
@@ -40,60 +44,12 @@ class Context:
 
         return bool(self.config_option or os.environ.get(CONFIG_ENV))
 
-    def config_or_exit(self, as_json: bool) -> Any:
+    def config_or_exit(self, as_json: bool) -> Config:
         """The configuration, or one line on stderr and exit 3."""
         try:
             return self.config()
         except UnitsError as exc:
-            fail(exc, as_json)
-
-
-def emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    """The one renderer: JSON for machines, a few lines for people."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=False))
-    else:
-        click.echo(human(data))
-
-
-def fail(exc: UnitsError, as_json: bool) -> NoReturn:
-    message = str(exc)
-    click.echo(f"dunebugger-units: {message}", err=True)
-    if as_json:
-        click.echo(json.dumps({"error": message, "exit_code": int(exc.exit_code)}))
-    sys.exit(int(exc.exit_code))
-
-
-def _policy_marks(record: dict[str, Any]) -> str:
-    marks = [m for m in (("held" if record.get("held") else ""),
-                         ("auto" if record.get("policy") == "auto" else "")) if m]
-    return f"  [{', '.join(marks)}]" if marks else ""
-
-
-def _version_line(name: str, record: dict[str, Any]) -> str:
-    current, latest, checked = record.get("current") or "unknown", record.get("latest"), record.get("last_checked")
-    if record.get("error"):
-        state = f"check failed: {record['error']}"
-    elif not checked:
-        return f"{name:<10} {current:<16} not checked yet (dunebugger-units check)" + _policy_marks(record)
-    elif record.get("update_available"):
-        state = f"update available: {latest}"
-    elif latest is None:
-        state = "no release published"
-    else:
-        state = "up to date"
-    return f"{name:<10} {current:<16} {state}" + (f"  (checked {checked})" if checked else "") + _policy_marks(record)
-
-
-def render_components(data: dict[str, Any]) -> str:
-    lines = [_version_line(n, r) for n, r in data["components"].items()]
-    for name, record in data["components"].items():
-        last = record.get("last_result")
-        if last:
-            lines.append(f"  last {last.get('action')} of {name}: {last.get('status')}: {last.get('message')}")
-    if data.get("unfinished_update"):
-        lines.append(f"WARNING: {data['unfinished_update']['message']}")
-    return "\n".join(lines)
+            render.fail(exc, as_json)
 
 
 def package_version() -> str:
@@ -113,7 +69,7 @@ class Main(click.Group):
             return super().invoke(ctx)
         except PermissionError as exc:
             what = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc)
-            fail(NeedsRoot(f"needs root: {what}"), as_json=False)
+            render.fail(NeedsRoot(f"needs root: {what} (run it with sudo)"), as_json=False)
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -129,83 +85,23 @@ def config_option(command: F) -> F:
         command)
 
 
+def json_option(text: str = "Print JSON.") -> Callable[[F], F]:
+    return click.option("--json", "as_json", is_flag=True, help=text)
+
+
 def _print_version(ctx: click.Context) -> None:
     if not ctx.resilient_parsing:
         click.echo(f"dunebugger-units {package_version()}")
         ctx.exit()
 
 
-def require_root(what: str) -> None:
+def require_root(what: str, as_json: bool) -> None:
+    """Exit 77 (EX_NOPERM), naming what needs root and the fix, before anything is read or written."""
     if os.geteuid() != 0:
-        raise NeedsRoot(f"needs root: {what} (run it with sudo)")
+        render.fail(NeedsRoot(f"needs root: {what} (run it with sudo)"), as_json)
 
 
-@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_option", metavar="PATH", envvar=None,
-              help="Configuration file [default: $DUNEBUGGER_UNITS_CONFIG or /etc/dunebugger/updater.yaml].")
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _p, value:
-              _print_version(ctx) if value else None, help="Print the version and exit.")
-@click.pass_context
-def main(ctx: click.Context, config_option: str | None) -> None:
-    """Keep the Dunebugger components (core, scheduler, remote) up to date."""
-    ctx.obj = Context(config_option)
-
-
-@click.command()
-@config_option
-@click.argument("components", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print the frontend's update_check_result body.")
-@click.pass_obj
-def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
-    """Look up the latest release of each component and record what is available."""
-    from .phases.check import run_check
-
-    journal.set_identifier("dunebugger-check")
-    try:
-        report = run_check(ctx.config(), components or None)
-    except UnitsError as exc:
-        fail(exc, as_json)
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    emit(report.body(), as_json, render_components)
-    if report.failed:
-        sys.exit(int(ExitCode.CHECK_INCOMPLETE))
-
-
-@click.command()
-@config_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def status(ctx: Context, as_json: bool) -> None:
-    """Show what is installed and what the last check found (no network)."""
-    from .phases.status import read_status
-
-    try:
-        data = read_status(ctx.config())
-    except UnitsError as exc:
-        fail(exc, as_json)
-    emit(data, as_json, render_components)
-
-
-def render_result(data: dict[str, Any]) -> str:
-    lines = [f"{data['component']}: {data['status']}: {data['message']}"]
-    for check in data.get("checks") or []:
-        mark = "ok" if check["ok"] else ("FAIL" if check["required"] else "warn")
-        lines.append(f"  [{mark:<4}] {check['name']}: {check['detail']}")
-    diff = (data.get("plan") or {}).get("compose_diff")
-    if diff:
-        lines.append(diff.rstrip())
-    return "\n".join(lines)
-
-
-def _require_root_or_exit(what: str, as_json: bool) -> None:
-    try:
-        require_root(what)
-    except NeedsRoot as exc:
-        fail(exc, as_json)
-
-
-def known_component(config: Any, component: str) -> None:
+def known_component(config: Config, component: str) -> None:
     """For a person's command, a name that is not a component is a usage error (exit 2), not a refusal."""
     if component not in config.components:
         raise click.BadParameter(f"{component!r} is not a component (known: {', '.join(config.components)})",
@@ -228,51 +124,82 @@ def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _finish(result: Any, as_json: bool) -> NoReturn:
-    """Render a result of this process and exit with the result's own code."""
-    emit(result.to_dict(), as_json, render_result)
-    sys.exit(int(result.exit_code()))
+def exit_with(result: UpdateResult, as_json: bool, asked: Action | None = None) -> NoReturn:
+    """Print a result (of this process, or of a followed unit) and exit with its code for what was asked."""
+    render.emit(result.to_dict(), as_json, render.render_result)
+    sys.exit(int(result.exit_code(asked)))
 
 
-@click.command("run-update")
+def follow_and_exit(start: Callable[[Callable[[str], None]], UpdateResult], as_json: bool,
+                    asked: Action) -> NoReturn:
+    """Show a followed unit's progress as it comes (stderr with --json), then its result."""
+    from .follow import StoppedFollowing
+
+    view = render.ProgressView(as_json)
+    try:
+        result = start(view.show)
+    except StoppedFollowing as stop:
+        view.end()
+        render.stopped_following(stop.unit)
+    except UnitsError as exc:
+        view.end()
+        render.fail(exc, as_json)
+    view.end()
+    exit_with(result, as_json, asked)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_option", metavar="PATH", envvar=None,
+              help="Configuration file [default: $DUNEBUGGER_UNITS_CONFIG or /etc/dunebugger/updater.yaml].")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _p, value:
+              _print_version(ctx) if value else None, help="Print the version and exit.")
+@click.pass_context
+def main(ctx: click.Context, config_option: str | None) -> None:
+    """Keep the Dunebugger components (core, scheduler, remote) up to date."""
+    ctx.obj = Context(config_option)
+
+
+# ---- looking: check, status, history, list, config -----------------------------------------------------------
+
+@click.command()
 @config_option
-@click.argument("component")
-@click.option("--version", "version", metavar="VERSION",
-              help="Install this version (maybe older) instead of the latest.")
-@click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
-@click.option("--force", is_flag=True, help="Update even if held or while a show holds the show lock.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.argument("components", nargs=-1)
+@json_option("Print the frontend's update_check_result body.")
 @click.pass_obj
-def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click option
-    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
-) -> None:
-    """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
-    from pathlib import Path as _Path
+def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
+    """Look up the latest release of each component and record what is available."""
+    from .follow import StoppedFollowing, check_as_the_unit
+    from .phases.check import run_check
 
-    from . import state
-    from .config import COMPONENT_NAME
-    from .phases.update import run_update
-
-    journal.set_identifier("dunebugger-update")
-    _require_root_or_exit(f"run-update changes {component}", as_json)
+    journal.set_identifier("dunebugger-check")
     config = ctx.config_or_exit(as_json)
-    if version is None and not dry_run and COMPONENT_NAME.match(component):
-        version = state.take_request(_Path(config.state_dir), component)
-    _finish(run_update(config, component, version=version, dry_run=dry_run, force=force), as_json)
+    try:
+        # root never parses GitHub's answer: the check's unit does the work as the check's user
+        report = check_as_the_unit(config, components) if os.geteuid() == 0 else run_check(config, components or None)
+    except StoppedFollowing as stop:
+        render.stopped_following(stop.unit)
+    except UnitsError as exc:
+        render.fail(exc, as_json)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    render.emit(report.body(), as_json, render.render_components)
+    if report.failed:
+        sys.exit(int(ExitCode.CHECK_INCOMPLETE))
 
 
-@click.command("run-rollback")
+@click.command()
 @config_option
-@click.argument("component")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option()
 @click.pass_obj
-def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
-    """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
-    from .phases.rollback import run_rollback
+def status(ctx: Context, as_json: bool) -> None:
+    """Show what is installed and what the last check found (no network)."""
+    from .phases.status import read_status
 
-    journal.set_identifier("dunebugger-rollback")
-    _require_root_or_exit(f"run-rollback changes {component}", as_json)
-    _finish(run_rollback(ctx.config_or_exit(as_json), component), as_json)
+    try:
+        data = read_status(ctx.config())
+    except UnitsError as exc:
+        render.fail(exc, as_json)
+    render.emit(data, as_json, render.render_components)
 
 
 @click.command()
@@ -282,60 +209,63 @@ def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
 @click.option("--since", metavar="TIME", callback=lambda _c, _p, value: parse_since(value),
               help="Only results finished at or after this time: ISO 8601 (UTC unless it says), today, yesterday.")
 @click.option("--invocation", metavar="ID", help="Only the result of this unit invocation id.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, newest first).")
+@json_option("Print JSON (a list, newest first).")
 @click.pass_obj
 def history(  # noqa: PLR0913, PLR0917  # one parameter per click option
     ctx: Context, component: str | None, limit: int, since: str | None, invocation: str | None, as_json: bool
 ) -> None:
     """Show the last results of updates, dry runs and rollbacks, newest first."""
-    from pathlib import Path as _Path
-
     from .state import read_results
 
     config = ctx.config_or_exit(as_json)
-    rows = [r for r in read_results(_Path(config.state_dir))
+    rows = [r for r in read_results(Path(config.state_dir))
             if (component is None or r.get("component") == component)
             and (since is None or str(r.get("finished_at") or "") >= since)
             and (invocation is None or r.get("invocation_id") == invocation)][:limit]
-    emit(rows, as_json, lambda data: "\n".join(f"{r.get('finished_at')}  {render_result(r)}" for r in data)
-         or "no results yet")
+    render.emit(rows, as_json, render.render_history)
 
 
-def progress_line(phase: str, width: int = 30) -> str:
-    """Pure: a bar for a phase that carries a percent ("pulling 40%"), else the phase itself."""
-    from .progress import PERCENT, percent_of
+@click.command("list")
+@config_option
+@click.argument("component")
+@click.option("--prereleases/--no-prereleases", default=None,
+              help="Show prereleases [default: github.include_prerelease].")
+@json_option("Print JSON: {component, versions: [...]}, newest first.")
+@click.pass_obj
+def list_versions(ctx: Context, component: str, prereleases: bool | None, as_json: bool) -> None:
+    """List the versions of COMPONENT on GitHub: installed, latest, held, and what --version accepts."""
+    from .phases.listing import run_list
 
-    percent = percent_of(phase)
-    if percent is None:
-        return phase
-    filled = width * percent // 100
-    return f"{PERCENT.sub('', phase).rstrip():<28} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}%"
+    try:
+        data = run_list(ctx.config(), component, prereleases)
+    except UnitsError as exc:
+        render.fail(exc, as_json)
+    render.emit(data, as_json, render.render_list)
 
 
-def show_progress(phase: str, as_json: bool, bar: bool) -> None:
-    """On a terminal one line redrawn in place; otherwise (a log, a pipe) plain lines."""
-    if bar:
-        click.echo(f"\r\033[K{progress_line(phase)}", err=as_json, nl=False)
-    else:
-        click.echo(f"... {phase}", err=as_json)
+@click.command("config")
+@config_option
+@click.option("--check", "check_file", metavar="[FILE]", is_flag=False, flag_value="", default=None,
+              help="Validate FILE (default: the configuration in use) and exit 0, or 3 with the error.")
+@json_option("Print the effective configuration as JSON instead of YAML.")
+@click.pass_obj
+def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
+    """Print the effective configuration, defaults included, like apt-config dump."""
+    from .config import config_path, effective, load_config
+
+    if check_file is None:
+        render.emit(effective(ctx.config_or_exit(as_json)), as_json, render.render_config_yaml)
+        return
+    path = Path(check_file) if check_file else config_path(ctx.config_option)
+    try:
+        config = load_config(path, explicit=bool(check_file) or ctx.explicit)
+    except UnitsError as exc:
+        render.fail(exc, as_json)
+    render.emit({"config": str(path), "exists": config.source == str(path), "valid": True}, as_json,
+                render.render_config_check)
 
 
-def _follow(events: Any, as_json: bool, asked: str) -> None:
-    """Show progress as it comes (stderr with --json), then the result; exit with the result's code for
-    what was asked (an update answered by the rollback that followed it failed)."""
-    from .results import Action, UpdateResult
-
-    bar = (sys.stderr if as_json else sys.stdout).isatty()
-    for event in events:
-        if event.kind == "progress":
-            show_progress(event.data["phase"], as_json, bar)
-            continue
-        if bar:
-            click.echo("", err=as_json)  # end the bar's line
-        data = event.data
-        emit(data, as_json, render_result)
-        sys.exit(int(UpdateResult.from_dict(data).exit_code(Action(asked))) if "status" in data else 1)
-
+# ---- changing: update, rollback, hold, unhold ---------------------------------------------------------------
 
 @click.command()
 @config_option
@@ -345,90 +275,177 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
 @click.option("--force", is_flag=True,
               help="Update a held component, or while a show runs (dunebugger-update-force@: a stronger right).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("Print the result as JSON.")
 @click.pass_obj
 def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
     ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
 ) -> None:
     """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
-    from pathlib import Path as _Path
-
-    from . import state
-    from .remote.client import UpdaterClient
+    from .follow import request_update
+    from .results import Action
 
     if version is not None and dry_run:
         raise click.UsageError("--version and --dry-run together are not supported")
-    requested = version is not None
-    if requested:
-        _require_root_or_exit(f"update --version writes a request for {component}", as_json)
+    if force and dry_run:
+        raise click.UsageError("--force and --dry-run together are not supported")
+    if version is not None:
+        require_root(f"update --version writes a request for {component}", as_json)
     config = ctx.config_or_exit(as_json)
     known_component(config, component)
-    try:
-        if force and dry_run:
-            raise click.UsageError("--force and --dry-run together are not supported")
-        if requested:
-            state.write_request(_Path(config.state_dir), component, str(version))
-        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
-        events = (client.follow(f"dunebugger-update-force@{component}.service", component, "update") if force
-                  else client.update(component, dry_run))
-        _follow(events, as_json, "dry-run" if dry_run else "update")
-    except UnitsError as exc:
-        if requested:  # the unit did not run: a later plain update must not install this version
-            state.take_request(_Path(config.state_dir), component)
-        fail(exc, as_json)
+    follow_and_exit(lambda show: request_update(config, component, version, dry_run=dry_run, force=force,
+                                                on_progress=show), as_json,
+                    Action.DRY_RUN if dry_run else Action.UPDATE)
 
 
 @click.command()
 @config_option
 @click.argument("component")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("Print the result as JSON.")
 @click.pass_obj
 def rollback(ctx: Context, component: str, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
-    from .remote.client import UpdaterClient
+    from .follow import start_rollback
+    from .results import Action
 
     config = ctx.config_or_exit(as_json)
     known_component(config, component)
+    follow_and_exit(lambda show: start_rollback(config, component, on_progress=show), as_json, Action.ROLLBACK)
+
+
+def set_hold(ctx: Context, component: str, held: bool, as_json: bool) -> None:
+    from . import state
+    from .config import validate_instance
+    from .holds import set_hold as write_hold
+
+    require_root(f"{'hold' if held else 'unhold'} changes the holds of {component}", as_json)
     try:
-        client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
-        _follow(client.rollback(component), as_json, "rollback")
+        config = ctx.config()
+        validate_instance(config, component)
+        state_dir = Path(config.state_dir)
+        changed = write_hold(state_dir, component, held)
+        # mirrored into the check's record, so the frontend sees it before the next check
+        state.update_state(state_dir, lambda data: data["components"].setdefault(component, {})
+                           .__setitem__("held", held))
     except UnitsError as exc:
-        fail(exc, as_json)
+        render.fail(exc, as_json)
+    render.emit({"component": component, "held": held, "changed": changed}, as_json, render.render_hold)
 
 
 @click.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.argument("component")
+@json_option()
+@click.pass_obj
+def hold(ctx: Context, component: str, as_json: bool) -> None:
+    """Hold COMPONENT, like apt-mark hold: never updated unattended; a person's update needs --force."""
+    set_hold(ctx, component, True, as_json)
+
+
+@click.command()
+@config_option
+@click.argument("component")
+@json_option()
+@click.pass_obj
+def unhold(ctx: Context, component: str, as_json: bool) -> None:
+    """Release the hold on COMPONENT."""
+    set_hold(ctx, component, False, as_json)
+
+
+# ---- internal: what the units run ---------------------------------------------------------------------------
+
+@click.command("run-update", hidden=True)
+@config_option
+@click.argument("component")
+@click.option("--version", "version", metavar="VERSION",
+              help="Install this version (maybe older) instead of the latest.")
+@click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
+@click.option("--force", is_flag=True, help="Update even if held or while a show holds the show lock.")
+@json_option("Print the result as JSON.")
+@click.pass_obj
+def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click option
+    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
+) -> None:
+    """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
+    from . import state
+    from .config import COMPONENT_NAME
+    from .phases.update import run_update
+
+    journal.set_identifier("dunebugger-update")
+    require_root(f"run-update changes {component}", as_json)
+    config = ctx.config_or_exit(as_json)
+    if version is None and not dry_run and COMPONENT_NAME.match(component):
+        version = state.take_request(Path(config.state_dir), component)
+    exit_with(run_update(config, component, version=version, dry_run=dry_run, force=force), as_json)
+
+
+@click.command("run-rollback", hidden=True)
+@config_option
+@click.argument("component")
+@json_option("Print the result as JSON.")
+@click.pass_obj
+def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
+    """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
+    from .phases.rollback import run_rollback
+
+    journal.set_identifier("dunebugger-rollback")
+    require_root(f"run-rollback changes {component}", as_json)
+    exit_with(run_rollback(ctx.config_or_exit(as_json), component), as_json)
+
+
+@click.command(hidden=True)
+@config_option
+@json_option("Print the result as JSON.")
 @click.pass_obj
 def recover(ctx: Context, as_json: bool) -> None:
     """Finish or roll back an update that was interrupted (what dunebugger-recover.service runs at boot)."""
     from .phases.recover import run_recovery
 
     journal.set_identifier("dunebugger-recover")
-    _require_root_or_exit("recover changes the device", as_json)
+    require_root("recover changes the device", as_json)
     try:
         result = run_recovery(ctx.config())
     except UnitsError as exc:
-        fail(exc, as_json)
+        render.fail(exc, as_json)
     if result is None:
-        emit({"status": "none", "message": "no interrupted update"}, as_json, lambda d: d["message"])
+        render.emit({"status": "none", "message": "no interrupted update"}, as_json, render.render_recovery_none)
         return
-    _finish(result, as_json)
+    exit_with(result, as_json)
+
+
+@click.command("auto-update", hidden=True)
+@config_option
+@json_option("Print each component's decision as JSON.")
+@click.pass_obj
+def auto_update(ctx: Context, as_json: bool) -> None:
+    """Unattended updates of the components with policy auto (what dunebugger-auto-update.service runs)."""
+    from .phases.auto import run_auto
+
+    journal.set_identifier("dunebugger-auto-update")
+    require_root("auto-update changes the device", as_json)
+    try:
+        report = run_auto(ctx.config())
+    except UnitsError as exc:
+        render.fail(exc, as_json)
+    render.emit(report.to_dict(), as_json, render.render_auto)
+    if report.failed:
+        sys.exit(int(ExitCode.UPDATE_FAILED))
 
 
 main.add_command(check)
-main.add_command(policy_commands.hold)
-main.add_command(policy_commands.unhold)
-main.add_command(policy_commands.list_versions)
-main.add_command(policy_commands.auto_update)
 main.add_command(status)
-main.add_command(recover)
 main.add_command(history)
+main.add_command(list_versions)
+main.add_command(show_config)
 main.add_command(update)
 main.add_command(rollback)
+main.add_command(hold)
+main.add_command(unhold)
 main.add_command(run_update_command)
 main.add_command(run_rollback_command)
+main.add_command(recover)
+main.add_command(auto_update)
 
 
 def run() -> None:  # pragma: no cover - console script shim
-    main(prog_name=Path(sys.argv[0]).name)
+    name = Path(sys.argv[0]).name
+    main(prog_name="dunebugger-units" if name in ("__main__.py", "-c") else name)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .calendar import Calendar, parse_calendar, parse_timespan
 from .errors import ConfigError, Refused
-from .yamlerror import yaml_error
+from .yamlerror import safe_load_unique, yaml_error
 
 DEFAULT_CONFIG_PATH = Path("/etc/dunebugger/updater.yaml")
 CONFIG_ENV = "DUNEBUGGER_UNITS_CONFIG"
@@ -346,6 +346,45 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     return Config(github=github, components=components, update=update, policy=policy, source=source, **values)
 
 
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def effective(config: Config) -> dict[str, Any]:
+    """The configuration in force, defaults included, keyed as the file is (`dunebugger-units config`);
+    `parse_config` of it gives the same Config back."""
+    from .kinds import KINDS
+
+    window = config.policy.maintenance_window
+    components = {
+        name: {**{key: _plain(value) for key, value in vars(component).items()
+                  if key in _COMMON_COMPONENT_KEYS or key in KINDS[component.type].config_keys},
+               **{key: _plain(value) for key, value in component.settings.items()}}
+        for name, component in config.components.items()}
+    return {
+        "github": {key: _plain(value) for key, value in vars(config.github).items()},
+        **{key: getattr(config, key) for key in ("compose_file", "backup_dir", "state_dir", "cache_dir",
+                                                 "trusted_keys")},
+        "update": dict(vars(config.update)),
+        "policy": {"maintenance_window": {"start": window.start, "length": window.length} if window else None,
+                   "show_lock": config.policy.show_lock, "remote_first": config.policy.remote_first},
+        "components": components,
+    }
+
+
+def config_keys() -> list[str]:
+    """Every key the file may set, dotted (`components.C.` for a component's): the man page lists them all."""
+    keys = [*(f"github.{k}" for k in _GITHUB_KEYS), *(k for k in _TOP_KEYS if k not in ("github", "components",
+                                                                                      "update", "policy")),
+            *(f"update.{k}" for k in _UPDATE_KEYS), *(f"policy.{k}" for k in _POLICY_KEYS),
+            "policy.maintenance_window.start", "policy.maintenance_window.length"]
+    from .kinds import KINDS
+
+    kind_keys = {key: spec for kind in KINDS.values() for key, spec in kind.config_keys.items()}
+    component_keys = {**_COMMON_COMPONENT_KEYS, **kind_keys}
+    return keys + [f"components.C.{k}" for k in component_keys]
+
+
 def config_path(cli_value: str | None) -> Path:
     """`--config`, else $DUNEBUGGER_UNITS_CONFIG, else /etc/dunebugger/updater.yaml."""
     return Path(cli_value or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
@@ -368,7 +407,7 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"reading configuration {path}: larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        raw = yaml.safe_load(data)
+        raw = safe_load_unique(data)
     except yaml.YAMLError as exc:
         raise ConfigError(f"parsing configuration {path}: not valid YAML: {yaml_error(exc)}") from None
     try:

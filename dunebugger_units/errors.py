@@ -61,4 +61,6 @@ class PostCheckFailed(UnitsError):
 
 
 class UpToDate(Refused):
-    """Nothing to install: the version asked for (or the latest) is what runs. The result says `unchanged`."""
+    """Nothing to install: the run ends `unchanged` and exits 0, as apt and podman do."""
+
+    exit_code = ExitCode.OK

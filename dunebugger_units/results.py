@@ -80,14 +80,11 @@ class UpdateResult:
         return self.status in (Status.UPDATED, Status.UNCHANGED, Status.DRY_RUN)
 
     def exit_code(self, asked: Action | None = None) -> ExitCode:
-        """The one exit-code rule (README, "Exit codes"). `asked` is what the caller asked for, when that
+        """The one exit-code rule (dunebugger-units(1), EXIT STATUS). `asked` is what the caller asked for, when that
         differs from the run that answered: `update` is answered by the rollback that followed its failure."""
         asked = asked or self.action
-        if self.status is Status.UNCHANGED:
-            # an update with nothing to install started nothing: it exits like a refusal, which the update unit
-            # takes as success; a rollback or recovery with nothing to do is done
-            return ExitCode.OK if asked in (Action.ROLLBACK, Action.RECOVERY) else ExitCode.REFUSED
-        if self.status in (Status.UPDATED, Status.DRY_RUN):
+        if self.status in (Status.UPDATED, Status.UNCHANGED, Status.DRY_RUN):
+            # nothing to install is done, as apt and podman say it: exit 0, status `unchanged`
             return ExitCode.OK
         if self.status is Status.REFUSED:
             return ExitCode.REFUSED

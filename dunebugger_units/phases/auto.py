@@ -19,6 +19,7 @@ from .. import journal, state
 from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import CheckFailed
+from ..follow import start_update
 from ..github import GithubClient, read_token
 from ..holds import read_holds
 from ..results import Action, Status, UpdateResult
@@ -27,7 +28,6 @@ from ..showlock import show_lock_holder
 from ..systemd import unit_of_pid
 from .run import now_iso
 
-UPDATE_DEADLINE = 3600.0
 FAILED_OUTCOMES = frozenset({Status.FAILED, Status.ROLLED_BACK, Status.NEEDS_MANUAL})
 
 
@@ -79,27 +79,6 @@ def look_up(config: Config, component: ComponentConfig, facts: AutoFacts) -> Aut
     except CheckFailed as exc:
         return replace(facts, candidates=(), lookup_error=str(exc))
     return replace(facts, candidates=tuple(Candidate(r.version, r.prerelease) for r in releases))
-
-
-def start_update(config: Config, name: str, version: str) -> UpdateResult:
-    """Root's own request for `version`, then dunebugger-update@NAME, followed to its (or its rollback's)
-    recorded result. A request the unit did not consume (it joined a run already going) is removed."""
-    from ..remote.client import UpdaterClient, update_unit
-
-    state_dir = Path(config.state_dir)
-    client = UpdaterClient(state_dir, deadline=UPDATE_DEADLINE)
-    state.write_request(state_dir, name, version)
-    try:
-        result = UpdateResult(component=name, action=Action.UPDATE, message="no result")
-        for event in client.follow(update_unit(name), name, "update"):
-            if event.kind == "progress":
-                continue
-            result = UpdateResult.from_dict(event.data)
-        return result
-    except Exception as exc:  # the bus or the client failed: a result that says so
-        return UpdateResult(component=name, action=Action.UPDATE, message=f"starting the update: {exc}")
-    finally:
-        state.take_request(state_dir, name)
 
 
 # the update's outcome -> priority of the journal entry (AUTO_FINISHED); anything else is an error

@@ -37,16 +37,3 @@ def run_list(config: Config, name: str, include_prerelease: bool | None = None) 
     wanted = config.github.include_prerelease if include_prerelease is None else include_prerelease
     return {"component": name, "versions": version_rows(releases, installed, held, wanted)}
 
-
-def render_list(data: dict[str, Any]) -> str:
-    """For people: one line per version, then what `--version` accepts."""
-    name, rows = data["component"], data["versions"]
-    if not rows:
-        return f"{name}: no release published"
-    lines = []
-    for row in rows:
-        marks = [m for m in ("installed", "latest", "held", "prerelease") if row[m]]
-        lines.append(f"{row['version']:<20} {' '.join(marks)}".rstrip())
-    lines.append(f"Install one of these (older ones too, not the installed one): "
-                 f"sudo dunebugger-units update {name} --version VERSION")
-    return "\n".join(lines)

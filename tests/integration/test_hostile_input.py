@@ -7,6 +7,7 @@ this file drives the whole command against the GitHub stand-in and broken files 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from kits.standin import GithubStandin
 
 from dunebugger_units.cli import main
 from dunebugger_units.github import redirect_allowed
+
+CheckRun = Callable[..., tuple[int, str, str]]  # the check_as_user fixture (conftest.py)
 
 
 def cli(config: Path, *args: str) -> tuple[int, str, str]:
@@ -39,13 +42,13 @@ GITHUB_ANSWERS = [
 
 @pytest.mark.parametrize(("fault", "reason"), GITHUB_ANSWERS)
 def test_hostile_github_answers(tmp_path: Path, device: Device, standin: GithubStandin, fault: str,
-                                reason: str) -> None:
+                                reason: str, *, check_as_user: CheckRun) -> None:
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
-    cli(config, "check")
+    check_as_user(config)
     before = (device.cache_dir / "check.json").read_bytes()
     standin.faults["dunebugger"] = fault
-    code, out, err = cli(config, "check", "--json")
+    code, out, err = check_as_user(config, "--json")
     assert code == 5
     core = json.loads(out)["components"]["core"]
     assert reason in core["error"]
@@ -56,10 +59,11 @@ def test_hostile_github_answers(tmp_path: Path, device: Device, standin: GithubS
         "last_checked": after["components"]["scheduler"]["last_checked"]}
 
 
-def test_release_without_assets_is_a_release(tmp_path: Path, device: Device, standin: GithubStandin) -> None:
+def test_release_without_assets_is_a_release(tmp_path: Path, device: Device, standin: GithubStandin,
+                                              check_as_user: CheckRun) -> None:
     standin.releases["dunebugger"] = [{"tag_name": "v1.2.0", "draft": False, "prerelease": False}]
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
-    code, out, _ = cli(config, "check", "--json", "core")
+    code, out, _ = check_as_user(config, "--json", "core")
     assert code == 0
     assert json.loads(out)["components"]["core"]["assets"] == []
 
@@ -78,10 +82,11 @@ def test_redirect_policy(origin: str, target: str, allowed: bool) -> None:
 
 @pytest.mark.parametrize("instance", [pytest.param("../x", id="dotdot"), pytest.param("core;x", id="semicolon"),
                                       pytest.param("", id="empty"), pytest.param("nats", id="unknown")])
-def test_hostile_instances(tmp_path: Path, device: Device, standin: GithubStandin, instance: str) -> None:
+def test_hostile_instances(tmp_path: Path, device: Device, standin: GithubStandin, instance: str,
+                           check_as_user: CheckRun) -> None:
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
-    cli(config, "check")
+    check_as_user(config)
     before = device.compose_file.read_bytes()
     code, out, err = cli(config, "run-update", instance, "--json")
     assert code == 75
@@ -115,7 +120,8 @@ def test_bad_configuration_is_one_line(tmp_path: Path, text: str, message: str, 
 
 @pytest.mark.parametrize("content", [pytest.param("", id="empty"), pytest.param("{\"compo", id="truncated"),
                                      pytest.param("[1, 2]", id="not-a-record")])
-def test_corrupt_state_file(tmp_path: Path, device: Device, standin: GithubStandin, content: str) -> None:
+def test_corrupt_state_file(tmp_path: Path, device: Device, standin: GithubStandin, content: str,
+                            check_as_user: CheckRun) -> None:
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
     device.cache_dir.mkdir(parents=True)
@@ -124,7 +130,7 @@ def test_corrupt_state_file(tmp_path: Path, device: Device, standin: GithubStand
     code, _, err = cli(config, "status")
     assert code == 3
     assert "reading state" in err and "Traceback" not in err
-    code, out, err = cli(config, "check", "--json")  # the check moves its own cache aside and starts afresh
+    code, out, err = check_as_user(config, "--json")  # the check moves its own cache aside and starts afresh
     assert code == 0
     assert json.loads(out)["components"]["core"]["latest"] == "1.2.0"
     assert "moved aside" in err
@@ -137,11 +143,11 @@ def test_corrupt_state_file(tmp_path: Path, device: Device, standin: GithubStand
     assert code == 0 and json.loads(out)["components"]["core"]["latest"] == "1.2.0"
 
 
-def test_refused_instances_leave_no_trace_in_the_state(tmp_path: Path, device: Device,
-                                                      standin: GithubStandin) -> None:
+def test_refused_instances_leave_no_trace_in_the_state(tmp_path: Path, device: Device, standin: GithubStandin,
+                                                      check_as_user: CheckRun) -> None:
     publish_defaults(standin)
     config = device.write_config(tmp_path / "updater.yaml", standin.url)
-    cli(config, "check")
+    check_as_user(config)
     for instance in ("../x", "nats", "core;x"):
         cli(config, "run-update", instance)
     # root's record names no hostile instance (refused runs are not mirrored into it at all)

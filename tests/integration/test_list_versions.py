@@ -10,7 +10,8 @@ from dunebugger_units.config import parse_config
 from dunebugger_units.errors import CheckFailed, RateLimited
 from dunebugger_units.github import GithubClient
 from dunebugger_units.holds import set_hold
-from dunebugger_units.phases.listing import render_list, run_list
+from dunebugger_units.phases.listing import run_list
+from dunebugger_units.render import render_list
 
 
 def publish(standin: GithubStandin) -> None:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from kits.devicekit import Device, publish_defaults
 from kits.standin import GithubStandin
 
 from dunebugger_units import state, transaction
-from dunebugger_units.cli import main, parse_since, render_components, render_result
+from dunebugger_units.cli import main, parse_since
+from dunebugger_units.render import render_components, render_result
 
 REPO = Path(__file__).resolve().parents[2]
+CheckRun = Callable[..., tuple[int, str, str]]  # the check_as_user fixture (conftest.py)
 
 
 @pytest.fixture
@@ -79,12 +82,12 @@ def test_a_type_only_component_is_told_what_is_missing(tmp_path: Path) -> None:
     pytest.param("dir", "Is a directory", id="unreadable"),
 ])
 def test_a_bad_token_file_is_an_error(tmp_path: Path, device: Device, standin: GithubStandin, token_file: str,
-                                      words: str) -> None:
-    target = tmp_path / token_file
+                                      words: str, *, check_as_user: CheckRun) -> None:
+    target = device.root / token_file
     if token_file == "dir":
         target.mkdir()
     config = device.write_config(tmp_path / "updater.yaml", standin.url, token_file=str(target))
-    code, _, err = cli("--config", str(config), "check")
+    code, _, err = check_as_user(config)
     assert code == 3
     line = one_line(err)
     assert line.startswith("dunebugger-units: github.token_file: ") and words in line
@@ -95,26 +98,27 @@ def test_a_bad_token_file_is_an_error(tmp_path: Path, device: Device, standin: G
     pytest.param("http://127.0.0.1:9", "connection refused", id="refused"),
 ])
 def test_dns_failure_and_connection_refused_are_told_apart(tmp_path: Path, device: Device, api_url: str,
-                                                           words: str) -> None:
+                                                           words: str, *, check_as_user: CheckRun) -> None:
     config = device.write_config(tmp_path / "updater.yaml", api_url)
-    code, out, _ = cli("--config", str(config), "check", "scheduler", "--json")
+    code, out, _ = check_as_user(config, "scheduler", "--json")
     assert code == 5
     error = json.loads(out)["components"]["scheduler"]["error"]
     assert error.endswith(f"failed: {words}"), error
 
 
-def test_a_wrong_owner_is_an_error_not_no_release(tmp_path: Path, device: Device, standin: GithubStandin) -> None:
+def test_a_wrong_owner_is_an_error_not_no_release(tmp_path: Path, device: Device, standin: GithubStandin,
+                                                  check_as_user: CheckRun) -> None:
     publish_defaults(standin)
     standin.owner = "marco-svitol"
     config = device.write_config(tmp_path / "updater.yaml", standin.url, owner="marco-svitoll")
-    code, out, _ = cli("--config", str(config), "check", "remote", "--json")
+    code, out, _ = check_as_user(config, "remote", "--json")
     assert code == 5
     assert json.loads(out)["components"]["remote"]["error"] == (
         "GitHub has no repository marco-svitoll/dunebugger-remote (HTTP 404): check github.owner and the "
         "component's repo")
     # the right owner with no full release yet is still "no release published", not an error
     right = device.write_config(tmp_path / "right.yaml", standin.url)
-    code, out, _ = cli("--config", str(right), "check", "remote", "--json")
+    code, out, _ = check_as_user(right, "remote", "--json")
     assert code == 0 and json.loads(out)["components"]["remote"]["error"] is None
 
 
@@ -124,20 +128,28 @@ def test_update_of_a_name_that_is_no_component_is_a_usage_error(config_file: Pat
     assert "'foo' is not a component (known: core, scheduler, remote)" in err
 
 
-def test_an_up_to_date_update_is_a_refusal(config_file: Path, device: Device, standin: GithubStandin) -> None:
+@pytest.mark.parametrize("version", [pytest.param(None, id="latest"), pytest.param("1.0.0-beta.15", id="requested")])
+def test_an_up_to_date_update_is_unchanged_and_exits_0(config_file: Path, device: Device, standin: GithubStandin,
+                                                        version: str | None, *, check_as_user: CheckRun) -> None:
     standin.add_release("dunebugger-scheduler", "v1.0.0-beta.15")
-    cli("--config", str(config_file), "check")
-    code, out, _ = cli("--config", str(config_file), "run-update", "scheduler", "--json")
-    assert code == 75
-    assert "already up to date" in json.loads(out)["message"]
+    check_as_user(config_file)
+    before = device.compose_file.read_bytes()
+    code, out, _ = cli("--config", str(config_file), "run-update", "scheduler", "--json",
+                       *(["--version", version] if version else []))
+    assert code == 0  # as apt and podman: nothing to do is no failure
+    result = json.loads(out)
+    assert (result["status"], result["success"], result["changed"]) == ("unchanged", True, False)
+    assert ("already up to date" if version is None else "is already installed") in result["message"]
+    assert device.compose_file.read_bytes() == before
+    assert device.state()["components"]["scheduler"]["last_result"]["status"] == "unchanged"
 
 
-def test_status_never_says_checked_never_or_latest_none(config_file: Path) -> None:
+def test_status_never_says_checked_never_or_latest_none(config_file: Path, check_as_user: CheckRun) -> None:
     code, out, _ = cli("--config", str(config_file), "status")
     assert code == 0
     assert "never" not in out and "None" not in out
     assert "scheduler  1.0.0-beta.15    not checked yet (dunebugger-units check)" in out
-    cli("--config", str(config_file), "check")
+    check_as_user(config_file)
     code, out, _ = cli("--config", str(config_file), "status")
     assert "None" not in out and "(checked 20" in out
 
@@ -219,6 +231,9 @@ def as_nobody(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]
     pytest.param(("run-rollback", "scheduler"), id="run-rollback"),
     pytest.param(("update", "scheduler", "--version", "1.2.0"), id="update-version"),
     pytest.param(("recover",), id="recover"),
+    pytest.param(("auto-update",), id="auto-update"),
+    pytest.param(("hold", "scheduler"), id="hold"),
+    pytest.param(("unhold", "scheduler"), id="unhold"),
     pytest.param(("check",), id="check"),
 ])
 def test_a_person_without_root_is_told_it_needs_root(standin: GithubStandin, args: tuple[str, ...]) -> None:
@@ -234,4 +249,6 @@ def test_a_person_without_root_is_told_it_needs_root(standin: GithubStandin, arg
     finally:
         shutil.rmtree(top)
     assert out.returncode == 77, out.stdout + out.stderr
-    assert one_line(out.stderr).startswith("dunebugger-units: needs root: ")
+    line = one_line(out.stderr)
+    assert line.startswith("dunebugger-units: needs root: ")
+    assert line.endswith("(run it with sudo)")  # the fix, named

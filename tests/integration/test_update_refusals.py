@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from kits.standin import GithubStandin
 
 from dunebugger_units import state, transaction
 from dunebugger_units.cli import main
+
+CheckRun = Callable[..., tuple[int, str, str]]  # the check_as_user fixture (conftest.py)
 
 
 @pytest.fixture
@@ -42,24 +45,25 @@ def test_no_check_result_is_refused(config_file: Path, device: Device) -> None:
     assert device.compose_file.read_bytes() == before
 
 
-def test_up_to_date_is_refused(config_file: Path, device: Device, standin: GithubStandin) -> None:
+def test_up_to_date_is_refused(config_file: Path, device: Device, standin: GithubStandin,
+                               check_as_user: CheckRun) -> None:
     standin.add_release("dunebugger-scheduler", "v1.0.0-beta.15", prerelease=True)
-    cli(config_file, "check")
+    check_as_user(config_file)
     code, out = cli(config_file, "run-update", "remote", "--json")
     assert code == 75
     assert "found no published release" in json.loads(out)["message"]
 
 
-def test_second_update_is_told_who_holds_the_lock(config_file: Path, device: Device) -> None:
-    cli(config_file, "check")
+def test_second_update_is_told_who_holds_the_lock(config_file: Path, device: Device, check_as_user: CheckRun) -> None:
+    check_as_user(config_file)
     with state.update_lock(device.state_dir, "scheduler"):
         code, out = cli(config_file, "run-update", "core", "--json")
     assert code == 75
     assert json.loads(out)["message"] == "update of scheduler in progress"
 
 
-def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device) -> None:
-    cli(config_file, "check")
+def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device, check_as_user: CheckRun) -> None:
+    check_as_user(config_file)
     transaction.save(device.state_dir, transaction.Transaction("scheduler", "container", "1.0.0", "1.2.0",
                                                                step=transaction.Step.COMPOSE_WRITING))
     code, out = cli(config_file, "run-update", "core", "--json")
@@ -67,8 +71,9 @@ def test_unfinished_transaction_blocks_updates(config_file: Path, device: Device
     assert "unfinished update of scheduler" in json.loads(out)["message"]
 
 
-def test_rollback_on_request_without_a_previous_version_says_so(config_file: Path, device: Device) -> None:
-    cli(config_file, "check")
+def test_rollback_on_request_without_a_previous_version_says_so(config_file: Path, device: Device,
+                                                                check_as_user: CheckRun) -> None:
+    check_as_user(config_file)
     code, out = cli(config_file, "run-rollback", "scheduler", "--json")
     assert code == 75
     assert json.loads(out)["message"] == ("rolling back scheduler: there is no previous version to return to "
@@ -102,8 +107,8 @@ def test_a_rollback_of_another_component_waits_for_the_unfinished_one(config_fil
     assert "the unfinished update of core must be resolved first" in json.loads(out)["message"]
 
 
-def test_history_lists_results_newest_first(config_file: Path, device: Device) -> None:
-    cli(config_file, "check")
+def test_history_lists_results_newest_first(config_file: Path, device: Device, check_as_user: CheckRun) -> None:
+    check_as_user(config_file)
     cli(config_file, "run-update", "remote")
     cli(config_file, "run-rollback", "scheduler")
     code, out = cli(config_file, "history", "--json")
@@ -122,8 +127,9 @@ def test_explicit_version_request_is_consumed_once(config_file: Path, device: De
     assert state.take_request(device.state_dir, "scheduler") is None
 
 
-def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device: Device) -> None:
-    cli(config_file, "check")
+def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device: Device,
+                                                      check_as_user: CheckRun) -> None:
+    check_as_user(config_file)
     transaction.save(device.state_dir, transaction.Transaction("core", "python_app", "1.0.0", "1.2.0",
                                                                step=transaction.Step.SWITCHED,
                                                                status=transaction.TxnStatus.NEEDS_MANUAL))
@@ -132,8 +138,8 @@ def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device:
     unfinished = json.loads(out)["unfinished_update"]
     assert unfinished["component"] == "core"
     assert "needs manual intervention" in unfinished["message"]
-    result = CliRunner().invoke(main, ["--config", str(config_file), "check"])
-    assert "the update of core from 1.0.0 to 1.2.0 needs manual intervention" in result.stderr
+    _code, _out, err = check_as_user(config_file)
+    assert "the update of core from 1.0.0 to 1.2.0 needs manual intervention" in err
 
 
 def test_a_rollback_that_cannot_start_is_no_manual_intervention(config_file: Path, device: Device,

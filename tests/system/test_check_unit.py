@@ -75,6 +75,31 @@ def test_check_json_prints_update_check_result_body(product: Harness, gh: Github
     assert status["components"]["core"]["latest"] == "1.2.0"
 
 
+def test_check_as_root_does_its_github_work_as_the_checks_user(product: Harness, gh: GithubStandin) -> None:
+    h = product
+    out = h.run(["dunebugger-units", "check", "core", "--json"], timeout=120)
+    body = json.loads(out.stdout)
+    assert set(body["components"]) == {"core"}  # the names pick what is shown
+    assert body["components"]["core"]["latest"] == "1.2.0"
+    assert gh.requests_to("/dunebugger/releases")
+    # the lookups ran in dunebugger-check.service as its own user: root's process never parsed GitHub's answer
+    uid = h.run(["id", "-u", "dunebugger-units"]).stdout.strip()
+    entries = h.journal("PHASE=check")
+    assert {(e["_UID"], e.get("_SYSTEMD_UNIT")) for e in entries} == {(uid, "dunebugger-check.service")}
+    assert h.path("/var/lib/dunebugger-units/check/check.json").stat().st_uid == int(uid)
+    assert h.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
+
+
+def test_check_as_root_exits_by_the_components_it_names(product: Harness, gh: GithubStandin) -> None:
+    gh.faults["dunebugger-scheduler"] = "500"
+    named = product.run(["dunebugger-units", "check", "core", "--json"], check=False, timeout=120)
+    assert named.returncode == 0, named.stdout + named.stderr  # the unit failed for scheduler, not for core
+    assert json.loads(named.stdout)["components"]["core"]["error"] is None
+    every = product.run(["dunebugger-units", "check", "--json"], check=False, timeout=120)
+    assert every.returncode == 5
+    assert "HTTP 500" in json.loads(every.stdout)["components"]["scheduler"]["error"]
+
+
 def test_failed_component_fails_the_unit_visibly(product: Harness, gh: GithubStandin) -> None:
     gh.faults["dunebugger-scheduler"] = "500"
     result = product.systemctl("start", "dunebugger-check.service", check=False, timeout=120)

@@ -241,7 +241,8 @@ def test_installed_command_help_and_man_page(installed: Harness) -> None:
     assert h.run(["readlink", "-f", "/usr/bin/dunebugger-units"]).stdout.strip() == "/usr/bin/dunebugger-units"
     help_text = h.run(["/usr/bin/dunebugger-units", "--help"]).stdout
     commands = help_commands(help_text)
-    assert {"check", "status", "history", "update", "rollback", "run-update", "run-rollback"} <= set(commands)
+    assert {"check", "status", "history", "update", "rollback", "config"} <= set(commands)
+    assert not {"run-update", "run-rollback", "recover", "auto-update"} & set(commands)  # internal: hidden
     man = gzip.decompress(h.path("/usr/share/man/man1/dunebugger-units.1.gz").read_bytes()).decode()
     # a command's tag line: `\fBcheck\fR [...]` (the whole synopsis on the .TP tag line)
     missing = [c for c in commands if not re.search(rf"^\\fB{re.escape(c)}\\fR", man, re.MULTILINE)]

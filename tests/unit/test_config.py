@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from dunebugger_units.config import config_path, load_config, parse_config
+from dunebugger_units.config import config_path, effective, load_config, parse_config
 from dunebugger_units.errors import ConfigError
+from dunebugger_units.yamlerror import safe_load_unique
+
+PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
 
 
 def test_defaults_match_the_device() -> None:
@@ -98,3 +101,54 @@ def test_config_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config_path(None) == Path("/env/x.yaml")
     monkeypatch.delenv("DUNEBUGGER_UNITS_CONFIG")
     assert config_path(None) == Path("/etc/dunebugger/updater.yaml")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param("policy: {show_lock: /run/a}\ngithub: {}\npolicy: {remote_first: running}\n",
+                 "line 3, column 1: duplicate key 'policy' (first at line 1)", id="top-level"),
+    pytest.param("github:\n  owner: a\n  timeout: 3\n  owner: b\n",
+                 "line 4, column 3: duplicate key 'owner' (first at line 2)", id="nested"),
+    pytest.param("components:\n  core: {policy: auto, policy: notify}\n",
+                 "line 2, column 24: duplicate key 'policy' (first at line 2)", id="flow-mapping"),
+])
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "updater.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"parsing configuration {path}: not valid YAML: {message}"
+
+
+def test_a_key_that_overrides_a_merge_is_no_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "updater.yaml"
+    path.write_text("components:\n  core: &base {policy: auto}\n  remote: {<<: *base, policy: notify}\n")
+    config = load_config(path)
+    assert (config.component("core").policy, config.component("remote").policy) == ("auto", "notify")
+
+
+def uncommented_conffile() -> str:
+    """The shipped conffile with every key uncommented: what a person gets who uncomments it all."""
+    lines = (PACKAGING / "updater.yaml").read_text().splitlines()
+    keys = lines[lines.index("# github:"):]
+    return "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in keys)
+
+
+def test_the_conffile_uncommented_is_the_defaults_with_one_policy_block() -> None:
+    text = uncommented_conffile()
+    assert sum(line.startswith("policy:") for line in text.splitlines()) == 1
+    assert parse_config(safe_load_unique(text)) == parse_config({})
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param({}, id="defaults"),
+    pytest.param({"policy": {"maintenance_window": {"start": "*-*-* 02:00:00", "length": "3h"}},
+                  "components": {"core": {"policy": "auto"}, "extra": {"type": "container", "repo": "x",
+                                                                        "compose_service": "x"}},
+                  "github": {"redirect_hosts": ["a.example"]}}, id="window-and-extra-component"),
+])
+def test_the_effective_configuration_reads_back_as_the_same(raw: dict[str, object]) -> None:
+    config = parse_config(raw)
+    shown = effective(config)
+    assert parse_config(shown) == config
+    assert shown["components"]["core"]["install_dir"] == "/opt/dunebugger/core"
+    assert "compose_service" not in shown["components"]["core"]  # only the keys of its type

@@ -1,11 +1,11 @@
-"""Progress of the long steps as "<step> NN%" (issue 15): the pure parsers and the CLI's bar."""
+"""Progress of the long steps as "<step> NN%": the pure parsers, and the CLI's bar that fits the terminal."""
 
 from __future__ import annotations
 
 import pytest
 
-from dunebugger_units.cli import progress_line
 from dunebugger_units.progress import every_tenth, percent_of, pip_percent, pull_percent
+from dunebugger_units.render import progress_line, redraws
 
 PULL = """\
 1.2.0: Pulling from dunebugger-scheduler
@@ -72,6 +72,31 @@ def test_percent_of(text: str, percent: int | None) -> None:
     assert percent_of(text) == percent
 
 
-def test_the_bar() -> None:
-    assert progress_line("scheduler: pulling 50%", width=10) == f"{'scheduler: pulling':<28} [#####.....]  50%"
-    assert progress_line("scheduler: committing") == "scheduler: committing"
+@pytest.mark.parametrize(("phase", "columns", "line"), [
+    pytest.param("scheduler: pulling 50%", 80, f"scheduler: pulling [{'#' * 15}{'.' * 15}]  50%", id="wide"),
+    pytest.param("scheduler: pulling 50%", 40, f"scheduler: pulling [{'#' * 6}{'.' * 6}]  50%", id="narrow"),
+    pytest.param("scheduler: pulling 100%", 24, f"sche [{'#' * 10}] 100%", id="label-cut"),
+    pytest.param("scheduler: committing", 80, "scheduler: committing", id="no-percent"),
+    pytest.param("scheduler: committing", 12, "scheduler: ", id="no-percent-cut"),
+])
+def test_the_bar_fits_the_terminal(phase: str, columns: int, line: str) -> None:
+    assert progress_line(phase, columns) == line
+    assert len(line) < columns  # a line as wide as the terminal wraps, and the bar is redrawn below itself
+
+
+@pytest.mark.parametrize(("terminal", "term", "bar"), [
+    pytest.param(True, "xterm-256color", True, id="terminal"),
+    pytest.param(True, "dumb", False, id="dumb-terminal"),
+    pytest.param(True, "", False, id="no-term"),
+    pytest.param(False, "xterm-256color", False, id="pipe"),
+])
+def test_a_bar_only_on_a_terminal_that_can_redraw(monkeypatch: pytest.MonkeyPatch, terminal: bool, term: str,
+                                                  bar: bool) -> None:
+    import os
+    import pty
+
+    monkeypatch.setenv("TERM", term)
+    ends = pty.openpty() if terminal else os.pipe()
+    with open(ends[1], "w", encoding="utf-8") as stream:
+        assert redraws(stream) is bar
+    os.close(ends[0])

@@ -87,7 +87,7 @@ def test_a_dry_run_describes_the_plan_and_changes_nothing(world: FastWorld) -> N
 
 
 @pytest.mark.parametrize(("version", "status", "code", "words"), [
-    pytest.param("1.0.0", Status.UNCHANGED, ExitCode.REFUSED, "1.0.0 is already installed", id="installed"),
+    pytest.param("1.0.0", Status.UNCHANGED, ExitCode.OK, "1.0.0 is already installed", id="installed"),
     pytest.param("3.0.0", Status.REFUSED, ExitCode.REFUSED, "release file", id="no-release"),
     pytest.param("x.y", Status.REFUSED, ExitCode.REFUSED, "'x.y' is not a version", id="not-a-version"),
 ])
