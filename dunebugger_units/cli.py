@@ -20,6 +20,7 @@ import click
 from . import journal
 from . import policy_cli as policy_commands
 from .errors import ExitCode, NeedsRoot, UnitsError
+from .timer_sync import sync_timers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -428,6 +429,7 @@ main.add_command(update)
 main.add_command(rollback)
 main.add_command(run_update_command)
 main.add_command(run_rollback_command)
+main.add_command(sync_timers)
 
 
 def run() -> None:  # pragma: no cover - console script shim
