@@ -11,13 +11,14 @@ file is renamed to `dest`. `parse_sha256_file` and `expected_sha256` are pure.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import CheckFailed, UnitsError
 from .files import fsync_dir
@@ -219,7 +220,7 @@ class Download:
             try:
                 # read1: whatever has arrived, so a transfer that breaks off keeps every byte that came
                 # (iter_content would wait for a whole chunk and lose the tail of a short answer)
-                while chunk := response.raw.read1(CHUNK, decode_content=False):
+                while chunk := read_arrived(response.raw):
                     done += len(chunk)
                     if done > self.max_bytes:
                         raise DownloadError(f"downloading {self.url}: over the {self.max_bytes}-byte cap")
@@ -232,6 +233,23 @@ class Download:
                 out.flush()
                 os.fsync(out.fileno())
         return total is None or done >= total
+
+
+def read_arrived(raw: Any) -> bytes:  # raw: urllib3's HTTPResponse, 1.26 or 2.x
+    """Up to CHUNK bytes of whatever has arrived, undecoded; b"" at the end of the body.
+
+    urllib3 2.x has `read1`. urllib3 1.26 (Debian 12's) has not, and its `read(n)` waits for n bytes, losing
+    what came when the connection then breaks; the http.client response it wraps has `read1`, and with
+    decoding off urllib3 would only pass the bytes through. A socket error there is what urllib3 2.x would
+    report as a broken connection, so it becomes one (and is retried with Range).
+    """
+    read1 = getattr(raw, "read1", None)
+    if read1 is not None:
+        return bytes(read1(CHUNK, decode_content=False))
+    try:
+        return bytes(raw._fp.read1(CHUNK))
+    except (OSError, http.client.HTTPException) as exc:
+        raise ConnectionError(f"reading the body: {type(exc).__name__}") from exc
 
 
 def download_verified(download: Download, checksums: list[Checksum], allow_missing: bool) -> Path:

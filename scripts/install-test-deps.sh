@@ -19,9 +19,10 @@ install_debian_packages() {
     # docker.io/docker-registry: the real engine and a local registry, started only inside the harness
     # (the package's policy-rc.d keeps apt from starting them on the host).
     # busybox-static: the rootfs of test images (no internet, so no pulls from public registries).
-    # lintian and the arm binutils (strip for the .so in the arm packages): scripts/build-deb.sh and
-    # tests/system/test_package.py. mandoc, groff-base and man-db: the man page is linted
-    # (tests/unit/test_man_page.py).
+    # The package's Build-Depends (debian/control; dpkg-buildpackage -b) and lintian: scripts/build-deb.sh and
+    # tests/system/test_package.py. Debian's python3-requests, -urllib3 and the rest: the package runs on them,
+    # and tests/integration/test_download_resume.py runs the download on them. mandoc, groff-base and man-db:
+    # the man page is linted (tests/unit/test_man_page.py).
     # chromium and chromium-driver: the update panel (web/) is tested in a real headless browser, driven by
     # Debian's chromedriver (selenium is given its path, so it never downloads a driver of its own).
     apt-get install -y -q --no-install-recommends \
@@ -29,7 +30,9 @@ install_debian_packages() {
         python3 python3-venv python3-pip gnupg gpgv \
         systemd dbus polkitd util-linux iproute2 \
         ca-certificates curl tar xz-utils procps \
-        lintian binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf \
+        lintian build-essential fakeroot debhelper dh-python python3-all libpython3-all-dev libsystemd-dev \
+        pkgconf python3-setuptools python3-requests python3-urllib3 python3-yaml python3-ruamel.yaml \
+        python3-click python3-packaging \
         chromium chromium-driver mandoc groff-base man-db
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -96,4 +97,39 @@ def test_a_small_file_cut_in_half_keeps_the_half_that_came(standin: GithubStandi
                       [Checksum(hashlib.sha256(data).hexdigest(), "test")], allow_missing=False)
     ranges = [s.headers.get("range") for s in standin.seen if s.path == path]
     assert ranges == [None, "bytes=700-"]
+    assert (tmp_path / NAME).read_bytes() == data
+
+
+# Debian 12's own libraries (python3-requests, python3-urllib3 1.26), as the package runs on them.
+DEBIAN_PYTHON = "/usr/bin/python3"
+ON_DEBIAN_LIBRARIES = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+import urllib3
+from dunebugger_units.download import Checksum, Download, download_verified
+url, dest, digest = sys.argv[2:]
+download_verified(Download(url, __import__("pathlib").Path(dest), 10**6, retry_pause=0),
+                  [Checksum(digest, "test")], allow_missing=False)
+print(urllib3.__version__)
+"""
+
+
+@pytest.mark.parametrize("size, cut", [(1400, 700), (300_000, 120_000)], ids=["within-one-read", "many-reads"])
+def test_a_broken_off_download_resumes_on_debians_urllib3_1_26(
+    standin: GithubStandin, tmp_path: Path, size: int, cut: int
+) -> None:
+    """urllib3 1.26 has no read1: what came before the break is still kept, and only the rest is asked for."""
+    data = os.urandom(size)
+    path = publish(standin, data)
+    standin.drop_after[path] = cut
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [DEBIAN_PYTHON, "-I", "-c", ON_DEBIAN_LIBRARIES, str(repo), standin.url + "/redirect" + path,
+         str(tmp_path / NAME), hashlib.sha256(data).hexdigest()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("1.26."), result.stdout
+    ranges = [s.headers.get("range") for s in standin.seen if s.path == path]
+    assert ranges == [None, f"bytes={cut}-"]
     assert (tmp_path / NAME).read_bytes() == data

@@ -1,7 +1,9 @@
-"""The Debian package, for real: built by scripts/build-deb.sh, checked by lintian, installed with dpkg into a
-throw-away systemd whose /usr, /etc, /var and /opt are private copy-on-write overlays, then removed and purged.
+"""The Debian package, for real: built by dpkg-buildpackage (scripts/build-deb.sh), checked by lintian,
+installed with dpkg into a throw-away systemd whose /usr, /etc, /var and /opt are private copy-on-write overlays,
+upgraded from the hand-built 0.1.0 package, then removed and purged.
 
-Only the installed package runs here: the test venv is hidden inside the harness.
+Only the installed package runs here, on Debian's python3 and libraries: the test venv is hidden inside the
+harness.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 import yaml
 from kits.devicekit import Device, publish_defaults
 from kits.harness import CommandFailed, Harness
+from kits.oldpackage import OLD_VERSION, old_package
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
@@ -27,7 +30,7 @@ from dunebugger_units.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "scripts" / "build-deb.sh"
-OVERRIDES = REPO / "packaging" / "debian" / "lintian-overrides"
+OVERRIDES = REPO / "debian" / "dunebugger-units.lintian-overrides"
 EXAMPLE_CONFIG = REPO / "packaging" / "updater.yaml"
 LIB = "usr/lib/dunebugger-units/python"
 CONFIG = "/etc/dunebugger/updater.yaml"
@@ -61,7 +64,7 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's dir, above the workers'
     out, built = shared / "deb", shared / "deb.path"
     with (shared / "deb.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # build-deb.sh's wheel cache is one dir: one build at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per run
         if not built.exists():
             out.mkdir(exist_ok=True)
             result = subprocess.run(
@@ -166,26 +169,34 @@ def test_every_lintian_override_says_why() -> None:
 
 
 def test_libraries_run_on_python_3_11_and_3_13(deb: Path, tmp_path: Path) -> None:
-    """abi3 sdbus + pure Python: the same files serve bookworm's 3.11 and trixie's 3.13."""
+    """Our code and the stable-ABI sdbus: the same files serve bookworm's 3.11 and trixie's 3.13. Every other
+    library is Debian's: certifi and the rest are not carried, and requests trusts the system's CA store."""
     assert PYTHON_313, "no Python 3.13 found under /root/.pyenv/versions (the machine image provides one)"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True, timeout=60)
     lib = tmp_path / LIB
-    assert not list(lib.rglob("*.pyc")), "bytecode is made on the device (postinst), never shipped"
+    assert not list(lib.rglob("*.pyc")), "bytecode is made on the device (py3compile), never shipped"
+    carried = sorted(p.name for p in lib.iterdir() if not p.name.endswith((".dist-info", ".egg-info")))
+    assert carried == ["dunebugger_units", "sdbus", "sdbus_async", "sdbus_block"]
+    [extension] = lib.glob("sdbus/sd_bus_internals*.so")
+    assert extension.name == "sd_bus_internals.abi3.so"
+    needed = subprocess.run(["objdump", "-p", str(extension)], capture_output=True, text=True, timeout=60,
+                            check=True).stdout
+    assert "NEEDED               libsystemd.so.0" in needed, "sdbus links Debian's libsystemd, not a copy"
     probe = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import sys; sys.path.insert(0, sys.argv[1]); sys.path.extend(sys.argv[2:]);"
         "import sdbus, yaml, ruamel.yaml, requests, click, packaging;"
         "from sdbus import sd_bus_internals;"
         "from dunebugger_units import cli, config, systemd, github;"
         "assert sdbus.__file__.startswith(sys.argv[1]), sdbus.__file__;"
-        "print(sys.version_info[:2], yaml.__with_libyaml__)"
+        "assert requests.__file__.startswith('/usr/lib/python3/dist-packages/'), requests.__file__;"
+        "print(requests.certs.where())"
     )
-    for python in ("/usr/bin/python3", PYTHON_313[-1]):
-        result = subprocess.run(
-            [python, "-I", "-c", probe, str(lib)], capture_output=True, text=True, timeout=60, check=False
-        )
+    # 3.13 is given Debian's pure-Python libraries here, as trixie's python3 has trixie's
+    for python, extra in (("/usr/bin/python3", []), (PYTHON_313[-1], ["/usr/lib/python3/dist-packages"])):
+        result = subprocess.run([python, "-I", "-c", probe, str(lib), *extra], capture_output=True, text=True,
+                                timeout=60, check=False)
         assert result.returncode == 0, f"{python}: {result.stderr}"
-        # PyYAML without its C extension: the pure-Python loader, the same on every Python.
-        assert result.stdout.strip().endswith("False"), result.stdout
+        assert result.stdout.strip() == "/etc/ssl/certs/ca-certificates.crt", result.stdout
 
 
 def test_example_configuration_matches_the_defaults(tmp_path: Path) -> None:
@@ -442,3 +453,106 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
     dpkg(h, "-i", "/root/newer.deb")
     upgraded = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
     assert upgraded == f"{installed_version}+upgrade1"
+
+
+# ---- from the hand-built 0.1.0 package ------------------------------------------------------------------
+
+
+def state_files(h: Harness) -> dict[str, bytes]:
+    root = h.path(STATE_DIR)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_upgrade_from_the_hand_built_0_1_0_keeps_configuration_state_results_and_holds(
+    booted: Harness, deb: Path, gh: GithubStandin
+) -> None:
+    h = booted
+    prepare_device(h)
+    h.write_file("/root/old.deb", old_package().read_bytes())
+    dpkg(h, "-i", "/root/old.deb")
+    assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout == OLD_VERSION
+    config = "# this device's own settings\n" + yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False)
+    h.write_file(CONFIG, config)
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    h.run(["dunebugger-units", "hold", "scheduler"])
+    h.write_file(f"{STATE_DIR}/{next(iter(OLD_STATE))}", json.dumps(OLD_STATE["state.json"]))
+    results = "results/20261130T100500.000000Z-1-core-update.json"
+    h.write_file(f"{STATE_DIR}/{results}", json.dumps(OLD_STATE[results]))
+    before = state_files(h)
+    assert {"holds.json", "check/check.json", results} <= set(before), sorted(before)
+    remote_uid = h.run(["id", "-u", "dunebugger-remote"]).stdout.strip()
+
+    # what unattended-upgrades does with a conffile the device changed: keep it
+    dpkg(h, "--force-confdef", "--force-confold", "-i", DEB_INSIDE)
+
+    assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout != OLD_VERSION
+    assert package_status(h) == "install ok installed"
+    assert h.path(CONFIG).read_text() == config
+    after = state_files(h)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert set(after) - set(before) == {"remote.override.yml"}
+    assert "scheduler" in h.path(f"{STATE_DIR}/holds.json").read_text()
+    status = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)
+    assert status["components"]["core"]["last_result"]["message"] == "an old failure"
+    # the units moved nowhere (dpkg on a merged /usr), and the timer is still enabled and running
+    assert unit_paths(h) and all(h.path(p).is_file() for p in unit_paths(h))
+    assert is_enabled(h, "dunebugger-check.timer") == "enabled"
+    assert unit_state(h, "ActiveState", "dunebugger-check.timer") == "active"
+    # the remote's user keeps its uid, and the generated compose keys name it
+    assert h.run(["id", "-u", "dunebugger-remote"]).stdout.strip() == remote_uid
+    keys = yaml.safe_load(h.path(f"{STATE_DIR}/remote.override.yml").read_text())
+    assert keys["services"]["remote"]["user"].split(":")[0] == remote_uid
+    # and the upgraded package works on Debian's libraries
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    assert unit_state(h, "Result", "dunebugger-check.service") == "success"
+
+
+# ---- what the package sets up from the host and the configuration ----------------------------------------
+
+
+def test_the_remote_user_takes_a_free_uid_and_the_compose_keys_name_it(booted: Harness, deb: Path) -> None:
+    h = booted
+    prepare_device(h)
+    # 960, the uid 0.1.0 fixed, already belongs to someone else on this device
+    h.run(["groupadd", "-g", "960", "someone"])
+    h.run(["useradd", "-u", "960", "-g", "960", "-M", "-s", "/usr/sbin/nologin", "someone"])
+    h.write_file(DEB_INSIDE, deb.read_bytes())
+    dpkg(h, "-i", DEB_INSIDE)
+    uid, gid = h.run(["getent", "passwd", "dunebugger-remote"]).stdout.split(":")[2:4]
+    assert uid != "960"
+    assert h.run(["getent", "passwd", "960"]).stdout.startswith("someone:")
+    assert "dunebugger" in h.run(["id", "-nG", "dunebugger-remote"]).stdout.split()
+    written = h.path(f"{STATE_DIR}/remote.override.yml").read_text()
+    assert yaml.safe_load(written)["services"]["remote"]["user"] == f"{uid}:{gid}"
+    assert h.run(["/usr/lib/dunebugger-units/remote-compose-keys"]).stdout == written
+    # the show lock's dir and file, made by systemd-tmpfiles
+    assert owner_and_mode(h, "/run/dunebugger") == ("root", "755")
+    assert owner_and_mode(h, "/run/dunebugger/updates.lock") == ("root", "644")
+
+
+AUTO_TIMER = "dunebugger-auto-update.timer"
+AUTO_DROPIN = f"/etc/systemd/system/{AUTO_TIMER}.d/50-policy.conf"
+
+
+def test_the_auto_update_timer_follows_the_configuration(installed: Harness, gh: GithubStandin) -> None:
+    h = installed
+    # the shipped configuration: no component has policy auto, so the timer never starts
+    assert "ConditionPathExists=!/" in h.path(AUTO_DROPIN).read_text()
+    assert is_enabled(h, AUTO_TIMER) == "enabled"
+    assert unit_state(h, "ActiveState", AUTO_TIMER) == "inactive"
+    assert unit_state(h, "ConditionResult", AUTO_TIMER) == "no"
+
+    config = INSIDE.config(gh.url)
+    config["components"]["scheduler"] = {"policy": "auto"}
+    config["policy"] = {"maintenance_window": {"start": "*-*-* 03:00:00", "length": "2h"}}
+    h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))  # the path unit sees it
+    h.wait_for(lambda: unit_state(h, "ActiveState", AUTO_TIMER) == "active", 60, "the timer to start")
+    assert "OnCalendar=*-*-* 03:00:00" in h.path(AUTO_DROPIN).read_text()
+    schedule = unit_state(h, "TimersCalendar", AUTO_TIMER)
+    assert "03:00:00" in schedule and "0/15" not in schedule, schedule
+
+    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    h.wait_for(lambda: unit_state(h, "ActiveState", AUTO_TIMER) == "inactive", 60, "the timer to stop")
+    assert is_enabled(h, AUTO_TIMER) == "enabled"
+    # no Python ran for it: the service was never started
+    assert unit_state(h, "ExecMainStartTimestampMonotonic", "dunebugger-auto-update.service") == "0"

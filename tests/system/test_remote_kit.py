@@ -23,17 +23,18 @@ from kits.standin import GithubStandin
 from websockets.exceptions import ConnectionClosed
 
 KIT = REPO / "packaging" / "compose" / "remote.override.yml"
-KIT_UID = "960"
+# prints the kit's keys naming this host's dunebugger-remote, as the package writes them at install time
+KEYS = REPO / "packaging" / "lib" / "remote-compose-keys"
 # a remote that fails at start: its update must roll back
 BROKEN_REMOTE = "1.3.0"
 
 
-def merged_compose() -> str:
+def merged_compose(keys: str) -> str:
     """The test device's compose file with the kit's keys merged into `remote`, as the README says to."""
     compose = yaml.safe_load(COMPOSE)
     remote = compose["services"]["remote"]
     remote.pop("volumes", None)
-    for key, value in yaml.safe_load(KIT.read_text())["services"]["remote"].items():
+    for key, value in yaml.safe_load(keys)["services"]["remote"].items():
         remote[key] = [*remote.get(key, []), *value] if isinstance(value, list) else value
     return yaml.safe_dump(compose, sort_keys=False)
 
@@ -65,7 +66,7 @@ def build_images(h: Harness, root: Path) -> None:
 @pytest.fixture
 def device(tmp_path: Path) -> Device:
     device = Device(tmp_path / "device").lay_out()
-    device.compose_file.write_text(merged_compose())
+    device.compose_file.write_text(COMPOSE)  # the kit's keys go in once its user exists (`remote`)
     (device.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
     return device
 
@@ -98,7 +99,8 @@ def remote(h: Harness, gh: GithubStandin) -> Harness:
     for component, port in PORTS.items():
         config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
     config["update"] = {"stability_seconds": 2, "health_timeout": 20}
-    install_product(h, config)  # runs systemd-sysusers on the kit's file: dunebugger-remote, uid 960
+    install_product(h, config)  # runs systemd-sysusers on the kit's file: dunebugger-remote, a free uid
+    h.write_file(str(INSIDE.compose_file), merged_compose(h.run(["sh", str(KEYS), str(KIT)]).stdout))
     h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
                  (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
     h.run(["install", "-d", "-m", "0755", "/var/lib/dunebugger-units"])
@@ -138,7 +140,8 @@ def outcome_in_container(h: Harness) -> dict[str, Any]:
 def test_the_container_is_configured_as_the_kit_says(remote: Harness) -> None:
     h = remote
     inspect = json.loads(h.docker("inspect", "dunebugger-remote").stdout)[0]
-    assert inspect["Config"]["User"] == f"{KIT_UID}:{KIT_UID}"
+    ids = h.run(["getent", "passwd", "dunebugger-remote"]).stdout.split(":")[2:4]
+    assert inspect["Config"]["User"] == ":".join(ids)
     mounts = {m["Destination"]: (m["Source"], m["RW"]) for m in inspect["Mounts"]}
     assert mounts == {"/run/dbus": ("/run/dbus", False), "/opt/dunebugger": ("/opt/dunebugger", False),
                       "/var/lib/dunebugger-units": ("/var/lib/dunebugger-units", False)}
