@@ -28,6 +28,8 @@ from .errors import UnitsError
 
 CHUNK = 256 * 1024
 MAX_LINK_HOPS = 40  # as the kernel's own limit on links followed in one path
+# a core release holds a few hundred members; the cap keeps a hostile one from exhausting inodes or memory
+MAX_MEMBERS = 20_000
 
 
 class ArchiveError(UnitsError):
@@ -147,7 +149,7 @@ def _reading(path: Path) -> Iterator[tarfile.TarFile]:
         raise ArchiveError(f"reading archive {path.name}: {why}") from None
 
 
-def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
+def inspect_archive(path: Path, max_unpacked: int, max_members: int = MAX_MEMBERS) -> list[Member]:
     """Read the whole archive (a truncated one fails here) and judge every member; raise on the first."""
     members: list[Member] = []
     symlinks: dict[str, str] = {}
@@ -156,6 +158,8 @@ def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
     total = 0
     with _reading(path) as tar:
         for info in tar:
+            if len(members) >= max_members:
+                raise ArchiveError(f"unsafe archive {path.name}: more than {max_members} members")
             member = _as_member(info)
             why = judge_member(member, symlinks)
             name = normalise(member.name) or ""

@@ -198,3 +198,16 @@ def test_judge_member(member: Member, links: dict[str, str], why: str | None) ->
     assert (verdict is None) if why is None else (verdict is not None and why in verdict)
 
 
+
+
+def test_member_count_is_capped_and_nothing_written(tmp_path: Path) -> None:
+    """Many empty files cost no bytes but an inode each: the member cap refuses them before extraction."""
+    archive = build(tmp_path / "many.tar.gz", [_file(f"f{i}", b"") for i in range(50)])
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match="more than 49 members"):
+        inspect_archive(archive, CAP, max_members=49)
+    assert len(inspect_archive(archive, CAP, max_members=50)) == 50
+    with pytest.raises(ArchiveError, match="members"):
+        extract_archive(build(tmp_path / "huge.tar.gz", [_file(f"f{i}", b"") for i in range(20_001)]), dest, CAP)
+    assert list(dest.iterdir()) == []
