@@ -234,9 +234,19 @@ def _second_opinion(info: tarfile.TarInfo, dest: Path) -> None:
         raise ArchiveError(f"unsafe archive: {info.name!r}: {exc}") from None
 
 
+def _make_parents(target: Path, dest: Path) -> None:
+    """The dirs above `target` that the archive does not list, with `dest`'s own mode: the units' UMask=0077
+    would otherwise make them 0700, and the check's user could no longer read the release."""
+    mode = dest.stat().st_mode & 0o777
+    missing = [p for p in target.relative_to(dest).parents if p != Path(".") and not (dest / p).exists()]
+    for parent in reversed(missing):
+        (dest / parent).mkdir()
+        (dest / parent).chmod(mode)
+
+
 def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, member: Member, target: Path,
                   dest: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(target, dest)
     if target.is_symlink() or target.parent.is_symlink():  # never write or chmod through a link
         raise ArchiveError(f"unsafe archive: {member.name!r} would be written through a link")
     if member.type == "dir":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import stat
 import tarfile
 from pathlib import Path
@@ -211,3 +212,22 @@ def test_member_count_is_capped_and_nothing_written(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="members"):
         extract_archive(build(tmp_path / "huge.tar.gz", [_file(f"f{i}", b"") for i in range(20_001)]), dest, CAP)
     assert list(dest.iterdir()) == []
+
+
+def test_unlisted_parent_dirs_take_the_release_dirs_mode_whatever_the_umask(tmp_path: Path) -> None:
+    """Under the units' UMask=0077 a dir the archive does not list must still be traversable by the check's
+    user: it takes the mode of the dir it is extracted into."""
+    archive = build(tmp_path / "r.tar.gz", [_file("app/config/deep/x.conf", b"k=v\n"),
+                                            _special("listed", tarfile.DIRTYPE, mode=0o750)])
+    dest = tmp_path / "release"
+    dest.mkdir()
+    dest.chmod(0o755)
+    old = os.umask(0o077)
+    try:
+        extract_archive(archive, dest, CAP)
+    finally:
+        os.umask(old)
+    for unlisted in ("app", "app/config", "app/config/deep"):
+        assert stat.S_IMODE((dest / unlisted).stat().st_mode) == 0o755, unlisted
+    assert stat.S_IMODE((dest / "listed").stat().st_mode) == 0o750
+    assert stat.S_IMODE((dest / "app/config/deep/x.conf").stat().st_mode) == 0o644
