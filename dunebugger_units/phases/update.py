@@ -107,7 +107,8 @@ def prepare(run: Run, requested: str | None) -> Prepared:
     target = choose_target(component.name, record, current, requested)
     client = GithubClient(config.github, read_token(config.github.token_file))
     release = gather_release(client, component, target)
-    signed = gather_signatures(config, release)  # before anything is fetched for staging
+    # before anything is fetched for staging
+    signed = gather_signatures(config, f"{config.github.owner}/{component.repo}", release)
     manifest = gather_manifest(client, config, component, release, signed)
     ctx = run.context(current, target.version, release, manifest)
     ctx.signed = signed

@@ -86,7 +86,7 @@ def gather_manifest(client: GithubClient, config: Config, component: ComponentCo
     return Manifest() if data is None else load_manifest_text(data, url)
 
 
-def gather_signatures(config: Config, release: Release) -> SignedSums | None:
+def gather_signatures(config: Config, repo: str, release: Release) -> SignedSums | None:
     """With `trusted_keys` set: the release's SHA256SUMS, its signature verified by gpgv; else None."""
     if config.trusted_keys is None:
         return None
@@ -98,7 +98,7 @@ def gather_signatures(config: Config, release: Release) -> SignedSums | None:
         except DownloadError as exc:
             raise SignatureError(f"release {release.tag}: {exc}") from None
 
-    return gather_signed(release, Path(config.trusted_keys), fetch)
+    return gather_signed(release, repo, Path(config.trusted_keys), fetch)
 
 
 def common_checks(component: ComponentConfig, manifest: Manifest, remote_version: str | None,
