@@ -84,6 +84,15 @@ def names_release(text: str, repo: str, tag: str, version: str) -> str | None:
             f"or carry the line '{release_line(repo, tag)}'")
 
 
+def unpinned_image(signed: SignedSums | None, image_digest: str | None) -> str | None:
+    """Pure: why a container release cannot be trusted as signed, or None. A signature covers files, never a
+    tag in a registry: only an image digest in the signed manifest ties the image to the signature."""
+    if signed is None or image_digest is not None:
+        return None
+    return (f"release {signed.tag} is signed, but its {MANIFEST} pins no image_digest: a signed container "
+            "release must pin its image by digest (a tag can be moved)")
+
+
 def manifest_coverage(signed: SignedSums, manifest: bytes | None) -> str | None:
     """Pure: None when the update manifest is what the signature covers (or absent on both sides)."""
     listed = signed.digest_of(MANIFEST)

@@ -27,6 +27,7 @@ from ..errors import Refused, UnitsError
 from ..files import atomic_write, fsync_dir
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
+from ..signatures import unpinned_image
 from ..transaction import RollbackStep, Step, Transaction
 from ..versions import UNKNOWN, strip_v
 from .base import Checked, UpdateContext, run_checks
@@ -130,8 +131,8 @@ class ContainerKind:
 
     def prepare(self, ctx: UpdateContext) -> Checked[ComposePlan]:
         facts = ContainerFacts()
-        outcomes = run_checks(ctx, facts, (_check_compose, _check_permissions, _check_docker, _check_container,
-                                           _check_disk_space))
+        outcomes = run_checks(ctx, facts, (_check_signed_pin, _check_compose, _check_permissions, _check_docker,
+                                           _check_container, _check_disk_space))
         if first_failure(outcomes) is not None:
             return Checked(outcomes, None)
         plan = ComposePlan(path=_compose_path(ctx), service=_service(ctx), before=facts.before,
@@ -325,6 +326,11 @@ def _docker_health(docker: Docker, container_id: str, deadline: float) -> CheckO
 
 
 # ---- pre-checks -------------------------------------------------------------------------------------------
+
+
+def _check_signed_pin(ctx: UpdateContext, _facts: ContainerFacts) -> CheckOutcome:
+    why = unpinned_image(ctx.signed, ctx.manifest.image_digest)
+    return CheckOutcome("signature", why is None, why or "the signed manifest pins the image by digest")
 
 
 def _check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:

@@ -67,3 +67,19 @@ def test_names_release(text: str, why: str | None) -> None:
 
     found = names_release(text, "marco-svitol/dunebugger", "v1.2.0", "1.2.0")
     assert found is None if why is None else why in (found or "")
+
+
+PINS: list[object] = [
+    pytest.param(None, None, None, id="unsigned-release"),
+    pytest.param(SignedSums("v1.2.0", {}), "sha256:" + A, None, id="signed-and-pinned"),
+    pytest.param(SignedSums("v1.2.0", {}), None, "pins no image_digest", id="signed-by-tag-only"),
+]
+
+
+@pytest.mark.parametrize(("signed", "digest", "why"), PINS)
+def test_a_signed_container_release_pins_its_image(signed: SignedSums | None, digest: str | None,
+                                                    why: str | None) -> None:
+    from dunebugger_units.signatures import unpinned_image
+
+    found = unpinned_image(signed, digest)
+    assert found is None if why is None else why in (found or "")
