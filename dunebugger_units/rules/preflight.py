@@ -19,7 +19,7 @@ from ..config import ComponentConfig, Config
 from ..download import DownloadError, fetch_bytes
 from ..errors import CheckFailed, Refused
 from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version
-from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
+from ..manifest import MAX_MANIFEST_BYTES, Manifest, ManifestInvalid, foreign_health_url, load_manifest_text
 from ..results import CheckOutcome
 from ..signatures import MAX_SUMS_BYTES, SignatureError, SignedSums, gather_signed, manifest_coverage
 from ..versions import UNKNOWN, is_newer, parse_version, plain_version, strip_v
@@ -83,7 +83,10 @@ def gather_manifest(client: GithubClient, config: Config, component: ComponentCo
         raise Refused(f"update manifest: {exc}") from None
     if signed is not None and (why := manifest_coverage(signed, data)) is not None:
         raise SignatureError(f"release {release.tag}: {why}")
-    return Manifest() if data is None else load_manifest_text(data, url)
+    manifest = Manifest() if data is None else load_manifest_text(data, url)
+    if (why := foreign_health_url(manifest.health_url, component.health_url)) is not None:
+        raise ManifestInvalid(why)
+    return manifest
 
 
 def gather_signatures(config: Config, repo: str, release: Release) -> SignedSums | None:
