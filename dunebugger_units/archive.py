@@ -28,6 +28,8 @@ from .errors import UnitsError
 
 CHUNK = 256 * 1024
 MAX_LINK_HOPS = 40  # as the kernel's own limit on links followed in one path
+# a core release holds a few hundred members; the cap keeps a hostile one from exhausting inodes or memory
+MAX_MEMBERS = 20_000
 
 
 class ArchiveError(UnitsError):
@@ -147,7 +149,7 @@ def _reading(path: Path) -> Iterator[tarfile.TarFile]:
         raise ArchiveError(f"reading archive {path.name}: {why}") from None
 
 
-def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
+def inspect_archive(path: Path, max_unpacked: int, max_members: int = MAX_MEMBERS) -> list[Member]:
     """Read the whole archive (a truncated one fails here) and judge every member; raise on the first."""
     members: list[Member] = []
     symlinks: dict[str, str] = {}
@@ -156,6 +158,8 @@ def inspect_archive(path: Path, max_unpacked: int) -> list[Member]:
     total = 0
     with _reading(path) as tar:
         for info in tar:
+            if len(members) >= max_members:
+                raise ArchiveError(f"unsafe archive {path.name}: more than {max_members} members")
             member = _as_member(info)
             why = judge_member(member, symlinks)
             name = normalise(member.name) or ""
@@ -230,9 +234,19 @@ def _second_opinion(info: tarfile.TarInfo, dest: Path) -> None:
         raise ArchiveError(f"unsafe archive: {info.name!r}: {exc}") from None
 
 
+def _make_parents(target: Path, dest: Path) -> None:
+    """The dirs above `target` that the archive does not list, with `dest`'s own mode: the units' UMask=0077
+    would otherwise make them 0700, and the check's user could no longer read the release."""
+    mode = dest.stat().st_mode & 0o777
+    missing = [p for p in target.relative_to(dest).parents if p != Path(".") and not (dest / p).exists()]
+    for parent in reversed(missing):
+        (dest / parent).mkdir()
+        (dest / parent).chmod(mode)
+
+
 def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, member: Member, target: Path,
                   dest: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(target, dest)
     if target.is_symlink() or target.parent.is_symlink():  # never write or chmod through a link
         raise ArchiveError(f"unsafe archive: {member.name!r} would be written through a link")
     if member.type == "dir":

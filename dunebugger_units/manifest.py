@@ -37,6 +37,32 @@ class ManifestInvalid(Refused):
     pass
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def foreign_health_url(manifest_url: str | None, configured_url: str | None) -> str | None:
+    """Pure: why root must not probe the manifest's health URL, or None. Root's probe goes only to the
+    component's own configured host (scheme, host and port), or to loopback when none is configured: a release
+    must not turn root into a client of any host it names."""
+    if manifest_url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        wanted, given = urlsplit(configured_url or "http://localhost"), urlsplit(manifest_url)
+        same = (given.scheme, given.hostname, given.port) == (wanted.scheme, wanted.hostname, wanted.port)
+    except ValueError:
+        return f"update manifest: health_endpoint.url {manifest_url!r} is not a URL"
+    if given.scheme not in ("http", "https") or given.username or given.password:
+        return f"update manifest: health_endpoint.url {manifest_url!r}: only a plain http(s) URL is probed"
+    if configured_url is None and given.hostname in LOOPBACK:
+        return None
+    if not same:
+        where = f"the component's configured host {wanted.netloc}" if configured_url else "loopback"
+        return f"update manifest: health_endpoint.url {manifest_url!r} is not on {where}"
+    return None
+
+
 _TOP = {"version", "component_type", "min_remote_version", "pre_update_checks", "post_update_checks",
         "image_digest"}
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -6,7 +6,12 @@ the signature against that keyring alone, before anything is staged; every file 
 tarball, the update manifest) must be listed there with its SHA-256. A SHA-256 published beside a tarball only
 proves the download is whole; the signature proves who made it.
 
-`parse_sums` and `manifest_coverage` are pure; `verify_signature` runs gpgv; `gather_signed` fetches.
+A signed list must also name the release it belongs to, or a list signed for another component or an older tag
+would vouch for this one: it lists a versioned asset of this repository (`dunebugger-1.3.0.tar.gz` for
+`marco-svitol/dunebugger` v1.3.0), or it carries the line `# release marco-svitol/dunebugger v1.3.0`.
+
+`parse_sums`, `names_release` and `manifest_coverage` are pure; `verify_signature` runs gpgv; `gather_signed`
+fetches.
 """
 
 from __future__ import annotations
@@ -63,6 +68,31 @@ def parse_sums(text: str) -> dict[str, str]:
     return sums
 
 
+def release_line(repo: str, tag: str) -> str:
+    """The line that binds a SHA256SUMS to one release (a comment to `sha256sum --check`)."""
+    return f"# release {repo} {tag}"
+
+
+def names_release(text: str, repo: str, tag: str, version: str) -> str | None:
+    """Pure: None when the SHA256SUMS `text` names this release (see the module's docstring), else why not."""
+    if release_line(repo, tag) in (line.strip() for line in text.splitlines()):
+        return None
+    stem = f"{repo.rsplit('/', 1)[-1]}-{version}"
+    if any(name == stem or name.startswith(f"{stem}.") for name in parse_sums(text)):
+        return None
+    return (f"the signed {SUMS} does not name release {repo} {tag}: it must list a versioned asset ({stem}.*) "
+            f"or carry the line '{release_line(repo, tag)}'")
+
+
+def unpinned_image(signed: SignedSums | None, image_digest: str | None) -> str | None:
+    """Pure: why a container release cannot be trusted as signed, or None. A signature covers files, never a
+    tag in a registry: only an image digest in the signed manifest ties the image to the signature."""
+    if signed is None or image_digest is not None:
+        return None
+    return (f"release {signed.tag} is signed, but its {MANIFEST} pins no image_digest: a signed container "
+            "release must pin its image by digest (a tag can be moved)")
+
+
 def manifest_coverage(signed: SignedSums, manifest: bytes | None) -> str | None:
     """Pure: None when the update manifest is what the signature covers (or absent on both sides)."""
     listed = signed.digest_of(MANIFEST)
@@ -100,8 +130,9 @@ def verify_signature(keyring: Path, sums: bytes, signature: bytes) -> None:
         raise SignatureError(f"{SUMS} is not signed by a key in trusted_keys ({why.removeprefix('gpgv: ')})")
 
 
-def gather_signed(release: Release, keyring: Path, fetch: Callable[[str], bytes]) -> SignedSums:
-    """Fetch the release's SHA256SUMS and its signature, verify, parse; refused when either is missing."""
+def gather_signed(release: Release, repo: str, keyring: Path, fetch: Callable[[str], bytes]) -> SignedSums:
+    """Fetch the release's SHA256SUMS and its signature, verify, parse; refused when either is missing, or
+    when the list is not this release's."""
     by_name = {asset.name: asset for asset in release.assets}
     missing = [name for name in (SUMS, SIGNATURE) if name not in by_name]
     if missing:
@@ -109,4 +140,7 @@ def gather_signed(release: Release, keyring: Path, fetch: Callable[[str], bytes]
                              "(trusted_keys is set)")
     sums, signature = fetch(by_name[SUMS].url), fetch(by_name[SIGNATURE].url)
     verify_signature(keyring, sums, signature)
-    return SignedSums(release.tag, parse_sums(sums.decode("utf-8", "replace")))
+    text = sums.decode("utf-8", "replace")
+    if (why := names_release(text, repo, release.tag, release.version)) is not None:
+        raise SignatureError(why)
+    return SignedSums(release.tag, parse_sums(text))

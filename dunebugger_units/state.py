@@ -64,13 +64,19 @@ def root_dir(path: Path, mode: int = 0o755) -> Path:
 
 
 def read_small(path: Path, cap: int = MAX_CACHE_BYTES) -> str:
-    """A file's text, never through a link at `path`, at most `cap` bytes (FileNotFoundError passes)."""
+    """A regular file's text, never through a link at `path`, at most `cap` bytes (FileNotFoundError passes).
+
+    O_NONBLOCK: a FIFO planted in place of the file opens at once instead of hanging whoever holds the update
+    lock; fstat on the open descriptor then refuses anything that is not a regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise StateError(f"reading {path}: it is a symbolic link, refused") from None
         raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StateError(f"reading {path}: not a regular file, refused")
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(cap + 1)
     if len(data) > cap:

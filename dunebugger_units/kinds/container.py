@@ -38,6 +38,7 @@ from .container_checks import (
     check_disk_space,
     check_docker,
     check_permissions,
+    check_signed_pin,
     compose_path,
     disk_space_outcome,
     docker_of,
@@ -119,8 +120,8 @@ class ContainerKind:
 
     def prepare(self, ctx: UpdateContext) -> Prepared:
         facts = ContainerFacts()
-        outcomes = run_checks(ctx, facts, (check_compose, check_permissions, check_docker, check_container,
-                                           check_disk_space))
+        outcomes = run_checks(ctx, facts, (check_signed_pin, check_compose, check_permissions, check_docker,
+                                           check_container, check_disk_space))
         if first_failure(outcomes) is not None:
             return Prepared(outcomes)
         plan = ComposePlan(path=compose_path(ctx), service=service_of(ctx), before=facts.before,

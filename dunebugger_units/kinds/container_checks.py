@@ -18,6 +18,7 @@ from ..docker import Container, Docker, DockerError
 from ..errors import UnitsError
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
+from ..signatures import unpinned_image
 from ..versions import UNKNOWN
 from .base import UpdateContext
 from .health import Sample, http_health, stable_over
@@ -122,6 +123,12 @@ def _docker_health(docker: Docker, container_id: str, deadline: float) -> CheckO
 
 
 # ---- pre-checks -------------------------------------------------------------------------------------------
+
+
+def check_signed_pin(ctx: UpdateContext, _facts: ContainerFacts) -> CheckOutcome:
+    """A signature covers files, never a registry tag: a signed release must pin its image in its manifest."""
+    why = unpinned_image(ctx.signed, ctx.manifest.image_digest)
+    return CheckOutcome("signature", why is None, why or "the signed manifest pins the image by digest")
 
 
 def check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:

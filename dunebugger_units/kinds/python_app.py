@@ -37,6 +37,7 @@ from ..errors import ConfigError, Refused, UnitsError
 from ..files import fsync_dir
 from ..github import Asset
 from ..progress import every_tenth
+from ..redact import redact_credentials
 from ..results import CheckOutcome, first_failure
 from ..state import root_dir
 from ..transaction import RollbackStep, Step, Transaction
@@ -134,8 +135,9 @@ class PythonAppKind:
             "previous_release": str(plan.previous),
             "settings_kept_from_device": sorted(config_files(layout.running_dir, ctx.component.config_paths)),
             "tarball_backup": str(backup_path(ctx)),
-            "pip": pip_argv(new_dir / ".venv/bin/python", new_dir / "requirements.txt",
-                            ctx.component.pip_index_url, ctx.component.pip_find_links)[3:],
+            "pip": [redact_credentials(arg) for arg in pip_argv(
+                new_dir / ".venv/bin/python", new_dir / "requirements.txt", ctx.component.pip_index_url,
+                ctx.component.pip_find_links)[3:]],
             "restart": ctx.component.service,
         }
 

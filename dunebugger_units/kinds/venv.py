@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..config import ComponentConfig
 from ..errors import UnitsError
+from ..redact import redact_credentials
 
 PIP_DEADLINE = 900.0
 VENV_DEADLINE = 300.0
@@ -79,7 +80,7 @@ def run_child(argv: list[str], doing: str, deadline: float, where: Path, owner: 
         raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
     if done.returncode != 0:
         lines = [line.strip() for line in f"{done.stderr}\n{done.stdout}".splitlines() if line.strip()]
-        why = why_failed(lines)[:300]
+        why = redact_credentials(why_failed(lines))[:300]
         with contextlib.suppress(OSError):
             st = os.statvfs(where)
             if st.f_bavail * st.f_frsize < LOW_SPACE_BYTES:

@@ -12,7 +12,7 @@ from ..config import ComponentConfig, Config
 from ..download import DownloadError, fetch_bytes
 from ..errors import CheckFailed, Refused
 from ..github import GithubClient, Release, fetch_raw, fetch_release_by_version, read_token
-from ..manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest_text
+from ..manifest import MAX_MANIFEST_BYTES, Manifest, ManifestInvalid, foreign_health_url, load_manifest_text
 from ..rules.preflight import Target
 from ..signatures import MAX_SUMS_BYTES, SignatureError, SignedSums, gather_signed, manifest_coverage
 from ..versions import parse_version, strip_v
@@ -28,7 +28,8 @@ class TargetRelease:
 def gather_target_release(config: Config, component: ComponentConfig, target: Target) -> TargetRelease:
     client = GithubClient(config.github, read_token(config.github.token_file))
     release = gather_release(client, component, target)
-    signed = gather_signatures(config, release)  # before anything is fetched for staging
+    # before anything is fetched for staging
+    signed = gather_signatures(config, f"{config.github.owner}/{component.repo}", release)
     return TargetRelease(release, signed, gather_manifest(client, config, component, release, signed))
 
 
@@ -63,10 +64,13 @@ def gather_manifest(client: GithubClient, config: Config, component: ComponentCo
         raise Refused(f"update manifest: {exc}") from None
     if signed is not None and (why := manifest_coverage(signed, data)) is not None:
         raise SignatureError(f"release {release.tag}: {why}")
-    return Manifest() if data is None else load_manifest_text(data, url)
+    manifest = Manifest() if data is None else load_manifest_text(data, url)
+    if (why := foreign_health_url(manifest.health_url, component.health_url)) is not None:
+        raise ManifestInvalid(why)
+    return manifest
 
 
-def gather_signatures(config: Config, release: Release) -> SignedSums | None:
+def gather_signatures(config: Config, repo: str, release: Release) -> SignedSums | None:
     """With `trusted_keys` set: the release's SHA256SUMS, its signature verified by gpgv; else None."""
     if config.trusted_keys is None:
         return None
@@ -78,4 +82,4 @@ def gather_signatures(config: Config, release: Release) -> SignedSums | None:
         except DownloadError as exc:
             raise SignatureError(f"release {release.tag}: {exc}") from None
 
-    return gather_signed(release, Path(config.trusted_keys), fetch)
+    return gather_signed(release, repo, Path(config.trusted_keys), fetch)

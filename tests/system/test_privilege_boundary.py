@@ -148,14 +148,16 @@ def signers(tmp_path: Path) -> Iterator[tuple[Signer, Signer]]:
 
 
 def publish_signed(gh: GithubStandin, version: str, signer: Signer | None, *, cover_manifest: bool = True,
-                   list_tarball: bool = True) -> None:
-    """A core release with SHA256SUMS (+ .gpg when `signer`) and an update manifest, as a workflow makes it."""
+                   list_tarball: bool = True, names: str | None = None) -> None:
+    """A core release with SHA256SUMS (+ .gpg when `signer`) and an update manifest, as a workflow makes it;
+    `names`: the tag its release line names (a list made for another release)."""
     data = tarball(release_files(version))
     manifest = f"version: {version}\ncomponent_type: python_app\n".encode()
     gh.add_raw("dunebugger", f"v{version}", "update-manifest.yaml", manifest)
     listed = {**({asset(version): data} if list_tarball else {}),
               **({"update-manifest.yaml": manifest} if cover_manifest else {})}
-    sums = sha256sums(listed)
+    line = f"# release marco-svitol/dunebugger {names or f'v{version}'}\n".encode()
+    sums = (line if names or not list_tarball else b"") + sha256sums(listed)
     assets = {asset(version): data, "SHA256SUMS": sums}
     if signer is not None:
         assets["SHA256SUMS.gpg"] = signer.sign(sums)
@@ -175,6 +177,9 @@ def test_signed_releases_only(core: Harness, gh: GithubStandin, device: Device,
         "1.1.1": (theirs, {}, "SHA256SUMS is not signed by a key in trusted_keys"),
         "1.1.2": (ours, {"cover_manifest": False}, "update-manifest.yaml is not listed in the signed SHA256SUMS"),
         "1.1.3": (ours, {"list_tarball": False}, "dunebugger-1.1.3.tar.gz is not listed in the signed SHA256SUMS"),
+        # a list signed for an older release, reused: it vouches for nothing here
+        "1.1.4": (ours, {"list_tarball": False, "names": "v1.0.0"},
+                  "the signed SHA256SUMS does not name release marco-svitol/dunebugger v1.1.4"),
     }
     for version, (signer, how, why) in refusals.items():
         publish_signed(gh, version, signer, **how)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import stat
 import tarfile
 from pathlib import Path
@@ -198,3 +199,35 @@ def test_judge_member(member: Member, links: dict[str, str], why: str | None) ->
     assert (verdict is None) if why is None else (verdict is not None and why in verdict)
 
 
+
+
+def test_member_count_is_capped_and_nothing_written(tmp_path: Path) -> None:
+    """Many empty files cost no bytes but an inode each: the member cap refuses them before extraction."""
+    archive = build(tmp_path / "many.tar.gz", [_file(f"f{i}", b"") for i in range(50)])
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match="more than 49 members"):
+        inspect_archive(archive, CAP, max_members=49)
+    assert len(inspect_archive(archive, CAP, max_members=50)) == 50
+    with pytest.raises(ArchiveError, match="members"):
+        extract_archive(build(tmp_path / "huge.tar.gz", [_file(f"f{i}", b"") for i in range(20_001)]), dest, CAP)
+    assert list(dest.iterdir()) == []
+
+
+def test_unlisted_parent_dirs_take_the_release_dirs_mode_whatever_the_umask(tmp_path: Path) -> None:
+    """Under the units' UMask=0077 a dir the archive does not list must still be traversable by the check's
+    user: it takes the mode of the dir it is extracted into."""
+    archive = build(tmp_path / "r.tar.gz", [_file("app/config/deep/x.conf", b"k=v\n"),
+                                            _special("listed", tarfile.DIRTYPE, mode=0o750)])
+    dest = tmp_path / "release"
+    dest.mkdir()
+    dest.chmod(0o755)
+    old = os.umask(0o077)
+    try:
+        extract_archive(archive, dest, CAP)
+    finally:
+        os.umask(old)
+    for unlisted in ("app", "app/config", "app/config/deep"):
+        assert stat.S_IMODE((dest / unlisted).stat().st_mode) == 0o755, unlisted
+    assert stat.S_IMODE((dest / "listed").stat().st_mode) == 0o750
+    assert stat.S_IMODE((dest / "app/config/deep/x.conf").stat().st_mode) == 0o644

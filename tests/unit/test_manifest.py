@@ -59,3 +59,28 @@ def test_bad_manifests_are_refused(data: bytes, message: str) -> None:
     with pytest.raises(ManifestInvalid) as info:
         load_manifest_text(data, "test")
     assert message in str(info.value)
+
+
+FOREIGN: list[object] = [
+    pytest.param(None, "http://127.0.0.1:8080/health", None, id="no-url-in-manifest"),
+    pytest.param("http://127.0.0.1:8080/healthz", "http://127.0.0.1:8080/health", None, id="same-host-other-path"),
+    pytest.param("http://127.0.0.1:9999/health", "http://127.0.0.1:8080/health", "is not on", id="other-port"),
+    pytest.param("http://169.254.169.254/latest", "http://127.0.0.1:8080/health", "is not on", id="metadata-host"),
+    pytest.param("https://127.0.0.1:8080/health", "http://127.0.0.1:8080/health", "is not on", id="other-scheme"),
+    pytest.param("http://localhost:5000/health", None, None, id="loopback-when-none-configured"),
+    pytest.param("http://[::1]:5000/health", None, None, id="ipv6-loopback-when-none-configured"),
+    pytest.param("http://evil.example/health", None, "is not on loopback", id="remote-when-none-configured"),
+    pytest.param("file:///etc/shadow", None, "plain http(s)", id="file-scheme"),
+    pytest.param("http://u:p@127.0.0.1:8080/health", "http://127.0.0.1:8080/health", "plain http(s)",
+                 id="credentials"),
+    pytest.param("http://127.0.0.1:99999/health", "http://127.0.0.1:8080/health", "not a URL", id="bad-port"),
+]
+
+
+@pytest.mark.parametrize(("given", "configured", "why"), FOREIGN)
+def test_root_probes_only_the_components_own_host(given: str | None, configured: str | None,
+                                                   why: str | None) -> None:
+    from dunebugger_units.manifest import foreign_health_url
+
+    found = foreign_health_url(given, configured)
+    assert found is None if why is None else why in (found or ""), found

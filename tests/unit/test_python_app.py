@@ -16,6 +16,7 @@ from dunebugger_units.kinds import kind_of
 from dunebugger_units.kinds.base import UpdateContext
 from dunebugger_units.kinds.python_app import (
     CorePlan,
+    PythonAppKind,
     asset_name,
     check_asset,
     check_disk,
@@ -142,3 +143,16 @@ def test_the_installed_version_is_read_from_the_version_file(tmp_path: Path) -> 
     (tmp_path / "opt/core").mkdir(parents=True)
     (tmp_path / "opt/core/VERSION").write_text('{"version": "1.4.0", "prerelease": "beta.2"}')
     assert kind_of("python_app").installed_version(ctx.config, ctx.component) == "1.4.0-beta.2"
+
+
+def test_the_dry_run_plan_never_shows_the_index_credentials(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    ctx.component = ComponentConfig(name="core", type="python_app", repo="dunebugger", service="dunebugger.service",
+                                    install_dir=str(tmp_path / "opt/core"),
+                                    pip_index_url="https://deploy:s3cret-token@pypi.example/simple")
+    layout = Layout(tmp_path / "core", tmp_path / "core.releases", tmp_path / "core", plain=True)
+    plan = plan_update(ctx, ASSET, layout, tmp_path / "a.tar.gz")
+    assert isinstance(plan, CorePlan)
+    shown = PythonAppKind().describe(ctx, plan)
+    assert "https://***@pypi.example/simple" in shown["pip"]
+    assert "s3cret-token" not in repr(shown)
