@@ -121,6 +121,17 @@ def publish(gh: GithubStandin, component: str, version: str, manifest: dict[str,
         gh.add_raw(repo, f"v{version}", "update-manifest.yaml", yaml.safe_dump(manifest).encode())
 
 
+def updater_config(api_url: str, *, health_urls: bool = True, **update: Any) -> dict[str, Any]:
+    """The updater's configuration for these containers: each one's /health (unless not `health_urls`), a short
+    stability window, and the `update:` settings given."""
+    config = INSIDE.config(api_url, manifest_url=MANIFEST_URL)
+    if health_urls:
+        for component, port in PORTS.items():
+            config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config["update"] = {"stability_seconds": 2, "health_timeout": 8, **update}
+    return config
+
+
 def lay_out(device: Device) -> Device:
     """The compose file and .env of the test device (images from the loopback registry)."""
     device.compose_file.write_text(COMPOSE)

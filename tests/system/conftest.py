@@ -2,11 +2,15 @@
 
 The fixtures every system test module shares, one definition each:
 - `booted`: a test systemd with the device's /opt/dunebugger bound in (`device`, from tests/conftest.py).
-  A module marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
-  running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.on_disk` keeps what
-  survives a power cut on the real disk (tests/kits/crashkit.py).
+  A test marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
+  running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.docker` gets
+  Docker and the registry only; one marked `pytest.mark.on_disk` keeps what survives a power cut on the real
+  disk (tests/kits/crashkit.py). `pytest.mark.device(change, ...)` names functions that change the device's
+  files before it boots.
 - `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
-  functions that publish the releases the module starts from.
+  functions that publish the releases the test starts from.
+- `product`: dunebugger-units installed in `booted`, configured for the device's containers
+  (`containerkit.updater_config`); `pytest.mark.updater(...)` passes its keyword arguments to that function.
 - `harness`, `docker_harness`: a bare test systemd, without or with Docker (tests of the harness itself).
 """
 
@@ -19,6 +23,7 @@ import pytest
 from kits import containerkit, crashkit
 from kits.devicekit import Device
 from kits.harness import INSTALL_HINT, Harness, missing_dependencies
+from kits.productkit import install_product
 from kits.standin import GithubStandin
 
 
@@ -59,12 +64,16 @@ def docker_harness(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
 def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The device in a test systemd; with `containers`, its containers run; with `on_disk`, on the real disk."""
     containers = request.node.get_closest_marker("containers") is not None
+    docker = containers or request.node.get_closest_marker("docker") is not None
     if containers:
         containerkit.lay_out(device)
+    for marker in request.node.iter_markers("device"):
+        for change in marker.args:
+            change(device)
     if request.node.get_closest_marker("on_disk") is not None:
-        h = crashkit.boot(tmp_path, device, docker=containers)
+        h = crashkit.boot(tmp_path, device, docker=docker)
     else:
-        h = Harness.boot(tmp_path / "harness", docker=containers,
+        h = Harness.boot(tmp_path / "harness", docker=docker,
                          binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
         if containers:
@@ -84,3 +93,11 @@ def gh(booted: Harness, request: pytest.FixtureRequest) -> Iterator[GithubStandi
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def product(booted: Harness, gh: GithubStandin, request: pytest.FixtureRequest) -> Harness:
+    """dunebugger-units in `booted`, configured for the device's containers (`pytest.mark.updater` changes it)."""
+    marker = request.node.get_closest_marker("updater")
+    install_product(booted, containerkit.updater_config(gh.url, **(marker.kwargs if marker else {})))
+    return booted

@@ -176,7 +176,7 @@ REGISTRY_DOWN = "[Service]\nExecStartPre=/bin/systemctl stop docker-registry.ser
         pytest.param("1.4.0", True, "health endpoint", id="fails-http-health-registry-stopped"),
     ],
 )
-def test_failed_post_checks_roll_back(  # noqa: PLR0917  # fixtures plus parametrize columns
+def test_failed_post_checks_roll_back(
     product: Harness, gh: GithubStandin, device: Device, version: str, registry_down: bool, failed_check: str
 ) -> None:
     h = product
@@ -277,7 +277,7 @@ def make_compose_read_only(h: Harness) -> None:
         ),
     ],
 )
-def test_failed_pre_check_changes_nothing(  # noqa: PLR0917  # fixtures plus parametrize columns
+def test_failed_pre_check_changes_nothing(
     product: Harness,
     gh: GithubStandin,
     device: Device,
