@@ -17,14 +17,12 @@ from typing import Any
 
 import yaml
 
-from kits.devicekit import Device
+from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.harness.images import restore_registry, save_registry
 from kits.standin import GithubStandin
 
-INSIDE = Device(Path("/"))
 PORTS = {"scheduler": 18080, "remote": 18081}
-MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"
 
 COMPOSE = f"""\
 # Dunebugger containers (a test device: images from the loopback registry)

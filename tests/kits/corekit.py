@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from kits.devicekit import Device
+from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import Harness
 from kits.standin import GithubStandin
 
@@ -33,7 +33,6 @@ INSTALL_DIR = INSIDE_ROOT / "core"
 WHEELHOUSE = INSIDE_ROOT / "wheelhouse"
 HEALTH_URL = "http://127.0.0.1:5000/health"
 SERVICE = "dunebugger.service"
-MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"  # the stand-in's raw files
 DEP = ("dunebugger_fixture_dep", "1.0.0")
 
 # the device's own settings: never what a release tarball ships
@@ -144,7 +143,7 @@ def publish_all(gh: GithubStandin, versions: list[str]) -> None:
 
 
 def updater_config(device: Device, api_url: str, **update: Any) -> dict[str, Any]:
-    config = Device(Path("/")).config(api_url, manifest_url=MANIFEST_URL)
+    config = INSIDE.config(api_url, manifest_url=MANIFEST_URL)
     config["components"]["core"].update({
         "install_dir": str(INSTALL_DIR), "health_url": HEALTH_URL, "pip_find_links": [str(WHEELHOUSE)]})
     config["update"] = {"stability_seconds": 3, "health_timeout": 20, "core_min_free_mb": 10, "job_timeout": 60,

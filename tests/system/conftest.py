@@ -10,7 +10,8 @@ The fixtures every system test module shares, one definition each:
 - `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
   functions that publish the releases the test starts from.
 - `product`: dunebugger-units installed in `booted`, configured for the device's containers
-  (`containerkit.updater_config`); `pytest.mark.updater(...)` passes its keyword arguments to that function.
+  (`containerkit.updater_config`); `core`: the same for core (`corekit.updater_config`), with core 1.0.0
+  installed and running. `pytest.mark.updater(...)` passes its keyword arguments to that function.
 - `harness`, `docker_harness`: a bare test systemd, without or with Docker (tests of the harness itself).
 """
 
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from kits import containerkit, crashkit
+from kits import containerkit, corekit, crashkit
 from kits.devicekit import Device
 from kits.harness import INSTALL_HINT, Harness, missing_dependencies
 from kits.productkit import install_product
@@ -95,9 +97,22 @@ def gh(booted: Harness, request: pytest.FixtureRequest) -> Iterator[GithubStandi
         server.stop()
 
 
+def _updater_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("updater")
+    return dict(marker.kwargs) if marker else {}
+
+
 @pytest.fixture
 def product(booted: Harness, gh: GithubStandin, request: pytest.FixtureRequest) -> Harness:
     """dunebugger-units in `booted`, configured for the device's containers (`pytest.mark.updater` changes it)."""
-    marker = request.node.get_closest_marker("updater")
-    install_product(booted, containerkit.updater_config(gh.url, **(marker.kwargs if marker else {})))
+    install_product(booted, containerkit.updater_config(gh.url, **_updater_settings(request)))
+    return booted
+
+
+@pytest.fixture
+def core(booted: Harness, gh: GithubStandin, device: Device, request: pytest.FixtureRequest) -> Harness:
+    """dunebugger-units in `booted` configured for core (`pytest.mark.updater` changes it), and core 1.0.0
+    running as the installer lays it out; pi's uid is kept on the harness as `pi_uid`."""
+    install_product(booted, corekit.updater_config(device, gh.url, **_updater_settings(request)))
+    booted.pi_uid = corekit.install_core(booted, device)  # type: ignore[attr-defined]
     return booted

@@ -47,13 +47,18 @@ def case(component: str, *values: Any, name: str) -> Any:
     return pytest.param(component, *values, marks=marks, id=f"{component}-{name}")
 
 
-def prepare(h: Harness, gh: GithubStandin, device: Device, component: str, stability_seconds: float = 2) -> None:
-    """The product with dunebugger-recover.service enabled, `component` on 1.0.0, 1.2.0 published and checked."""
+def prepare(h: Harness, gh: GithubStandin, device: Device, component: str, stability_seconds: float = 2,
+            *, slow_staging: bool = False) -> None:
+    """The product with dunebugger-recover.service enabled, `component` on 1.0.0, 1.2.0 published and checked.
+
+    `slow_staging`: core 1.2.0's requirements differ from 1.0.0's, so that staging builds a venv with pip (seconds)
+    instead of reusing 1.0.0's packages (a blink)."""
     if component == "core":
         install_product(h, corekit.updater_config(device, gh.url, stability_seconds=stability_seconds))
         corekit.install_core(h, device)
         h.systemctl("enable", corekit.SERVICE, "dunebugger-recover.service")
-        corekit.publish_all(gh, ["1.2.0"])
+        files = corekit.release_files("1.2.0", extra_requirement="# changed" if slow_staging else None)
+        corekit.publish(gh, "1.2.0", corekit.tarball(files))
     else:
         install_product(h, containerkit.updater_config(gh.url, stability_seconds=1))
         h.systemctl("enable", "docker.service", "docker-registry.service", "dunebugger-recover.service")
@@ -149,7 +154,7 @@ def test_power_cut_mid_update_is_resolved_at_boot(booted: Harness, gh: GithubSta
 def test_kill_while_staging_leaves_nothing_and_the_rollback_succeeds(booted: Harness, gh: GithubStandin,
                                                                      device: Device, tmp_path: Path) -> None:
     h = booted
-    prepare(h, gh, device, "core")
+    prepare(h, gh, device, "core", slow_staging=True)  # the kill must land while staging still runs
     h.systemctl("start", "--no-block", "dunebugger-update@core.service")
     releases = device.root / "opt/dunebugger/core.releases"
     h.wait_for((releases / "1.2.0/.dunebugger-staging").exists, 180, "staging to begin")

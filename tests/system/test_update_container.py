@@ -17,15 +17,13 @@ import yaml
 from kits.containerkit import (
     COMPOSE,
     INSIDE,
-    MANIFEST_URL,
-    PORTS,
     publish,
     ref,
     wait_health,
 )
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import CONFIG, history, install_product, write_config
+from kits.productkit import CONFIG, history, write_config
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
@@ -37,17 +35,8 @@ def installed_core(gh: GithubStandin) -> None:
     gh.add_release("dunebugger", "v1.0.0")
 
 
-pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(installed_core)]
-
-
-@pytest.fixture
-def product(booted: Harness, gh: GithubStandin) -> Harness:
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8, "keep_backups": 2}
-    install_product(booted, config)
-    return booted
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(installed_core),
+              pytest.mark.updater(keep_backups=2)]
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -352,7 +341,8 @@ def test_dry_run_shows_checks_and_plan_and_changes_nothing(product: Harness, gh:
 
 def test_a_second_update_during_one_is_refused(product: Harness, gh: GithubStandin, device: Device) -> None:
     h = product
-    # the seed's rule: with today's (policy.remote_first: available) scheduler would wait for remote's update
+    # remote first only while it runs an update: with the default (policy.remote_first: available) scheduler
+    # would wait for remote's update
     config = yaml.safe_load(h.path(CONFIG).read_text())
     write_config(h, config | {"policy": {"remote_first": "running"}})
     publish(gh, "scheduler", "1.2.0")
