@@ -2,7 +2,7 @@
 
 Shared by tests/system/test_update_core.py and bench/core_downtime.py. The app's source is
 tests/fixtures/coreapp; the dependency wheel is built here by hand (a wheel is a zip with three metadata
-files), so nothing reaches PyPI. The 1.0.0 install is laid out as today's installer leaves it: a plain
+files), so nothing reaches PyPI. The 1.0.0 install is laid out as the device's installer leaves it: a plain
 directory with `.venv` inside and a JSON VERSION, owned by `pi`.
 """
 
@@ -152,7 +152,7 @@ def updater_config(device: Device, api_url: str, **update: Any) -> dict[str, Any
 
 
 def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
-    """Today's installer layout, on the host side of the bind mount (the venv is built inside)."""
+    """The installer's layout, on the host side of the bind mount (the venv is built inside)."""
     core = device.core_dir
     for name, data in release_files(version).items():
         target = core / name
@@ -162,7 +162,7 @@ def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
         (core / name).write_text(text)
     (core / "app/config/commands.conf").unlink()  # this device never had it: the new default is added
     (core / "logs").mkdir(exist_ok=True)
-    (core / "logs/dunebugger.log").write_text("a log line the seed's update would have wiped\n")
+    (core / "logs/dunebugger.log").write_text("a log line an update must keep\n")
     build_wheel(device.root / "opt/dunebugger/wheelhouse")
 
 
@@ -175,7 +175,7 @@ def _saved_venv() -> Path:
 
 
 def build_venv(h: Harness) -> None:
-    """The installed core's .venv, built inside `h` from the wheelhouse as today's installer does.
+    """The installed core's .venv, built inside `h` from the wheelhouse as the installer does.
 
     The first build of a test process is saved and later harnesses get a copy: a venv is tied to its path
     only, and this one always lives at INSTALL_DIR/.venv, made by the same Python from the same requirements.

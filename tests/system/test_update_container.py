@@ -127,7 +127,7 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     disk = [c["detail"] for c in result["checks"] if c["name"] == "disk space"]
     assert any(d.endswith("MB free on /var/lib/docker, 500 MB needed") for d in disk), disk
     assert any("/opt/dunebugger/backups" in d for d in disk), disk
-    # on disk: state, compose file (one line changed), one backup equal to the old file, no transaction
+    # on disk: state, compose file (one line changed), one backup equal to the file before, no transaction
     assert state(h)["components"]["scheduler"]["current"] == "1.2.0"
     shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
     assert (shown["current"], shown["update_available"]) == ("1.2.0", False)
@@ -137,7 +137,7 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     [backup] = backups(device)
     assert backup.read_text() == COMPOSE
     assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
-    # in docker: a new container on the new image, remote untouched, the old image kept for a rollback
+    # in docker: a new container on the new image, remote untouched, the 1.0.0 image kept for a rollback
     new = container(h, "scheduler")
     assert new["Id"] != old_id and new["Config"]["Image"] == ref("scheduler", "1.2.0") and new["State"]["Running"]
     assert container(h, "remote")["Id"] == remote_id
@@ -192,7 +192,7 @@ def test_failed_post_checks_roll_back(
     assert device.compose_file.read_text() == COMPOSE
     assert state(h)["components"]["scheduler"]["current"] == "1.0.0"
     assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
-    # in docker: the old image runs and answers
+    # in docker: the 1.0.0 image runs and answers
     now = container(h, "scheduler")
     assert now["Config"]["Image"] == ref("scheduler", "1.0.0") and now["State"]["Running"]
     wait_health(h, "scheduler", "1.0.0", timeout=5)
@@ -205,11 +205,12 @@ def test_failed_post_checks_roll_back(
     assert not journal_of(h, journal.ROLLBACK_FAILED, "scheduler")
 
 
-def test_rollback_without_the_old_image_needs_a_person(product: Harness, gh: GithubStandin, device: Device) -> None:
+def test_rollback_without_the_previous_image_needs_a_person(product: Harness, gh: GithubStandin,
+                                                            device: Device) -> None:
     h = product
-    # the old image vanishes while the broken one is tried: nothing can bring it back without the registry
+    # the 1.0.0 image vanishes while the broken one is tried: nothing can bring it back without the registry
     h.write_file(
-        "/etc/systemd/system/dunebugger-rollback@.service.d/old-image-gone.conf",
+        "/etc/systemd/system/dunebugger-rollback@.service.d/previous-image-gone.conf",
         REGISTRY_DOWN + f"ExecStartPre=/usr/bin/docker rmi --force {ref('scheduler', '1.0.0')}\n",
     )
     h.systemctl("daemon-reload")

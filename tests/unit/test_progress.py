@@ -1,4 +1,4 @@
-"""Progress of the long steps as "<step> NN%" (issue 15): the pure parsers and the CLI's bar."""
+"""Progress of the long steps as "<step> NN%": the pure parsers and the CLI's bar."""
 
 from __future__ import annotations
 
