@@ -12,6 +12,7 @@ import functools
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,32 +75,42 @@ def ref(component: str, version: str) -> str:
 
 
 @functools.cache
-def _saved_registry() -> Path:
-    """Where this test process keeps the registry storage with every test image (removed at exit)."""
-    cache = Path(tempfile.mkdtemp(prefix="dunebugger-units-images-"))
+def _saved_registry(images: str) -> Path:
+    """Where this test process keeps a registry storage holding `images` (removed at exit)."""
+    cache = Path(tempfile.mkdtemp(prefix=f"dunebugger-units-{images}-"))
     atexit.register(shutil.rmtree, cache, True)
     return cache / "registry"
 
 
-def build_images(h: Harness, root: Path) -> None:
-    """Every test image in the loopback registry; only the installed ones are local, so an update really pulls.
+def images_once(h: Harness, images: str, build: Callable[[], None]) -> None:
+    """The test images named `images` in `h`'s loopback registry, with the installed (1.0.0) ones local.
 
-    The first harness of a test process imports and pushes them (busybox rootfs dirs under `root`) and its
+    The first harness of a test process runs `build()` (which leaves only the installed images local) and its
     registry storage is saved; later harnesses get a copy of that storage and pull the installed images from
     their own registry: the same images, without building them again for every test.
     """
-    saved = _saved_registry()
+    saved = _saved_registry(images)
     if saved.exists():
         restore_registry(h, saved)
         for component in PORTS:
             h.docker("pull", "-q", ref(component, INSTALLED))
         return
-    for (component, version), (files, cmd) in IMAGES.items():
-        rootfs = busybox_rootfs(root / f"{component}-{version}", files)
-        h.import_image(ref(component, version), rootfs, cmd)
-        if version != INSTALLED:
-            h.docker("rmi", ref(component, version))
+    build()
     save_registry(h, saved)
+
+
+def build_images(h: Harness, root: Path) -> None:
+    """Every busybox test image (rootfs dirs under `root`) in the loopback registry; only the installed ones are
+    local, so an update really pulls."""
+
+    def build() -> None:
+        for (component, version), (files, cmd) in IMAGES.items():
+            rootfs = busybox_rootfs(root / f"{component}-{version}", files)
+            h.import_image(ref(component, version), rootfs, cmd)
+            if version != INSTALLED:
+                h.docker("rmi", ref(component, version))
+
+    images_once(h, "busybox-images", build)
 
 
 def wait_health(h: Harness, component: str, version: str, timeout: float = 30) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kits.containerkit import COMPOSE, IMAGES, INSIDE, PORTS, publish, ref, wait_health
+from kits.containerkit import COMPOSE, IMAGES, INSIDE, PORTS, images_once, publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.productkit import REPO
@@ -43,22 +43,27 @@ def standin_cmd(version: str) -> list[str]:
 
 
 def build_images(h: Harness, root: Path) -> None:
-    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version."""
-    for (component, version), (files, cmd) in IMAGES.items():
-        if component == "scheduler":
-            h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version (built once
+    per test process, see `images_once`)."""
+
+    def build() -> None:
+        for (component, version), (files, cmd) in IMAGES.items():
+            if component == "scheduler":
+                h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+                if version != "1.0.0":
+                    h.docker("rmi", ref(component, version))
+        base = f"{REGISTRY}/remote-base:1"
+        h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
+        for version, cmd in (("1.0.0", standin_cmd("1.0.0")), ("1.2.0", standin_cmd("1.2.0")),
+                             (BROKEN_REMOTE, ["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"])):
+            container = h.docker("create", base).stdout.strip()
+            h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
+            h.docker("rm", container)
+            h.docker("push", ref("remote", version))
             if version != "1.0.0":
-                h.docker("rmi", ref(component, version))
-    base = f"{REGISTRY}/remote-base:1"
-    h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
-    for version, cmd in (("1.0.0", standin_cmd("1.0.0")), ("1.2.0", standin_cmd("1.2.0")),
-                         (BROKEN_REMOTE, ["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"])):
-        container = h.docker("create", base).stdout.strip()
-        h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
-        h.docker("rm", container)
-        h.docker("push", ref("remote", version))
-        if version != "1.0.0":
-            h.docker("rmi", ref("remote", version))
+                h.docker("rmi", ref("remote", version))
+
+    images_once(h, "remote-kit-images", build)
 
 
 def kit_compose(device: Device) -> None:
