@@ -64,7 +64,7 @@ def docker_harness(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
 
 @pytest.fixture
 def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.FixtureRequest) -> Iterator[Harness]:
-    """The device in a test systemd; with `containers`, its containers run; with `on_disk`, on the real disk."""
+    """The device in a test systemd (the markers in this module's docstring choose how)."""
     containers = request.node.get_closest_marker("containers") is not None
     docker = containers or request.node.get_closest_marker("docker") is not None
     if containers:
