@@ -42,7 +42,7 @@ pytestmark = pytest.mark.on_disk
 
 
 def case(component: str, *values: Any, name: str) -> Any:
-    """A case of `component`: the scheduler's run with the device's containers."""
+    """A parametrized case of `component`; the scheduler's cases boot with the device's containers."""
     marks = [pytest.mark.containers] if component == "scheduler" else []
     return pytest.param(component, *values, marks=marks, id=f"{component}-{name}")
 
