@@ -3,7 +3,7 @@ retention. Touches the filesystem; the `*_to_prune` and `plan_settings` rules ar
 
 Layout: every release lives in its own dir under `releases_dir` (default `<install_dir>.releases`) with its
 own `.venv`; `install_dir` is a symlink to the running one, replaced with `rename`. A plain install dir as
-today's installer leaves it is moved into `releases_dir/<version>` on the first update.
+the installer leaves it is moved into `releases_dir/<version>` on the first update.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Layout:
     install_dir: Path
     releases_dir: Path
     running_dir: Path  # what install_dir points at; install_dir itself when plain
-    plain: bool  # today's installer layout: a directory, migrated on the first update
+    plain: bool  # the installer's layout: a directory, migrated on the first update
 
 
 def read_layout(component: ComponentConfig) -> Layout:

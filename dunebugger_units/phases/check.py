@@ -31,8 +31,8 @@ FRONTEND_KEYS = (
     "published_at",
     "assets",
     "error",
-    "held",  # issue 15: held with `dunebugger-units hold` (never updated unattended)
-    "policy",  # issue 15: notify or auto
+    "held",  # held with `dunebugger-units hold` (never updated unattended)
+    "policy",  # notify or auto
     "next_window",  # when an unattended update may next start, if it waits for the maintenance window
     "failed_versions",  # releases whose update failed on this device and was rolled back
 )

@@ -1,4 +1,4 @@
-"""`list C` and root's own release lookup (issue 15) against the loopback GitHub stand-in."""
+"""`list C` and root's own release lookup against the loopback GitHub stand-in."""
 
 from __future__ import annotations
 

@@ -369,7 +369,7 @@ def test_an_update_started_elsewhere_is_an_event_too(driver: Any, server: PanelS
 
 def test_the_broadcast_twin_of_an_outcome_is_not_a_second_outcome(driver: Any, server: PanelServer,
                                                                    remote: Remote) -> None:
-    """The remote answers the asker and broadcasts every result as `update_result` and today's `log`; the panel's
+    """The remote answers the asker and broadcasts every result as `update_result` and a `log`; the panel's
     own check after the update may be running when they come. One outcome, one event, no "check failed"."""
     message = "Post-update checks failed, rolled back to v1.0.0"
 

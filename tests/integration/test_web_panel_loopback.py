@@ -1,8 +1,8 @@
 """The update panel in a real headless Chromium, fed by a loopback WebSocket that plays the remote's messages.
 
-What needs no device is proven here: hostile release notes, today's shapes, progress and the kinds of
-outcome, the remote's own update (reconnect), keyboard-only use, a phone-width screen. The real stack
-(browser -> remote stand-in -> D-Bus -> units -> containers) is tests/system/test_web_panel.py.
+What needs no device is proven here: hostile release notes, the message shapes of the dunebugger-remote app,
+progress and the kinds of outcome, the remote's own update (reconnect), keyboard-only use, a phone-width screen.
+The real stack (browser -> remote stand-in -> D-Bus -> units -> containers) is tests/system/test_web_panel.py.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def test_hostile_release_notes_are_inert(driver: Any, server: PanelServer, remot
                                  ".length") == 0
 
 
-def test_todays_shapes(driver: Any, server: PanelServer, remote: Remote) -> None:
-    """Today's remote: component records with `current_version`, `unknown`, and an update told through
+def test_the_remote_apps_shapes(driver: Any, server: PanelServer, remote: Remote) -> None:
+    """The dunebugger-remote app: component records with `current_version`, `unknown`, and an update told through
     `updater_progress` and a final `log`; the remote-first rule inferred when the remote does not say it."""
     remote.check = {"components": {
         "remote": {"name": "remote", "current_version": "1.0.0-beta.8", "latest_version": "1.0.0-beta.9",
@@ -122,24 +122,24 @@ def test_todays_shapes(driver: Any, server: PanelServer, remote: Remote) -> None
                  "update_available": False},
     }}
 
-    def legacy(message: dict[str, Any]) -> list[dict[str, Any]]:
+    def progress_as_updater_progress(message: dict[str, Any]) -> list[dict[str, Any]]:
         return [reply("updater_progress", {"success": True, "message": f"Update in progress: {phase}...",
                                            "level": "info", "phase": phase}) for phase in ("backing_up", "downloading")]
 
-    remote.on_update = legacy
+    remote.on_update = progress_as_updater_progress
     page = open_panel(driver, server)
     assert "1.0.0-beta.8 → 1.0.0-beta.9" in page.row("remote")
     assert "Update remote first" in page.row("scheduler")
     assert "unknown" in page.row("core")
     assert "scheduler:update" not in page.enabled()  # blocked by the remote-first rule
     page.button("remote", "update").click()
-    page.wait(lambda: "downloading" in page.activity(), 10, "today's progress")
+    page.wait(lambda: "downloading" in page.activity(), 10, "the progress of `updater_progress`")
     assert page.enabled() == []
     remote.fake.send("log", {"success": True, "message": "Updated remote to 1.0.0-beta.9", "level": "info"})
     result = page.wait_result("remote", 10)
     assert (result["kind"], result["tone"]) == ("updated", "ok")
     assert "Updated remote to 1.0.0-beta.9" in result["text"]
-    # a failed check, today's shape
+    # a failed check, as the dunebugger-remote app reports it
     remote.check = {"error": "GitHub rate limit exceeded"}
     page.check()
     page.wait(lambda: "Check failed: GitHub rate limit exceeded" in page.text(), 10, "the check error")

@@ -12,19 +12,18 @@ import functools
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from kits.devicekit import Device
+from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.harness.images import restore_registry, save_registry
 from kits.standin import GithubStandin
 
-INSIDE = Device(Path("/"))
 PORTS = {"scheduler": 18080, "remote": 18081}
-MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"
 
 COMPOSE = f"""\
 # Dunebugger containers (a test device: images from the loopback registry)
@@ -76,32 +75,42 @@ def ref(component: str, version: str) -> str:
 
 
 @functools.cache
-def _saved_registry() -> Path:
-    """Where this test process keeps the registry storage with every test image (removed at exit)."""
-    cache = Path(tempfile.mkdtemp(prefix="dunebugger-units-images-"))
+def _saved_registry(images: str) -> Path:
+    """Where this test process keeps a registry storage holding `images` (removed at exit)."""
+    cache = Path(tempfile.mkdtemp(prefix=f"dunebugger-units-{images}-"))
     atexit.register(shutil.rmtree, cache, True)
     return cache / "registry"
 
 
-def build_images(h: Harness, root: Path) -> None:
-    """Every test image in the loopback registry; only the installed ones are local, so an update really pulls.
+def images_once(h: Harness, images: str, build: Callable[[], None]) -> None:
+    """The test images named `images` in `h`'s loopback registry, with the installed (1.0.0) ones local.
 
-    The first harness of a test process imports and pushes them (busybox rootfs dirs under `root`) and its
+    The first harness of a test process runs `build()` (which leaves only the installed images local) and its
     registry storage is saved; later harnesses get a copy of that storage and pull the installed images from
     their own registry: the same images, without building them again for every test.
     """
-    saved = _saved_registry()
+    saved = _saved_registry(images)
     if saved.exists():
         restore_registry(h, saved)
         for component in PORTS:
             h.docker("pull", "-q", ref(component, INSTALLED))
         return
-    for (component, version), (files, cmd) in IMAGES.items():
-        rootfs = busybox_rootfs(root / f"{component}-{version}", files)
-        h.import_image(ref(component, version), rootfs, cmd)
-        if version != INSTALLED:
-            h.docker("rmi", ref(component, version))
+    build()
     save_registry(h, saved)
+
+
+def build_images(h: Harness, root: Path) -> None:
+    """Every busybox test image (rootfs dirs under `root`) in the loopback registry; only the installed ones are
+    local, so an update really pulls."""
+
+    def build() -> None:
+        for (component, version), (files, cmd) in IMAGES.items():
+            rootfs = busybox_rootfs(root / f"{component}-{version}", files)
+            h.import_image(ref(component, version), rootfs, cmd)
+            if version != INSTALLED:
+                h.docker("rmi", ref(component, version))
+
+    images_once(h, "busybox-images", build)
 
 
 def wait_health(h: Harness, component: str, version: str, timeout: float = 30) -> None:
@@ -119,6 +128,17 @@ def publish(gh: GithubStandin, component: str, version: str, manifest: dict[str,
     gh.add_release(repo, f"v{version}")
     if manifest is not None:
         gh.add_raw(repo, f"v{version}", "update-manifest.yaml", yaml.safe_dump(manifest).encode())
+
+
+def updater_config(api_url: str, *, health_urls: bool = True, **update: Any) -> dict[str, Any]:
+    """The updater's configuration for these containers: each one's /health (unless not `health_urls`), a short
+    stability window, and the `update:` settings given."""
+    config = INSIDE.config(api_url, manifest_url=MANIFEST_URL)
+    if health_urls:
+        for component, port in PORTS.items():
+            config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config["update"] = {"stability_seconds": 2, "health_timeout": 8, **update}
+    return config
 
 
 def lay_out(device: Device) -> Device:

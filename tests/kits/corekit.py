@@ -2,7 +2,7 @@
 
 Shared by tests/system/test_update_core.py and bench/core_downtime.py. The app's source is
 tests/fixtures/coreapp; the dependency wheel is built here by hand (a wheel is a zip with three metadata
-files), so nothing reaches PyPI. The 1.0.0 install is laid out as today's installer leaves it: a plain
+files), so nothing reaches PyPI. The 1.0.0 install is laid out as the device's installer leaves it: a plain
 directory with `.venv` inside and a JSON VERSION, owned by `pi`.
 """
 
@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from kits.devicekit import Device
+from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import Harness
 from kits.standin import GithubStandin
 
@@ -33,7 +33,6 @@ INSTALL_DIR = INSIDE_ROOT / "core"
 WHEELHOUSE = INSIDE_ROOT / "wheelhouse"
 HEALTH_URL = "http://127.0.0.1:5000/health"
 SERVICE = "dunebugger.service"
-MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"  # the stand-in's raw files
 DEP = ("dunebugger_fixture_dep", "1.0.0")
 
 # the device's own settings: never what a release tarball ships
@@ -144,7 +143,7 @@ def publish_all(gh: GithubStandin, versions: list[str]) -> None:
 
 
 def updater_config(device: Device, api_url: str, **update: Any) -> dict[str, Any]:
-    config = Device(Path("/")).config(api_url, manifest_url=MANIFEST_URL)
+    config = INSIDE.config(api_url, manifest_url=MANIFEST_URL)
     config["components"]["core"].update({
         "install_dir": str(INSTALL_DIR), "health_url": HEALTH_URL, "pip_find_links": [str(WHEELHOUSE)]})
     config["update"] = {"stability_seconds": 3, "health_timeout": 20, "core_min_free_mb": 10, "job_timeout": 60,
@@ -153,7 +152,7 @@ def updater_config(device: Device, api_url: str, **update: Any) -> dict[str, Any
 
 
 def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
-    """Today's installer layout, on the host side of the bind mount (the venv is built inside)."""
+    """The installer's layout, on the host side of the bind mount (the venv is built inside)."""
     core = device.core_dir
     for name, data in release_files(version).items():
         target = core / name
@@ -163,7 +162,7 @@ def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
         (core / name).write_text(text)
     (core / "app/config/commands.conf").unlink()  # this device never had it: the new default is added
     (core / "logs").mkdir(exist_ok=True)
-    (core / "logs/dunebugger.log").write_text("a log line the seed's update would have wiped\n")
+    (core / "logs/dunebugger.log").write_text("a log line an update must keep\n")
     build_wheel(device.root / "opt/dunebugger/wheelhouse")
 
 
@@ -176,7 +175,7 @@ def _saved_venv() -> Path:
 
 
 def build_venv(h: Harness) -> None:
-    """The installed core's .venv, built inside `h` from the wheelhouse as today's installer does.
+    """The installed core's .venv, built inside `h` from the wheelhouse as the installer does.
 
     The first build of a test process is saved and later harnesses get a copy: a venv is tied to its path
     only, and this one always lives at INSTALL_DIR/.venv, made by the same Python from the same requirements.

@@ -1,5 +1,5 @@
 """Interrupting an update for the crash tests: a SIGKILL at a named step, a pause there for a power cut, and a
-device whose state survives the cut (test_crash_container.py, test_crash_core.py).
+device whose state survives the cut (tests/system/test_crash.py).
 
 `DUNEBUGGER_UNITS_KILL_AT=<step>` and `DUNEBUGGER_UNITS_PAUSE_AT=<step>` are read by the update as it records
 each step; they reach it through a drop-in of dunebugger-update@.service.
@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kits import productkit
 from kits.devicekit import Device
 from kits.harness import Harness
 
@@ -54,8 +53,3 @@ def wait_for_step(h: Harness, state_dir: Path, step: str, timeout: float) -> Non
     h.wait_for(lambda: txn.exists() and json.loads(txn.read_text())["step"] == step, timeout,
                f"the update to reach {step!r}")
 
-
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    """The last 50 results: every attempt of a crash test and its recovery."""
-    return productkit.history(h, limit=50)

@@ -13,6 +13,8 @@ import yaml
 from kits.standin import GithubStandin
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+# where the updater finds a release's update manifest: the stand-in's raw files
+MANIFEST_URL = "{api_url}/raw/{owner}/{repo}/{tag}/update-manifest.yaml"
 
 
 @dataclass
@@ -77,3 +79,6 @@ def publish_defaults(standin: GithubStandin) -> None:
     standin.add_release("dunebugger", "v1.2.0")
     standin.add_release("dunebugger-scheduler", "v1.0.0")
     standin.add_release("dunebugger-remote", "v1.0.0-beta.9", prerelease=True)
+
+
+INSIDE = Device(Path("/"))  # the device's layout, seen from inside a test systemd

@@ -82,7 +82,8 @@ def unit_names() -> list[str]:
     return sorted(p.name for p in UNITS.iterdir() if p.is_file())
 
 
-def history(h: Harness, limit: int | None = None) -> list[dict[str, Any]]:
-    """`dunebugger-units history --json` inside `h`, the newest first (`-n limit` when given)."""
-    argv = ["dunebugger-units", "history", "--json", *(["-n", str(limit)] if limit is not None else [])]
-    return json.loads(h.run(argv).stdout)  # type: ignore[no-any-return]
+def history(h: Harness, action: str | None = None) -> list[dict[str, Any]]:
+    """Every result `dunebugger-units history --json` shows inside `h` (of `action` only, when given), newest
+    first."""
+    rows: list[dict[str, Any]] = json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "1000"]).stdout)
+    return [r for r in rows if action is None or r["action"] == action]

@@ -65,7 +65,7 @@ def python_rootfs() -> Path:
         _copy(library, root)
     (root / "app").mkdir()
     shutil.copy2(REPO / "tests/kits/remote_standin.py", root / STANDIN.lstrip("/"))
-    # the image's own user, as in today's image (useradd -r): uid 999, unknown to the host
+    # the image's own user, as in the dunebugger-remote app's image (useradd -r): uid 999, unknown to the host
     with (root / "etc/passwd").open("a") as passwd:
         passwd.write("appuser:x:999:999::/app:/bin/sh\n")
     return root

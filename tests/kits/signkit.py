@@ -1,5 +1,5 @@
 """Throw-away OpenPGP keys for signed releases: made with `gpg --batch --quick-gen-key`, exported as the
-keyring file `trusted_keys` names, and used to sign a release's SHA256SUMS as a maintainer's workflow does."""
+keyring file `trusted_keys` names; they sign a release's SHA256SUMS as a maintainer's workflow does."""
 
 from __future__ import annotations
 

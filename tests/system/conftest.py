@@ -2,11 +2,16 @@
 
 The fixtures every system test module shares, one definition each:
 - `booted`: a test systemd with the device's /opt/dunebugger bound in (`device`, from tests/conftest.py).
-  A module marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
-  running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.on_disk` keeps what
-  survives a power cut on the real disk (tests/kits/crashkit.py).
+  A test marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
+  running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.docker` gets
+  Docker and the registry only; one marked `pytest.mark.on_disk` keeps what survives a power cut on the real
+  disk (tests/kits/crashkit.py). `pytest.mark.device(change, ...)` names functions that change the device's
+  files before it boots.
 - `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
-  functions that publish the releases the module starts from.
+  functions that publish the releases the test starts from.
+- `product`: dunebugger-units installed in `booted`, configured for the device's containers
+  (`containerkit.updater_config`); `core`: the same for core (`corekit.updater_config`), with core 1.0.0
+  installed and running. `pytest.mark.updater(...)` passes its keyword arguments to that function.
 - `harness`, `docker_harness`: a bare test systemd, without or with Docker (tests of the harness itself).
 """
 
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from kits import containerkit, crashkit
+from kits import containerkit, corekit, crashkit
 from kits.devicekit import Device
 from kits.harness import INSTALL_HINT, Harness, missing_dependencies
+from kits.productkit import install_product
 from kits.standin import GithubStandin
 
 
@@ -57,14 +64,18 @@ def docker_harness(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
 
 @pytest.fixture
 def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.FixtureRequest) -> Iterator[Harness]:
-    """The device in a test systemd; with `containers`, its containers run; with `on_disk`, on the real disk."""
+    """The device in a test systemd (the markers in this module's docstring choose how)."""
     containers = request.node.get_closest_marker("containers") is not None
+    docker = containers or request.node.get_closest_marker("docker") is not None
     if containers:
         containerkit.lay_out(device)
+    for marker in request.node.iter_markers("device"):
+        for change in marker.args:
+            change(device)
     if request.node.get_closest_marker("on_disk") is not None:
-        h = crashkit.boot(tmp_path, device, docker=containers)
+        h = crashkit.boot(tmp_path, device, docker=docker)
     else:
-        h = Harness.boot(tmp_path / "harness", docker=containers,
+        h = Harness.boot(tmp_path / "harness", docker=docker,
                          binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
         if containers:
@@ -84,3 +95,24 @@ def gh(booted: Harness, request: pytest.FixtureRequest) -> Iterator[GithubStandi
         yield server
     finally:
         server.stop()
+
+
+def _updater_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("updater")
+    return dict(marker.kwargs) if marker else {}
+
+
+@pytest.fixture
+def product(booted: Harness, gh: GithubStandin, request: pytest.FixtureRequest) -> Harness:
+    """dunebugger-units in `booted`, configured for the device's containers (`pytest.mark.updater` changes it)."""
+    install_product(booted, containerkit.updater_config(gh.url, **_updater_settings(request)))
+    return booted
+
+
+@pytest.fixture
+def core(booted: Harness, gh: GithubStandin, device: Device, request: pytest.FixtureRequest) -> Harness:
+    """dunebugger-units in `booted` configured for core (`pytest.mark.updater` changes it), and core 1.0.0
+    running as the installer lays it out; pi's uid is kept on the harness as `pi_uid`."""
+    install_product(booted, corekit.updater_config(device, gh.url, **_updater_settings(request)))
+    booted.pi_uid = corekit.install_core(booted, device)  # type: ignore[attr-defined]
+    return booted

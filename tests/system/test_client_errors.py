@@ -9,16 +9,14 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.devicekit import Device
+from kits.devicekit import INSIDE
 from kits.harness import Harness
 from kits.productkit import REPO, VENV, install_product
 
 PYTHON = str(VENV / "bin" / "python")
-INSIDE = Device(Path("/"))
 
 # Runs inside the harness: the client call and the handler's replies, as JSON.
 PROBE = """
@@ -35,7 +33,9 @@ SLOW_UPDATE = ("updater.perform_update", json.dumps({"component": "scheduler"}))
 
 
 @pytest.fixture(scope="module")
-def h(system_deps: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+def bus_host(system_deps: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """One test systemd for the module (each case only reads, or ends what it started): the product, the polkit
+    rule, an update of scheduler that takes a minute, and a user outside the `dunebugger` group."""
     booted = Harness.boot(tmp_path_factory.mktemp("client-errors") / "harness")
     try:
         install_product(booted, INSIDE.config("http://127.0.0.1:9"))
@@ -63,7 +63,8 @@ def probe(h: Harness, request: tuple[str, str], *, deadline: float = 30, prefix:
     return final
 
 
-def test_a_uid_with_no_user_on_the_host(h: Harness) -> None:
+def test_a_uid_with_no_user_on_the_host(bus_host: Harness) -> None:
+    h = bus_host
     reply = probe(h, CHECK, prefix=("setpriv", "--reuid=999", "--regid=999", "--clear-groups"))
     assert reply["body"]["message"] == (
         "update check failed: the system bus refused uid 999: it has no user on the host; run the remote's "
@@ -71,7 +72,8 @@ def test_a_uid_with_no_user_on_the_host(h: Harness) -> None:
         "/usr/share/doc/dunebugger-units/README.md)")
 
 
-def test_no_bus_socket(h: Harness) -> None:
+def test_no_bus_socket(bus_host: Harness) -> None:
+    h = bus_host
     reply = probe(h, CHECK, env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/run/nothing/system_bus_socket"})
     message = reply["body"]["message"]
     assert message.startswith("update check failed: cannot reach the system bus at "
@@ -80,7 +82,8 @@ def test_no_bus_socket(h: Harness) -> None:
     assert "sd_bus_internals" not in message
 
 
-def test_access_denied(h: Harness) -> None:
+def test_access_denied(bus_host: Harness) -> None:
+    h = bus_host
     uid = h.run(["id", "-u", "outsider"]).stdout.strip()
     reply = probe(h, CHECK, user="outsider")
     assert reply["body"]["message"].startswith(
@@ -88,7 +91,8 @@ def test_access_denied(h: Harness) -> None:
         "belong to a host user in the dunebugger group, and polkitd must run with 50-dunebugger-units.rules")
 
 
-def test_a_timeout(h: Harness) -> None:
+def test_a_timeout(bus_host: Harness) -> None:
+    h = bus_host
     reply = probe(h, SLOW_UPDATE, deadline=3)
     assert reply["subject"] == "update_result"
     assert reply["body"]["message"] == (
@@ -103,7 +107,8 @@ def running(h: Harness) -> bool:
     return state == "activating"
 
 
-def test_the_bus_goes_away_during_a_wait(h: Harness) -> None:
+def test_the_bus_goes_away_during_a_wait(bus_host: Harness) -> None:
+    h = bus_host
     # last in this module: it stops the harness's dbus-daemon
     argv = [*h.nsenter_argv(), PYTHON, "-c", PROBE, *SLOW_UPDATE, "120"]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

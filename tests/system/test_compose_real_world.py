@@ -9,15 +9,12 @@ link stays a link, and a failed update is rolled back through it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, start_containers, wait_health
+from kits.containerkit import INSIDE, PORTS, publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness
-from kits.productkit import install_product
+from kits.productkit import history
 from kits.standin import GithubStandin
 
 REAL = "/opt/dunebugger/compose/dunebugger.yml"
@@ -43,53 +40,20 @@ COMPOSE = (
 )
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    device = Device(tmp_path / "device").lay_out()
+def linked_compose(device: Device) -> None:
+    """The compose file is a link to the real one, which the setup script wrote (CRLF, anchors, an alias)."""
     real = device.root / REAL.lstrip("/")
     real.parent.mkdir(parents=True)
     real.write_bytes(COMPOSE.encode())
     device.compose_file.unlink()
     device.compose_file.symlink_to("compose/dunebugger.yml")
-    (device.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
-    return device
 
 
-@pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        start_containers(booted, tmp_path / "rootfs")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def product(h: Harness, gh: GithubStandin) -> Harness:
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(h, config)
-    return h
+pytestmark = [pytest.mark.containers, pytest.mark.device.with_args(linked_compose)]
 
 
 def ids(h: Harness) -> dict[str, str]:
     return {c: json.loads(h.docker("container", "inspect", f"dunebugger-{c}").stdout)[0]["Id"] for c in PORTS}
-
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
 
 
 def plain_up(h: Harness) -> str:
@@ -130,10 +94,10 @@ def test_a_failed_update_is_rolled_back_through_the_link(product: Harness, gh: G
     h.run(["dunebugger-units", "check"], timeout=60)
 
     h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=240)
-    h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 120, "the OnFailure= rollback")
+    h.wait_for(lambda: history(h, "rollback"), 120, "the OnFailure= rollback")
     h.wait_until_inactive("dunebugger-rollback@scheduler.service", timeout=120)
 
-    [rollback] = [r for r in history(h) if r["action"] == "rollback"]
+    [rollback] = history(h, "rollback")
     assert rollback["status"] == "rolled-back", rollback
     assert device.compose_file.is_symlink()
     assert (device.root / REAL.lstrip("/")).read_bytes() == COMPOSE.encode()

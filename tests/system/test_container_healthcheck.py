@@ -6,43 +6,42 @@ registry), adding a HEALTHCHECK to the scheduler's busybox image.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, publish, ref, wait_health
+from kits.containerkit import publish, ref, wait_health
 from kits.harness import Harness
-from kits.productkit import install_product
+from kits.productkit import history
 from kits.standin import GithubStandin
 
 HEALTHY = ('HEALTHCHECK --interval=1s --timeout=2s --retries=2 '
            'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:18080/health"]')
 UNHEALTHY = 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["false"]'
 
-pytestmark = pytest.mark.containers
+# no HTTP health URL: the HEALTHCHECK is what judges
+pytestmark = [pytest.mark.containers, pytest.mark.updater(health_urls=False, stability_seconds=1, health_timeout=15)]
 
 
 @pytest.fixture
-def h(booted: Harness, gh: GithubStandin) -> Harness:
+def healthchecked(product: Harness) -> Harness:
+    """The product, and scheduler images with a HEALTHCHECK in the registry: 1.6.0 healthy, 1.7.0 unhealthy."""
     for version, check in (("1.6.0", HEALTHY), ("1.7.0", UNHEALTHY)):
         dockerfile = f"FROM {ref('scheduler', '1.2.0')}\n{check}\n"
-        booted.run(["docker", "build", "-q", "-t", ref("scheduler", version), "-"], input=dockerfile, timeout=180)
-        booted.docker("push", ref("scheduler", version))
-        booted.docker("rmi", ref("scheduler", version))
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    config["update"] = {"stability_seconds": 1, "health_timeout": 15}
-    install_product(booted, config)  # no HTTP health URL: the HEALTHCHECK is what judges
-    return booted
+        product.run(["docker", "build", "-q", "-t", ref("scheduler", version), "-"], input=dockerfile, timeout=180)
+        product.docker("push", ref("scheduler", version))
+        product.docker("rmi", ref("scheduler", version))
+    return product
 
 
 def update(h: Harness, gh: GithubStandin, version: str) -> list[dict[str, Any]]:
     publish(gh, "scheduler", version)
     h.run(["dunebugger-units", "check"], check=False)
     h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
+    return history(h)
 
 
-def test_healthcheck_must_report_healthy(h: Harness, gh: GithubStandin) -> None:
+def test_healthcheck_must_report_healthy(healthchecked: Harness, gh: GithubStandin) -> None:
+    h = healthchecked
     [result, *_] = update(h, gh, "1.6.0")
     assert result["message"] == "Updated scheduler to 1.6.0", result
     [health] = [c for c in result["checks"] if c["name"] == "docker healthcheck"]
@@ -55,16 +54,13 @@ def test_healthcheck_must_report_healthy(h: Harness, gh: GithubStandin) -> None:
     assert local == {ref("scheduler", "1.6.0"), ref("scheduler", "1.0.0")}, local
 
 
-def test_unhealthy_healthcheck_rolls_back(h: Harness, gh: GithubStandin) -> None:
+def test_unhealthy_healthcheck_rolls_back(healthchecked: Harness, gh: GithubStandin) -> None:
+    h = healthchecked
     update(h, gh, "1.7.0")
 
-    def rolled_back() -> list[dict[str, Any]]:
-        rows = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)
-        return [r for r in rows if r["action"] == "rollback"]
-
-    [rollback] = h.wait_for(rolled_back, 120, "the rollback")
+    [rollback] = h.wait_for(lambda: history(h, "rollback"), 120, "the rollback")
     assert rollback["message"] == "Post-update checks failed, rolled back to v1.0.0", rollback
-    failed = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)[1]
+    failed = history(h)[1]
     assert any(c["name"] == "docker healthcheck" and not c["ok"] and "unhealthy" in c["detail"]
                for c in failed["checks"]), failed
     running = h.docker("inspect", "--format", "{{.Config.Image}}", "dunebugger-scheduler").stdout.strip()

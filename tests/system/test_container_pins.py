@@ -1,4 +1,4 @@
-"""Digest pins (issue 11), on the real harness with the loopback registry: a compose entry pinned by digest
+"""Digest pins, on the real harness with the loopback registry: a compose entry pinned by digest
 stays pinned after an update, to the new image's digest, and its version reads from the tag; a release whose
 manifest pins the image by digest is pulled by that digest."""
 
@@ -8,32 +8,16 @@ import json
 from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.containerkit import INSIDE, publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product
+from kits.productkit import history
 from kits.standin import GithubStandin
 
 UNIT = "dunebugger-update@scheduler.service"
 
 
 pytestmark = pytest.mark.containers
-
-
-@pytest.fixture
-def h(booted: Harness) -> Harness:
-    """The device with its containers running (tests/system/conftest.py)."""
-    return booted
-
-
-@pytest.fixture
-def product(h: Harness, gh: GithubStandin) -> Harness:
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(h, config)
-    return h
 
 
 def digest_of(h: Harness, image: str) -> str:
@@ -57,7 +41,7 @@ def status(h: Harness) -> dict[str, Any]:
 
 
 def newest(h: Harness) -> dict[str, Any]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "1"]).stdout)[0]  # type: ignore[no-any-return]
+    return history(h)[0]
 
 
 def pin_installed(h: Harness, device: Device) -> str:

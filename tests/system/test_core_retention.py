@@ -10,18 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.corekit import install_core, publish_all, updater_config, wait_healthy
+from kits.corekit import publish_all, wait_healthy
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product
 from kits.standin import GithubStandin
 
-
-@pytest.fixture
-def core(booted: Harness, gh: GithubStandin, device: Device) -> tuple[Harness, GithubStandin]:
-    install_product(booted, updater_config(device, gh.url, keep_backups=1, stability_seconds=2))
-    install_core(booted, device)
-    return booted, gh
+pytestmark = pytest.mark.updater(keep_backups=1, stability_seconds=2)
 
 
 def update_to(h: Harness, gh: GithubStandin, version: str) -> dict[str, Any]:
@@ -32,8 +26,8 @@ def update_to(h: Harness, gh: GithubStandin, version: str) -> dict[str, Any]:
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-def test_retention_keeps_running_and_previous(core: tuple[Harness, GithubStandin], device: Device) -> None:
-    h, gh = core
+def test_retention_keeps_running_and_previous(core: Harness, gh: GithubStandin, device: Device) -> None:
+    h = core
     for version in ("1.2.0", "1.2.1", "1.2.2"):
         assert update_to(h, gh, version)["message"] == f"Updated core to {version}"
     releases = device.root / "opt/dunebugger/core.releases"

@@ -1,5 +1,6 @@
 """A full disk while the compose file is written: one clear error, the file byte-identical, no temp file left,
-and the component still running the old version (the OnFailure= rollback finds nothing to restore)."""
+and the component still running the version it ran before (the OnFailure= rollback finds nothing to restore).
+A full disk while core's release is staged: refused before any change, core untouched."""
 
 from __future__ import annotations
 
@@ -7,36 +8,33 @@ import json
 
 import pytest
 from kits import corekit
-from kits.containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from kits.devicekit import Device
+from kits.containerkit import COMPOSE, INSIDE, publish, ref, updater_config, wait_health
 from kits.harness import Harness
-from kits.productkit import history, install_product
+from kits.productkit import history, write_config
 from kits.standin import GithubStandin
 
 STACK = "/opt/dunebugger/stack"  # a 256 KiB tmpfs, filled up before the update
 
 
 @pytest.fixture
-def h(booted: Harness) -> Harness:
-    """The containers run from a compose file on a 256 KiB tmpfs."""
-    booted.run(["mkdir", "-p", STACK])
-    booted.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", STACK])
-    booted.write_file(f"{STACK}/docker-compose.yml", COMPOSE)
-    booted.write_file(f"{STACK}/.env", "NATS_URL=nats://127.0.0.1:4222\n")
-    booted.run(["docker", "compose", "-f", str(INSIDE.compose_file), "down"], timeout=120)
-    booted.run(["docker", "compose", "-f", f"{STACK}/docker-compose.yml", "up", "-d"], timeout=120)
-    wait_health(booted, "scheduler", "1.0.0")
-    return booted
+def stack_on_tmpfs(product: Harness, gh: GithubStandin) -> Harness:
+    """The containers run from a compose file on a 256 KiB tmpfs, and the product is configured so."""
+    h = product
+    h.run(["mkdir", "-p", STACK])
+    h.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", STACK])
+    h.write_file(f"{STACK}/docker-compose.yml", COMPOSE)
+    h.write_file(f"{STACK}/.env", "NATS_URL=nats://127.0.0.1:4222\n")
+    h.run(["docker", "compose", "-f", str(INSIDE.compose_file), "down"], timeout=120)
+    h.run(["docker", "compose", "-f", f"{STACK}/docker-compose.yml", "up", "-d"], timeout=120)
+    wait_health(h, "scheduler", "1.0.0")
+    write_config(h, updater_config(gh.url, stability_seconds=1) | {"compose_file": f"{STACK}/docker-compose.yml"})
+    return h
 
 
 @pytest.mark.containers
-def test_disk_full_during_the_compose_write(h: Harness, gh: GithubStandin) -> None:
+def test_disk_full_during_the_compose_write(stack_on_tmpfs: Harness, gh: GithubStandin) -> None:
+    h = stack_on_tmpfs
     publish(gh, "scheduler", "1.2.0")
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    config["compose_file"] = f"{STACK}/docker-compose.yml"
-    config["components"]["scheduler"] = {"health_url": f"http://127.0.0.1:{PORTS['scheduler']}/health"}
-    config["update"] = {"stability_seconds": 1, "health_timeout": 8}
-    install_product(h, config)
     h.run(["dunebugger-units", "check"], check=False)
     before = h.path(f"{STACK}/docker-compose.yml").read_bytes()
     # fill the tmpfs to the last block: the next write of any size fails with ENOSPC
@@ -44,7 +42,7 @@ def test_disk_full_during_the_compose_write(h: Harness, gh: GithubStandin) -> No
     h.run(["dd", "if=/dev/zero", f"of={STACK}/filler2", "bs=1"], check=False)
 
     h.systemctl("start", "dunebugger-update@scheduler.service", check=False, timeout=180)
-    h.wait_for(lambda: any(r["action"] == "rollback" for r in history(h)), 120, "the rollback")
+    h.wait_for(lambda: history(h, "rollback"), 120, "the rollback")
     rollback, update, *_ = history(h)
     assert update["status"] == "failed"
     assert "No space left on device" in update["message"]
@@ -59,10 +57,9 @@ def test_disk_full_during_the_compose_write(h: Harness, gh: GithubStandin) -> No
 
 
 
-def test_disk_full_while_staging_core_changes_nothing(booted: Harness, gh: GithubStandin, device: Device) -> None:
-    h = booted
-    install_product(h, corekit.updater_config(device, gh.url, core_min_free_mb=1))
-    corekit.install_core(h, device)
+@pytest.mark.updater(core_min_free_mb=1)
+def test_disk_full_while_staging_core_changes_nothing(core: Harness, gh: GithubStandin) -> None:
+    h = core
     # move the device onto a tmpfs just larger than what it holds, then fill it to the last block
     h.systemctl("stop", corekit.SERVICE)
     h.run(["cp", "-a", "/opt/dunebugger", "/var/tmp/device-copy"])
@@ -72,7 +69,7 @@ def test_disk_full_while_staging_core_changes_nothing(booted: Harness, gh: Githu
     h.systemctl("start", corekit.SERVICE)
     corekit.wait_healthy(h, "1.0.0")
     pid = corekit.service_props(h, "MainPID")["MainPID"]
-    # requirements that differ from the running release's: a fresh venv and pip, not the reused one (issue 15)
+    # requirements that differ from the running release's: a fresh venv and pip, not the reused one
     files = corekit.release_files("1.2.0", extra_requirement="# changed: a fresh venv and pip")
     corekit.publish(gh, "1.2.0", corekit.tarball(files))
     h.run(["dunebugger-units", "check", "core"], timeout=60)

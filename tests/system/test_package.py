@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kits.devicekit import Device, publish_defaults
+from kits.devicekit import INSIDE, Device, publish_defaults
 from kits.harness import CommandFailed, Harness
 from kits.oldpackage import OLD_VERSION, old_package
 from kits.standin import GithubStandin
@@ -36,7 +36,6 @@ LIB = "usr/lib/dunebugger-units/python"
 CONFIG = "/etc/dunebugger/updater.yaml"
 STATE_DIR = "/var/lib/dunebugger-units"
 DEB_INSIDE = "/root/dunebugger-units.deb"
-INSIDE = Device(Path("/"))  # the device layout, seen from inside the harness
 MESSAGE_IDS = sorted(v for k, v in vars(journal).items() if k.isupper() and re.fullmatch(r"[0-9a-f]{32}", str(v)))
 PYTHON_313 = sorted(glob.glob("/root/.pyenv/versions/3.13*/bin/python3.13"))
 
@@ -51,7 +50,12 @@ ExecStart=/bin/sleep infinity
 # Makes dunebugger-update@ take its time, so that removal meets an update in progress.
 SLOW_UPDATE_DROPIN = "[Service]\nExecStart=\nExecStart=/bin/sleep 300\n"
 
-pytestmark = pytest.mark.releases.with_args(publish_defaults)
+
+def a_backup_to_keep(device: Device) -> None:
+    (device.backup_dir / "core.20260101_000000.tar.gz").write_bytes(b"a backup the purge must keep")
+
+
+pytestmark = [pytest.mark.releases.with_args(publish_defaults), pytest.mark.device.with_args(a_backup_to_keep)]
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------------
@@ -73,13 +77,6 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
             assert result.returncode == 0, f"build-deb.sh failed:\n{result.stderr[-6000:]}"
             built.write_text(result.stdout.strip().splitlines()[-1])
     return Path(built.read_text())
-
-
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    device = Device(tmp_path / "device").lay_out(core_version="1.0.0")
-    (device.backup_dir / "core.20260101_000000.tar.gz").write_bytes(b"a backup the purge must keep")
-    return device
 
 
 @pytest.fixture
@@ -412,7 +409,8 @@ def rebuilt_with_version(deb: Path, version: str, out: Path) -> Path:
 
 def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubStandin, deb: Path,
                                                  tmp_path: Path) -> None:
-    """Issue 11: the old prerm refuses, then dpkg asks the new one (failed-upgrade), which must refuse too."""
+    """The installed version's prerm refuses, then dpkg asks the new one's (failed-upgrade), which must refuse
+    too."""
     from kits.corekit import MANIFEST_URL, publish, release_files, tarball
 
     h = installed
@@ -438,7 +436,7 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
     assert refused.returncode != 0
     assert "not removed or upgraded while it is changing the device" in refused.stderr
     assert "dunebugger-update@core.service" in refused.stderr
-    # the old version stays installed and configured; the update was never touched
+    # the installed version stays installed and configured; the update was never touched
     assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip() == installed_version
     assert package_status(h) == "install ok installed"
     assert unit_state(h, "ActiveState", "dunebugger-update@core.service") == "activating"

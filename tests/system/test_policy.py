@@ -1,21 +1,19 @@
-"""When updates may happen (issue 15), on the real harness: the timer-triggered unattended path with the
-real units, Docker, compose and the loopback registry; the maintenance window, holds, the show lock (a real
-`flock` held by a real unit) and auto_limit; polkit refusing the stronger `force` to the remote's group.
+"""When updates may happen, on the real harness: the timer-triggered unattended path with the real units,
+Docker, compose and the loopback registry; the maintenance window, holds, the show lock (a real `flock` held by
+a real unit) and auto_limit. (That polkit refuses the stronger `force` to the remote's group is proven in
+test_remote_access.py.)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
-from kits.devicekit import Device, publish_defaults
+from kits.containerkit import publish, ref, updater_config, wait_health
 from kits.harness import Harness
-from kits.productkit import REPO, VENV, install_product, write_config
+from kits.productkit import history, write_config
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
@@ -35,11 +33,8 @@ def closed_window() -> dict[str, str]:
 
 
 def configure(h: Harness, gh: GithubStandin, window: dict[str, str] | None, auto_limit: str = "minor") -> None:
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+    config = updater_config(gh.url, keep_backups=2)
     config["components"]["scheduler"] |= {"policy": "auto", "auto_limit": auto_limit}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8, "keep_backups": 2}
     config["policy"] = {"show_lock": SHOW_LOCK, **({"maintenance_window": window} if window else {})}
     write_config(h, config)
 
@@ -52,16 +47,10 @@ pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(dunebugger_
 
 
 @pytest.fixture
-def h(booted: Harness) -> Harness:
-    """The device with its containers running (tests/system/conftest.py)."""
-    return booted
-
-
-@pytest.fixture
-def product(h: Harness, gh: GithubStandin) -> Harness:
-    install_product(h)
-    configure(h, gh, ALWAYS_OPEN)
-    return h
+def auto(product: Harness, gh: GithubStandin) -> Harness:
+    """The product, with scheduler updated unattended in a maintenance window that is always open."""
+    configure(product, gh, ALWAYS_OPEN)
+    return product
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -74,11 +63,6 @@ def cli_json(h: Harness, *args: str, check: bool = True) -> Any:
 
 def run_auto(h: Harness) -> None:
     h.systemctl("start", AUTO, check=False, timeout=300)
-
-
-def history(h: Harness, action: str | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = cli_json(h, "history", "-n", "100")
-    return [r for r in rows if action is None or r["action"] == action]
 
 
 def running_image(h: Harness, component: str) -> str:
@@ -101,10 +85,10 @@ def take_show_lock(h: Harness) -> int:
 # ---- the unattended path ----------------------------------------------------------------------------------
 
 
-def test_the_timer_updates_within_the_window_and_the_limit(product: Harness, gh: GithubStandin) -> None:
+def test_the_timer_updates_within_the_window_and_the_limit(auto: Harness, gh: GithubStandin) -> None:
     """The whole path: timer -> dunebugger-auto-update.service (root, its own GitHub lookup) ->
     dunebugger-update@scheduler -> updated; 2.0.0 is beyond auto_limit minor and never taken."""
-    h = product
+    h = auto
     publish(gh, "scheduler", "1.2.0")
     publish(gh, "scheduler", "2.0.0")  # no image exists for it: taking it would fail the update
     # the timer fires a second after it starts (the shipped one every 15 minutes)
@@ -152,8 +136,8 @@ def test_the_timer_updates_within_the_window_and_the_limit(product: Harness, gh:
     assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
 
 
-def test_outside_the_window_it_waits_and_a_hold_skips(product: Harness, gh: GithubStandin) -> None:
-    h = product
+def test_outside_the_window_it_waits_and_a_hold_skips(auto: Harness, gh: GithubStandin) -> None:
+    h = auto
     publish(gh, "scheduler", "1.0.0")
     publish(gh, "scheduler", "1.2.0")
     configure(h, gh, closed_window())
@@ -194,9 +178,9 @@ def test_outside_the_window_it_waits_and_a_hold_skips(product: Harness, gh: Gith
     assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
 
 
-def test_a_show_defers_unattended_and_refuses_manual_updates_unless_forced(product: Harness,
+def test_a_show_defers_unattended_and_refuses_manual_updates_unless_forced(auto: Harness,
                                                                           gh: GithubStandin) -> None:
-    h = product
+    h = auto
     publish(gh, "scheduler", "1.2.0")
     pid = take_show_lock(h)
     holder = f"held by PID {pid}, dunebugger-show.service"
@@ -226,47 +210,3 @@ def test_a_show_defers_unattended_and_refuses_manual_updates_unless_forced(produ
     assert h.systemctl("show", "-P", "Result", "dunebugger-update-force@scheduler.service").stdout.strip() == "success"
     # the show went on: its lock is still held by the same process
     assert h.systemctl("show", "-P", "MainPID", "dunebugger-show.service").stdout.strip() == str(pid)
-
-
-# ---- who may force ----------------------------------------------------------------------------------------
-
-START_UNIT = """
-import json, sys
-from dunebugger_units.systemd import Systemd, SystemdError
-try:
-    with Systemd.connect() as sd:
-        print(json.dumps({"ok": sd.run_job("start", sys.argv[1], 60)}))
-except SystemdError as exc:
-    print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
-"""
-
-
-@pytest.fixture
-def polkit_device(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
-    device = Device(tmp_path / "device").lay_out(core_version="1.0.0")
-    h = Harness.boot(tmp_path / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        gh = GithubStandin().start(h.listen_tcp())
-        publish_defaults(gh)
-        install_product(h, INSIDE.config(gh.url))
-        h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
-                     (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
-        h.systemctl("daemon-reload")
-        h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
-        yield h
-        gh.stop()
-    finally:
-        h.poweroff()
-
-
-@pytest.mark.parametrize("unit", ["dunebugger-update-force@scheduler.service", AUTO])
-def test_the_remote_group_may_not_force(polkit_device: Harness, unit: str) -> None:
-    h = polkit_device
-    out = h.run([str(VENV / "bin/python"), "-c", START_UNIT, unit], user="remoteuser", timeout=120).stdout
-    answer = json.loads(out.strip().splitlines()[-1])
-    assert answer.get("type") == "AccessDenied", answer
-    assert h.systemctl("show", "-P", "InvocationID", unit).stdout.strip() == ""  # it never ran
-    # while the plain update stays the group's (it starts; nothing to update here, so it is refused)
-    out = h.run([str(VENV / "bin/python"), "-c", START_UNIT, "dunebugger-update@scheduler.service"],
-                user="remoteuser", timeout=120).stdout
-    assert "ok" in json.loads(out.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""Issue 11 on the real harness: nothing the unprivileged check can write steers root, and signed releases.
+"""The privilege boundary on the real harness: nothing the unprivileged check can write steers root; and
+signed releases.
 
 The check's user (`dunebugger-units`) tampers with everything it can write: its cache (an asset URL pointing
 at another server that serves another tarball with a matching checksum, a link where a file should be, a
@@ -12,13 +13,11 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from kits.corekit import (
     asset,
-    install_core,
     publish,
     release_files,
     tarball,
@@ -27,7 +26,7 @@ from kits.corekit import (
 )
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product
+from kits.productkit import history
 from kits.signkit import Signer, make_signer, sha256sums
 from kits.standin import GithubStandin
 
@@ -39,28 +38,12 @@ CONFIG = "/etc/dunebugger/updater.yaml"
 KEYRING = "/etc/dunebugger/trusted.gpg"
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return Device(tmp_path / "device").lay_out(core_version="1.0.0")
-
-
-@pytest.fixture
-def core(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
-    install_product(booted, updater_config(device, gh.url))
-    booted.pi_uid = install_core(booted, device)  # type: ignore[attr-defined]
-    return booted
-
-
 def as_check_user(h: Harness, *argv: str) -> int:
     return h.run(list(argv), user=CHECK_USER, check=False).returncode
 
 
 def write_as_check_user(h: Harness, path: str, text: str) -> int:
     return h.run(["tee", path], user=CHECK_USER, input=text, check=False).returncode
-
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "50"]).stdout)  # type: ignore[no-any-return]
 
 
 def fingerprint(h: Harness) -> dict[str, str]:
@@ -109,7 +92,7 @@ def test_the_check_user_cannot_steer_root(core: Harness, gh: GithubStandin, devi
         # boot recovery and rollback find nothing of root's to act on
         h.run(["dunebugger-units", "recover"])
         assert h.run(["dunebugger-units", "run-rollback", "core"], check=False).returncode == 75
-        # no unfinished update of root's, and no successful update to return to (issue 12's rollback on request)
+        # no unfinished update of root's, and no successful update to return to (a rollback on request)
         assert history(h)[0]["message"].startswith("rolling back core: there is no previous version")
 
         # the update installs the genuine 1.2.0, fetched by root from GitHub; the other server is never asked

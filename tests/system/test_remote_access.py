@@ -4,15 +4,13 @@ remote's client run as unprivileged users over the real system bus."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from kits.devicekit import Device, publish_defaults
+from kits.devicekit import INSIDE, publish_defaults
 from kits.harness import Harness
 from kits.productkit import REPO, VENV, install_product
 from kits.standin import GithubStandin
 
-INSIDE = Device(Path("/"))
 PYTHON = str(VENV / "bin" / "python")
 
 CHECK_AS_CLIENT = """
@@ -86,12 +84,12 @@ def test_user_outside_the_group_is_refused_ours(polkit: Harness) -> None:
     assert not polkit.path("/var/lib/dunebugger-units/state.json").exists()
 
 
-STOP = """
+RUN_JOB = """
 import json, sys
 from dunebugger_units.systemd import Systemd, SystemdError
 try:
     with Systemd.connect() as sd:
-        print(json.dumps({"ok": sd.run_job(sys.argv[1], sys.argv[2], 30)}))
+        print(json.dumps({"ok": sd.run_job(sys.argv[1], sys.argv[2], 60)}))
 except SystemdError as exc:
     print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
 """
@@ -99,7 +97,7 @@ except SystemdError as exc:
 
 @pytest.mark.parametrize("verb", ["stop", "restart"])
 def test_group_member_may_not_stop_or_restart_ours(polkit: Harness, verb: str) -> None:
-    """Issue 11: the group may start our units and nothing else; stopping one could cut a rollback in half."""
+    """The group may start our units and nothing else; stopping one could cut a rollback in half."""
     h = polkit
     h.write_file("/etc/systemd/system/dunebugger-check.service.d/50-hold.conf",
                  "[Service]\nExecStartPre=/bin/sleep 120\n")
@@ -107,8 +105,17 @@ def test_group_member_may_not_stop_or_restart_ours(polkit: Harness, verb: str) -
     h.systemctl("start", "--no-block", "dunebugger-check.service")
     h.wait_for(lambda: h.systemctl("show", "-P", "ActiveState", "dunebugger-check.service").stdout.strip()
                == "activating", 30, "the check to be running")
-    answer = as_user(h, "remoteuser", STOP, verb, "dunebugger-check.service")
+    answer = as_user(h, "remoteuser", RUN_JOB, verb, "dunebugger-check.service")
     assert answer.get("type") == "AccessDenied", answer
     # still the same run, untouched
     assert h.systemctl("show", "-P", "ActiveState", "dunebugger-check.service").stdout.strip() == "activating"
     h.systemctl("stop", "dunebugger-check.service")
+
+
+@pytest.mark.parametrize("unit", ["dunebugger-update-force@scheduler.service", "dunebugger-auto-update.service"])
+def test_group_member_may_not_force(polkit: Harness, unit: str) -> None:
+    answer = as_user(polkit, "remoteuser", RUN_JOB, "start", unit)
+    assert answer.get("type") == "AccessDenied", answer
+    assert polkit.systemctl("show", "-P", "InvocationID", unit).stdout.strip() == ""  # it never ran
+    # while the plain update stays the group's (it starts; nothing to update here, so it is refused)
+    assert "ok" in as_user(polkit, "remoteuser", RUN_JOB, "start", "dunebugger-update@scheduler.service")

@@ -11,18 +11,19 @@ import threading
 from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.containerkit import publish, ref, updater_config, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product, write_config
+from kits.productkit import history, write_config
 from kits.remotekit import converse, frontend, start_remote_standin
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 
+# the updater's own keys, then the keys the frontend's component record reads
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                  "published_at", "assets", "error", "held", "policy",  # held, policy: issue 15
-                  "name", "current_version", "latest_version", "component_type", "prerelease"}  # today's keys
+                  "published_at", "assets", "error", "held", "policy",
+                  "name", "current_version", "latest_version", "component_type", "prerelease"}
 
 
 def scheduler_1_2_0(gh: GithubStandin) -> None:
@@ -33,15 +34,10 @@ pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(scheduler_1
 
 
 @pytest.fixture
-def remote(booted: Harness, gh: GithubStandin) -> Harness:
+def remote(product: Harness) -> Harness:
     """The product, the polkit rule, and the remote stand-in running as `remoteuser` on port 8765."""
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(booted, config)
-    start_remote_standin(booted)
-    return booted
+    start_remote_standin(product)
+    return product
 
 
 def running_image(h: Harness, component: str) -> str:
@@ -101,7 +97,7 @@ def test_failed_update_rolls_back_over_websocket(remote: Harness, gh: GithubStan
     assert remote.journal(f"MESSAGE_ID={journal.ROLLBACK_SUCCEEDED}", "COMPONENT=scheduler")
 
 
-def test_legacy_update_message_over_websocket(remote: Harness) -> None:
+def test_updater_update_message_naming_the_container_over_websocket(remote: Harness) -> None:
     with frontend(remote) as ws:
         converse(ws, {"subject": "updater.check_updates"})
         *progress, final = converse(ws, {"subject": "updater.update", "body": "dunebugger-scheduler"})
@@ -122,13 +118,10 @@ def _update_windows(h: Harness) -> list[tuple[int, int, str]]:
 
 
 def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: GithubStandin, device: Device) -> None:
-    # the seed's remote-first rule, so that scheduler's updates run too and contend for the one lock (with
-    # today's rule they are refused while remote has an update, and may take every turn from remote's)
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    write_config(remote, config | {"policy": {"remote_first": "running"}})
+    # remote first only while it runs an update (policy.remote_first: running), so that scheduler's updates run
+    # too and contend for the one lock (with the default, `available`, they are refused while remote has an
+    # update, and may take every turn from remote's)
+    write_config(remote, updater_config(gh.url) | {"policy": {"remote_first": "running"}})
     publish(gh, "remote", "1.2.0")
     with frontend(remote) as ws:
         converse(ws, {"subject": "updater.check_updates"})
@@ -166,7 +159,7 @@ def test_twenty_concurrent_requests_one_update_at_a_time(remote: Harness, gh: Gi
     for component in ("scheduler", "remote"):
         assert running_image(remote, component) == ref(component, state[component]["current"])
     refusals = [m for m in messages if not m.startswith("Updated")]
-    # ... or today's remote-first rule (policy.remote_first: available), which names itself
+    # ... or the default remote-first rule (policy.remote_first: available), which names itself
     assert all(any(word in m for word in ("in progress", "pending", "already up to date", "policy.remote_first"))
                for m in refusals), refusals
 
@@ -196,6 +189,5 @@ def test_people_on_the_device_update_and_roll_back_from_the_command_line(remote:
     nothing = h.run(["dunebugger-units", "rollback", "scheduler"], check=False, timeout=120)
     assert nothing.returncode == 75
     assert "there is no previous version to return to" in nothing.stdout
-    history = json.loads(h.run(["dunebugger-units", "history", "-n", "4", "--json"]).stdout)
-    assert [(r["action"], r["status"]) for r in history] == [("rollback", "refused"), ("rollback", "rolled-back"),
-                                                             ("update", "updated"), ("update", "unchanged")]
+    assert [(r["action"], r["status"]) for r in history(h)[:4]] == [
+        ("rollback", "refused"), ("rollback", "rolled-back"), ("update", "updated"), ("update", "unchanged")]

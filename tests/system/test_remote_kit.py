@@ -7,16 +7,15 @@ back, updates itself, and broadcasts what systemctl started."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kits.containerkit import COMPOSE, IMAGES, INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.containerkit import COMPOSE, IMAGES, INSIDE, PORTS, images_once, publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
-from kits.productkit import REPO, install_product
+from kits.productkit import REPO
 from kits.remoteimage import STANDIN, python_rootfs
 from kits.remotekit import PORT, _listening, converse, frontend, receive, wait_broadcast
 from kits.standin import GithubStandin
@@ -45,61 +44,49 @@ def standin_cmd(version: str) -> list[str]:
 
 
 def build_images(h: Harness, root: Path) -> None:
-    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version."""
-    for (component, version), (files, cmd) in IMAGES.items():
-        if component == "scheduler":
-            h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version (built once
+    per test process, see `images_once`)."""
+
+    def build() -> None:
+        for (component, version), (files, cmd) in IMAGES.items():
+            if component == "scheduler":
+                h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+                if version != "1.0.0":
+                    h.docker("rmi", ref(component, version))
+        base = f"{REGISTRY}/remote-base:1"
+        h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
+        for version, cmd in (("1.0.0", standin_cmd("1.0.0")), ("1.2.0", standin_cmd("1.2.0")),
+                             (BROKEN_REMOTE, ["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"])):
+            container = h.docker("create", base).stdout.strip()
+            h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
+            h.docker("rm", container)
+            h.docker("push", ref("remote", version))
             if version != "1.0.0":
-                h.docker("rmi", ref(component, version))
-    base = f"{REGISTRY}/remote-base:1"
-    h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
-    for version, cmd in (("1.0.0", standin_cmd("1.0.0")), ("1.2.0", standin_cmd("1.2.0")),
-                         (BROKEN_REMOTE, ["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"])):
-        container = h.docker("create", base).stdout.strip()
-        h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
-        h.docker("rm", container)
-        h.docker("push", ref("remote", version))
-        if version != "1.0.0":
-            h.docker("rmi", ref("remote", version))
+                h.docker("rmi", ref("remote", version))
+
+    images_once(h, "remote-kit-images", build)
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    device = Device(tmp_path / "device").lay_out()
-    device.compose_file.write_text(COMPOSE)  # the kit's keys go in once its user exists (`remote`)
+def kit_compose(device: Device) -> None:
+    """The test device's compose file; the kit's keys go in once its user exists (`remote`)."""
+    device.compose_file.write_text(COMPOSE)
     (device.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
-    return device
+
+
+def scheduler_1_0_0(gh: GithubStandin) -> None:
+    publish(gh, "scheduler", "1.0.0")
+
+
+pytestmark = [pytest.mark.docker, pytest.mark.device.with_args(kit_compose),
+              pytest.mark.releases.with_args(scheduler_1_0_0), pytest.mark.updater(health_timeout=20)]
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        build_images(booted, tmp_path / "images")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    publish(server, "scheduler", "1.0.0")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def remote(h: Harness, gh: GithubStandin) -> Harness:
+def remote(product: Harness, tmp_path: Path) -> Harness:
     """The product with the kit: its sysusers.d user, the polkit rule, and the compose file with the kit's
     keys; then `docker compose up -d` starts the remote stand-in's container."""
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 20}
-    install_product(h, config)  # runs systemd-sysusers on the kit's file: dunebugger-remote, a free uid
+    h = product  # install_product ran systemd-sysusers on the kit's file: dunebugger-remote, a free uid
+    build_images(h, tmp_path / "images")
     h.write_file(str(INSIDE.compose_file), merged_compose(h.run(["sh", str(KEYS), str(KIT)]).stdout))
     h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
                  (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
@@ -183,7 +170,7 @@ def test_check_update_dry_run_rollback_and_a_systemctl_update_through_the_kit(re
         assert done == {"subject": "update_result", "source": "controller", "destination": "asker",
                         "body": {"component": "scheduler", "success": True, "message": "Updated scheduler to 1.2.0",
                                  "dry_run": False}}
-        # ... and every frontend hears it too, as today's `log` as well
+        # ... and every frontend hears it too, also as a `log` message
         wait_broadcast(ws, is_result("scheduler", "Updated scheduler to 1.2.0"), 60, heard)
         log = wait_broadcast(ws, lambda r: r["subject"] == "log" and "Updated scheduler" in r["body"]["message"], 60,
                              heard)
@@ -216,7 +203,7 @@ def test_remote_updates_itself_and_rolls_back_through_the_kit(remote: Harness, g
     publish(gh, "remote", "1.2.0")
     with frontend(h) as ws:
         converse(ws, {"subject": "updater.check_updates"})
-        # today's rule (policy.remote_first: available): remote first, and the answer names the rule
+        # the default rule (policy.remote_first: available): remote first, and the answer names the rule
         refused = converse(ws, {"subject": "updater.perform_update", "body": {"component": "scheduler"}})[-1]
         assert refused["body"]["success"] is False
         assert "Cannot update scheduler before remote" in refused["body"]["message"]

@@ -7,53 +7,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from kits.containerkit import COMPOSE, INSIDE, MANIFEST_URL, PORTS, lay_out, publish, ref, start_containers, wait_health
-from kits.corekit import DEVICE_SETTINGS, INSTALL_DIR, install_core, owners, publish_all, updater_config, wait_healthy
+from kits.containerkit import COMPOSE, publish, ref, wait_health
+from kits.corekit import DEVICE_SETTINGS, INSTALL_DIR, owners, publish_all, wait_healthy
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product
+from kits.productkit import history
 from kits.standin import GithubStandin
-
-
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    return lay_out(Device(tmp_path / "device").lay_out())
-
-
-@pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def history(h: Harness) -> list[dict[str, Any]]:
-    return json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)  # type: ignore[no-any-return]
-
-
-def containers_product(h: Harness, gh: GithubStandin, tmp_path: Path) -> None:
-    start_containers(h, tmp_path / "rootfs")
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(h, config)
 
 
 def rollback(h: Harness, component: str) -> subprocess.CompletedProcess[str]:
@@ -64,9 +25,10 @@ def image_of(h: Harness, component: str) -> str:
     return json.loads(h.docker("container", "inspect", f"dunebugger-{component}").stdout)[0]["Config"]["Image"]  # type: ignore[no-any-return]
 
 
-def test_container_rollback_on_request_returns_to_the_previous_image(h: Harness, gh: GithubStandin,
-                                                                      tmp_path: Path, device: Device) -> None:
-    containers_product(h, gh, tmp_path)
+@pytest.mark.containers
+def test_container_rollback_on_request_returns_to_the_previous_image(product: Harness, gh: GithubStandin,
+                                                                      device: Device) -> None:
+    h = product
     publish(gh, "scheduler", "1.2.0")
     h.run(["dunebugger-units", "check"], timeout=60)
     h.systemctl("start", "dunebugger-update@scheduler.service", timeout=240)
@@ -96,9 +58,10 @@ def test_container_rollback_on_request_returns_to_the_previous_image(h: Harness,
     assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
 
 
-def test_stop_before_any_change_records_cancelled_and_rolls_nothing_back(h: Harness, gh: GithubStandin,
-                                                                         tmp_path: Path, device: Device) -> None:
-    containers_product(h, gh, tmp_path)
+@pytest.mark.containers
+def test_stop_before_any_change_records_cancelled_and_rolls_nothing_back(product: Harness, gh: GithubStandin,
+                                                                         device: Device) -> None:
+    h = product
     publish(gh, "scheduler", "1.2.0")
     h.run(["dunebugger-units", "check"], timeout=60)
     h.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
@@ -121,10 +84,9 @@ def test_stop_before_any_change_records_cancelled_and_rolls_nothing_back(h: Harn
     assert json.loads(h.docker("container", "inspect", "dunebugger-scheduler").stdout)[0]["Id"] == before
 
 
-def test_core_rollback_on_request_keeps_the_settings_as_they_are_now(h: Harness, gh: GithubStandin,
+def test_core_rollback_on_request_keeps_the_settings_as_they_are_now(core: Harness, gh: GithubStandin,
                                                                      device: Device) -> None:
-    install_product(h, updater_config(device, gh.url))
-    uid = install_core(h, device)
+    h, uid = core, core.pi_uid  # type: ignore[attr-defined]
     sequences = device.core_dir / "app/config/sequences"  # a settings dir only this device has
     sequences.mkdir()
     (sequences / "night.json").write_text('{"lights": 3}\n')
@@ -140,7 +102,7 @@ def test_core_rollback_on_request_keeps_the_settings_as_they_are_now(h: Harness,
     st = new_sequences.stat()
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, uid, 0o770)
     assert (new_sequences / "night.json").stat().st_uid == uid
-    # a person edits a setting on the new release, then asks for the old one back
+    # a person edits a setting on the new release, then asks for the previous one back
     edited = DEVICE_SETTINGS["app/config/gpio.conf"] + "buzzer_pin = 22\n"
     (running / "app/config/gpio.conf").write_text(edited)
 

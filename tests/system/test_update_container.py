@@ -17,15 +17,13 @@ import yaml
 from kits.containerkit import (
     COMPOSE,
     INSIDE,
-    MANIFEST_URL,
-    PORTS,
     publish,
     ref,
     wait_health,
 )
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import CONFIG, history, install_product, write_config
+from kits.productkit import CONFIG, history, write_config
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
@@ -37,17 +35,8 @@ def installed_core(gh: GithubStandin) -> None:
     gh.add_release("dunebugger", "v1.0.0")
 
 
-pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(installed_core)]
-
-
-@pytest.fixture
-def product(booted: Harness, gh: GithubStandin) -> Harness:
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8, "keep_backups": 2}
-    install_product(booted, config)
-    return booted
+pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(installed_core),
+              pytest.mark.updater(keep_backups=2)]
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -138,7 +127,7 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     disk = [c["detail"] for c in result["checks"] if c["name"] == "disk space"]
     assert any(d.endswith("MB free on /var/lib/docker, 500 MB needed") for d in disk), disk
     assert any("/opt/dunebugger/backups" in d for d in disk), disk
-    # on disk: state, compose file (one line changed), one backup equal to the old file, no transaction
+    # on disk: state, compose file (one line changed), one backup equal to the file before, no transaction
     assert state(h)["components"]["scheduler"]["current"] == "1.2.0"
     shown = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
     assert (shown["current"], shown["update_available"]) == ("1.2.0", False)
@@ -148,7 +137,7 @@ def test_update_to_a_healthy_release(product: Harness, gh: GithubStandin, device
     [backup] = backups(device)
     assert backup.read_text() == COMPOSE
     assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
-    # in docker: a new container on the new image, remote untouched, the old image kept for a rollback
+    # in docker: a new container on the new image, remote untouched, the 1.0.0 image kept for a rollback
     new = container(h, "scheduler")
     assert new["Id"] != old_id and new["Config"]["Image"] == ref("scheduler", "1.2.0") and new["State"]["Running"]
     assert container(h, "remote")["Id"] == remote_id
@@ -176,7 +165,7 @@ REGISTRY_DOWN = "[Service]\nExecStartPre=/bin/systemctl stop docker-registry.ser
         pytest.param("1.4.0", True, "health endpoint", id="fails-http-health-registry-stopped"),
     ],
 )
-def test_failed_post_checks_roll_back(  # noqa: PLR0917  # fixtures plus parametrize columns
+def test_failed_post_checks_roll_back(
     product: Harness, gh: GithubStandin, device: Device, version: str, registry_down: bool, failed_check: str
 ) -> None:
     h = product
@@ -203,7 +192,7 @@ def test_failed_post_checks_roll_back(  # noqa: PLR0917  # fixtures plus paramet
     assert device.compose_file.read_text() == COMPOSE
     assert state(h)["components"]["scheduler"]["current"] == "1.0.0"
     assert not h.path("/var/lib/dunebugger-units/transaction.json").exists()
-    # in docker: the old image runs and answers
+    # in docker: the 1.0.0 image runs and answers
     now = container(h, "scheduler")
     assert now["Config"]["Image"] == ref("scheduler", "1.0.0") and now["State"]["Running"]
     wait_health(h, "scheduler", "1.0.0", timeout=5)
@@ -216,11 +205,12 @@ def test_failed_post_checks_roll_back(  # noqa: PLR0917  # fixtures plus paramet
     assert not journal_of(h, journal.ROLLBACK_FAILED, "scheduler")
 
 
-def test_rollback_without_the_old_image_needs_a_person(product: Harness, gh: GithubStandin, device: Device) -> None:
+def test_rollback_without_the_previous_image_needs_a_person(product: Harness, gh: GithubStandin,
+                                                            device: Device) -> None:
     h = product
-    # the old image vanishes while the broken one is tried: nothing can bring it back without the registry
+    # the 1.0.0 image vanishes while the broken one is tried: nothing can bring it back without the registry
     h.write_file(
-        "/etc/systemd/system/dunebugger-rollback@.service.d/old-image-gone.conf",
+        "/etc/systemd/system/dunebugger-rollback@.service.d/previous-image-gone.conf",
         REGISTRY_DOWN + f"ExecStartPre=/usr/bin/docker rmi --force {ref('scheduler', '1.0.0')}\n",
     )
     h.systemctl("daemon-reload")
@@ -277,7 +267,7 @@ def make_compose_read_only(h: Harness) -> None:
         ),
     ],
 )
-def test_failed_pre_check_changes_nothing(  # noqa: PLR0917  # fixtures plus parametrize columns
+def test_failed_pre_check_changes_nothing(
     product: Harness,
     gh: GithubStandin,
     device: Device,
@@ -352,7 +342,8 @@ def test_dry_run_shows_checks_and_plan_and_changes_nothing(product: Harness, gh:
 
 def test_a_second_update_during_one_is_refused(product: Harness, gh: GithubStandin, device: Device) -> None:
     h = product
-    # the seed's rule: with today's (policy.remote_first: available) scheduler would wait for remote's update
+    # remote first only while it runs an update: with the default (policy.remote_first: available) scheduler
+    # would wait for remote's update
     config = yaml.safe_load(h.path(CONFIG).read_text())
     write_config(h, config | {"policy": {"remote_first": "running"}})
     publish(gh, "scheduler", "1.2.0")

@@ -15,30 +15,20 @@ from kits.corekit import (
     DEVICE_SETTINGS,
     SERVICE,
     asset,
-    install_core,
     owners,
     publish_all,
     service_props,
-    updater_config,
     wait_healthy,
 )
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import history, install_product
+from kits.productkit import history
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 
 UPDATE = "dunebugger-update@core.service"
 ROLLBACK = "dunebugger-rollback@core.service"
-
-
-@pytest.fixture
-def core(booted: Harness, gh: GithubStandin, device: Device) -> Harness:
-    """Product installed, core 1.0.0 running in today's plain layout; pi's uid is kept on the harness."""
-    install_product(booted, updater_config(device, gh.url))
-    booted.pi_uid = install_core(booted, device)  # type: ignore[attr-defined]
-    return booted
 
 
 def update_to(h: Harness, gh: GithubStandin, version: str) -> None:
@@ -110,7 +100,7 @@ def test_good_release_migrates_keeps_settings_and_restarts_once(core: Harness, g
     assert done and done[-1]["TO_VERSION"] == "1.2.0"
     phases = [e.get("PHASE") for e in h.journal("COMPONENT=core", "SYSLOG_IDENTIFIER=dunebugger-update")]
     assert "downloading 100%" in phases and "switching" in phases
-    # requirements unchanged (issue 15): 1.0.0's installed packages serve 1.2.0's own venv, without pip
+    # requirements unchanged: 1.0.0's installed packages serve 1.2.0's own venv, without pip
     assert "reusing the venv of 1.0.0 (requirements unchanged)" in phases, phases
     assert phases.index("reusing the venv of 1.0.0 (requirements unchanged)") < phases.index("switching")
     assert "installing requirements" not in phases

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.containerkit import INSIDE, MANIFEST_URL, PORTS, publish, ref, wait_health
+from kits.containerkit import publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product
 from kits.remotekit import PORT, start_remote_standin
 from kits.standin import GithubStandin
 from kits.webkit import REPO, WEB, Page, PanelServer, chromium
@@ -44,21 +43,10 @@ pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(scheduler_1
 
 
 @pytest.fixture
-def h(booted: Harness) -> Harness:
-    """The device with its containers running (tests/system/conftest.py)."""
-    return booted
-
-
-@pytest.fixture
-def page(h: Harness, gh: GithubStandin) -> Iterator[Page]:
+def page(product: Harness) -> Iterator[Page]:
     """The product and the remote stand-in in the test systemd; the demo page in Chromium, connected to it."""
-    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
-    for component, port in PORTS.items():
-        config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
-    config["update"] = {"stability_seconds": 2, "health_timeout": 8}
-    install_product(h, config)
-    start_remote_standin(h)
-    server = PanelServer(lambda: h.connect_tcp(PORT)).start()
+    start_remote_standin(product)
+    server = PanelServer(lambda: product.connect_tcp(PORT)).start()
     try:
         with chromium(width=900, height=1000) as driver:
             page = Page(driver, server.url)
@@ -100,7 +88,8 @@ def test_check_in_the_browser(page: Page) -> None:
     assert page.driver.execute_script("return window.__pwned") is None
 
 
-def test_update_in_the_browser(page: Page, h: Harness) -> None:
+def test_update_in_the_browser(page: Page, product: Harness) -> None:
+    h = product
     result = run_in_browser(page, "scheduler", "update")
     assert (result["kind"], result["tone"]) == ("updated", "ok")
     assert "Updated scheduler to 1.2.0" in result["text"]
@@ -158,7 +147,8 @@ def test_rollback_on_request_in_the_browser(page: Page, h: Harness) -> None:
     assert "scheduler:rollback" not in page.enabled()
 
 
-def test_dry_run_in_the_browser(page: Page, h: Harness, device: Device) -> None:
+def test_dry_run_in_the_browser(page: Page, product: Harness, device: Device) -> None:
+    h = product
     before = device.compose_file.read_bytes()
     result = run_in_browser(page, "scheduler", "dry-run")
     assert (result["kind"], result["tone"]) == ("dry-run", "info")
@@ -169,7 +159,8 @@ def test_dry_run_in_the_browser(page: Page, h: Harness, device: Device) -> None:
     assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
 
 
-def test_failed_update_rolls_back_in_the_browser(page: Page, h: Harness, gh: GithubStandin) -> None:
+def test_failed_update_rolls_back_in_the_browser(page: Page, product: Harness, gh: GithubStandin) -> None:
+    h = product
     publish(gh, "scheduler", "1.3.0")  # exits at start
     page.check()
     page.wait(lambda: "1.0.0 → 1.3.0" in page.row("scheduler"), 60, "the check to see 1.3.0")

@@ -69,7 +69,7 @@ UNSAFE: list[object] = [
     pytest.param([_file("a", b"1"), _file("a", b"2")], "appears twice", id="duplicate"),
     pytest.param([_file("big", b"x" * (CAP // 2)), _file("big2", b"x" * (CAP // 2 + 1))], "unpacks to over",
                  id="huge-unpacked"),
-    # issue 11: reads as inside, lands outside; then a dir entry would chmod what the link points at
+    # reads as inside, lands outside; then a dir entry would chmod what the link points at
     pytest.param([_special("l", tarfile.SYMTYPE, "."),
                   _special("esc", tarfile.SYMTYPE, "l/l/l/l/l/l/l/../../../../../../.."),
                   _special("esc", tarfile.DIRTYPE, mode=0o700)], "link points outside", id="link-chain-escape"),
@@ -90,7 +90,7 @@ UNSAFE: list[object] = [
 
 
 def test_link_chain_escape_changes_nothing_outside(tmp_path: Path) -> None:
-    """The bypass of issue 11, end to end: the mode of the dir above the destination stays as it was."""
+    """A link chain that escapes, end to end: the mode of the dir above the destination stays as it was."""
     outside = tmp_path / "outside"
     dest = outside / "a/b/c/d/e/f/dest"
     dest.mkdir(parents=True)

@@ -76,7 +76,7 @@ def test_pip_options(index: str | None, links: tuple[str, ...], tail: list[str])
     assert argv[argv.index("-r") + 2:] == tail
 
 
-# ---- issue 15: reuse of the previous release's installed packages -----------------------------------------
+# ---- reuse of the previous release's installed packages --------------------------------------------------
 
 SITE = Path("/r/1.0.0/.venv/lib/python3.11/site-packages")
 

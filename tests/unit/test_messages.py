@@ -19,9 +19,9 @@ BODY_KEYS = {
     "log": {"success", "message", "level"},
     "system_info": {"dunebugger_components"},
 }
-# the seed's keys, and today's remote's keys beside them
+# the updater's own keys, and beside them the keys of the dunebugger-remote app's component record
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
-                  "published_at", "assets", "error", "held", "policy",  # held, policy: issue 15
+                  "published_at", "assets", "error", "held", "policy",
                   "next_window", "failed_versions", "previous", "last_result", "prepared",  # the update panel's
                   "name", "current_version", "latest_version", "component_type", "prerelease"}
 
@@ -65,7 +65,7 @@ def test_check_updates_contract() -> None:
     assert_contract(msg)
     assert_contract(info)
     assert msg["destination"] == "c1"
-    assert info["destination"] == "broadcast"  # as today's remote: the System page's versions
+    assert info["destination"] == "broadcast"  # as the dunebugger-remote app does: the System page's versions
     assert set(msg["body"]["components"]) == {"core", "scheduler", "remote"}
     assert set(msg["body"]["components"]["core"]) == COMPONENT_KEYS
 
@@ -83,7 +83,7 @@ def test_perform_update_gives_progress_then_result() -> None:
     assert client.started == [("scheduler", True)]
 
 
-def test_legacy_update_shape() -> None:
+def test_updater_update_shape() -> None:
     client = ScriptedClient()
     msgs = list(handle({"subject": "updater.update", "body": "dunebugger-core", "connectionId": "x"}, client))
     for msg in msgs:
@@ -101,8 +101,8 @@ def test_legacy_update_shape() -> None:
     pytest.param("updater.perform_update", {"component": 3}, "component must be a string", id="int-component"),
     pytest.param("updater.perform_update", {"component": "core", "dry_run": "yes"}, "dry_run must be",
                  id="string-dry-run"),
-    pytest.param("updater.update", {"component": "core"}, "must be a component name", id="legacy-object"),
-    pytest.param("updater.update", "core;x", "unknown component", id="legacy-injection"),
+    pytest.param("updater.update", {"component": "core"}, "must be a component name", id="updater-update-object"),
+    pytest.param("updater.update", "core;x", "unknown component", id="updater-update-injection"),
 ])
 def test_bad_requests_get_an_error_and_start_nothing(subject: str, body: Any, error: str) -> None:
     client = ScriptedClient()

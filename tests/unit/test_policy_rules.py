@@ -1,4 +1,4 @@
-"""When updates may happen (issue 15): the pure decisions, table-tested."""
+"""When updates may happen: the pure decisions, table-tested."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Fidelity to today's remote and frontend (dunebugger-remote `app/websocket_message_handler.py`, dunebugger-fe
-`websocket.js`, `SystemPage.js`), pinned with fixtures shaped like their messages; and the pure decisions of
-the client (progress percent, error lines, the remote-first policy, the outcome of remote's own update)."""
+"""Fidelity to the dunebugger-remote app and the frontend (dunebugger-remote `app/websocket_message_handler.py`,
+dunebugger-fe `websocket.js`, `SystemPage.js`), pinned with fixtures shaped like their messages; and the pure
+decisions of the client (progress percent, error lines, the remote-first policy, the outcome of remote's own update)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,15 @@ from dunebugger_units.remote.messages import broadcast_replies, handle, level_of
 from dunebugger_units.rules.preflight import remote_first_check
 from dunebugger_units.systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, SystemdError
 
-# What today's frontend accepts (websocket.js): a reply to its own connectionId or to broadcast, and of the
+# What the frontend accepts (websocket.js): a reply to its own connectionId or to broadcast, and of the
 # subjects it acts on, the ones the updater sends.
-TODAY_ENVELOPE = {"subject": "log", "body": {"success": True, "message": "...", "level": "info"},
+FRONTEND_ENVELOPE = {"subject": "log", "body": {"success": True, "message": "...", "level": "info"},
                   "source": "controller", "destination": "broadcast"}
-TODAY_LEVELS = {"info", "warning", "error"}
-# Today's system_info (SystemPage.js reads dunebugger_components[].name/.state/.version)
-TODAY_SYSTEM_INFO = {"dunebugger_components": [{"name": "core", "state": "running", "version": "1.0.0-beta.4"}]}
-# Today's component record (dunebugger_updater.py)
-TODAY_COMPONENT = {"name": "scheduler", "current_version": "1.0.0-beta.15", "latest_version": "unknown",
+FRONTEND_LEVELS = {"info", "warning", "error"}
+# The system_info of the System page (SystemPage.js reads dunebugger_components[].name/.state/.version)
+SYSTEM_PAGE_INFO = {"dunebugger_components": [{"name": "core", "state": "running", "version": "1.0.0-beta.4"}]}
+# The dunebugger-remote app's component record (dunebugger_updater.py)
+REMOTE_APP_COMPONENT = {"name": "scheduler", "current_version": "1.0.0-beta.15", "latest_version": "unknown",
                    "component_type": "container", "prerelease": True}
 
 RECORD = {"current": "1.0.0-beta.15", "latest": "1.0.0-beta.16", "update_available": True, "release_notes": "",
@@ -58,14 +58,14 @@ def result(**fields: Any) -> dict[str, Any]:
 
 # ---- component records and system_info ----------------------------------------------------------------------
 
-def test_component_records_carry_today_keys_beside_the_seed_keys() -> None:
+def test_component_records_carry_the_remote_apps_keys_beside_the_updaters() -> None:
     view = component_view("scheduler", RECORD)
     assert FRONTEND_KEYS == check_phase.FRONTEND_KEYS  # the client's copy is the check's (no import needed)
     assert set(view) == set(FRONTEND_KEYS) | set(ROOT_KEYS) | set(TODAY_KEYS)
     assert {k: view[k] for k in TODAY_KEYS} == {"name": "scheduler", "current_version": "1.0.0-beta.15",
                                                 "latest_version": "1.0.0-beta.16", "component_type": "container",
                                                 "prerelease": True}
-    assert set(TODAY_COMPONENT) == set(TODAY_KEYS)
+    assert set(REMOTE_APP_COMPONENT) == set(TODAY_KEYS)
 
 
 def test_what_the_panel_needs_is_pinned_beside_every_earlier_key() -> None:
@@ -132,17 +132,17 @@ def test_nothing_known_is_unknown_never_null() -> None:
     pytest.param(RECORD | {"last_result": {"status": "needs-manual"}}, "needs-manual", id="needs-manual"),
     pytest.param({}, "unknown", id="nothing"),
 ])
-def test_system_info_is_shaped_like_today(record: dict[str, Any], state: str) -> None:
+def test_system_info_is_shaped_for_the_system_page(record: dict[str, Any], state: str) -> None:
     components = system_info_components({"scheduler": record})
     assert [c["name"] for c in components] == ["core", "scheduler", "remote"]
     for item in components:
-        assert set(item) == set(TODAY_SYSTEM_INFO["dunebugger_components"][0])
+        assert set(item) == set(SYSTEM_PAGE_INFO["dunebugger_components"][0])
         assert None not in item.values()
     assert components[1]["state"] == state
 
 
 def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
-    (tmp_path / "check").mkdir()  # the check's cache, beside root's state (issue 11)
+    (tmp_path / "check").mkdir()  # the check's cache, beside root's state
     (tmp_path / "check" / "check.json").write_text(json.dumps({"components": {"scheduler": RECORD}}))
     info = UpdaterClient(tmp_path).system_info()
     assert info["dunebugger_components"][1] == {"name": "scheduler", "state": "update-available",
@@ -165,15 +165,15 @@ def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
     pytest.param({"status": "failed", "success": False}, "error", id="failed"),
     pytest.param({"status": "needs-manual", "success": False}, "error", id="needs-manual"),
 ])
-def test_log_levels_as_today(fields: dict[str, Any], level: str) -> None:
+def test_log_levels_are_the_frontends(fields: dict[str, Any], level: str) -> None:
     assert level_of(result(**fields)) == level
-    assert level in TODAY_LEVELS
+    assert level in FRONTEND_LEVELS
 
 
-def test_every_result_is_broadcast_as_update_result_and_today_log() -> None:
+def test_every_result_is_broadcast_as_update_result_and_as_log() -> None:
     rolled = result(status="rolled-back", success=False, message="Post-update checks failed, rolled back to v1.0.0")
     update_result, log = broadcast_replies(rolled)
-    assert set(log) == set(TODAY_ENVELOPE)
+    assert set(log) == set(FRONTEND_ENVELOPE)
     assert log == {"subject": "log", "source": "controller", "destination": "broadcast",
                    "body": {"success": False, "message": "Post-update checks failed, rolled back to v1.0.0",
                             "level": "warning"}}
@@ -291,16 +291,16 @@ def test_a_check_without_a_bus_is_a_client_error_not_sdbus() -> None:
         UpdaterClient("/nonexistent", connect=sdbus_internals).check()
 
 
-# ---- today's remote-first rule -----------------------------------------------------------------------------------
+# ---- the remote-first rule ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("policy", "name", "remote", "refused"), [
     pytest.param("available", "scheduler", {"update_available": True, "current": "1.0.0", "latest": "1.2.0"}, True,
-                 id="today-scheduler-waits"),
-    pytest.param("available", "core", {"update_available": True}, True, id="today-core-waits"),
+                 id="available-scheduler-waits"),
+    pytest.param("available", "core", {"update_available": True}, True, id="available-core-waits"),
     pytest.param("available", "remote", {"update_available": True}, False, id="remote-itself-goes"),
     pytest.param("available", "scheduler", {"update_available": False}, False, id="nothing-for-remote"),
     pytest.param("available", "scheduler", {}, False, id="remote-never-checked"),
-    pytest.param("running", "scheduler", {"update_available": True}, False, id="seed-rule"),
+    pytest.param("running", "scheduler", {"update_available": True}, False, id="running-scheduler-goes"),
 ])
 def test_remote_first_policy(policy: str, name: str, remote: dict[str, Any], refused: bool) -> None:
     outcome = remote_first_check(policy, name, remote)
@@ -312,7 +312,7 @@ def test_remote_first_policy(policy: str, name: str, remote: dict[str, Any], ref
 
 
 def test_remote_first_policy_config() -> None:
-    assert parse_config({}).policy.remote_first == "available"  # today's behaviour is the default
+    assert parse_config({}).policy.remote_first == "available"  # remote first whenever it has an update
     assert parse_config({"policy": {"remote_first": "running"}}).policy.remote_first == "running"
     with pytest.raises(ConfigError, match=r"^policy.remote_first: expected one of available, running, got 'always'"):
         parse_config({"policy": {"remote_first": "always"}})
@@ -341,7 +341,7 @@ def write_result(results: Path, name: str, data: dict[str, Any]) -> None:
 
 
 def test_follow_results_yields_each_new_result_once_in_order(tmp_path: Path) -> None:
-    results = tmp_path / "elsewhere"  # the results dir is a parameter (issue 11 moves it)
+    results = tmp_path / "elsewhere"  # the results dir is a parameter
     write_result(results, "20260101T000000Z-1-scheduler-update.json", result(finished_at="2026-01-01T00:00:00Z"))
     client = UpdaterClient(tmp_path / "state", results_dir=results, poll=0.01)
     follow = client.follow_results(since="2026-01-01T00:00:01Z")
