@@ -23,6 +23,7 @@ from dunebugger_units import journal
 # the updater's own keys, then the keys the frontend's component record reads
 COMPONENT_KEYS = {"current", "latest", "update_available", "release_notes", "last_checked", "release_url",
                   "published_at", "assets", "error", "held", "policy",
+                  "next_window", "failed_versions", "previous", "last_result", "prepared",
                   "name", "current_version", "latest_version", "component_type", "prerelease"}
 
 

@@ -122,7 +122,7 @@ def test_update_in_the_browser(page: Page, product: Harness) -> None:
     assert len(page.events("dunebugger-update-finished")) == 1  # the broadcast twin is not a second outcome
 
 
-def test_rollback_on_request_in_the_browser(page: Page, h: Harness) -> None:
+def test_rollback_on_request_in_the_browser(page: Page, product: Harness) -> None:
     """The rollback asks first, naming both versions; then the real rollback unit returns to 1.0.0."""
     assert page.js("return root.querySelector('li[data-component=scheduler] button[data-action=rollback]').hidden")
     run_in_browser(page, "scheduler", "update")
@@ -130,15 +130,15 @@ def test_rollback_on_request_in_the_browser(page: Page, h: Harness) -> None:
     page.button("scheduler", "rollback").click()
     assert page.text("dialog h3") == "Roll back scheduler from 1.2.0 to 1.0.0?"
     assert page.text("dialog button.confirm") == "Roll back to 1.0.0"
-    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")  # nothing happens before the yes
+    assert running_image(product, "scheduler") == ref("scheduler", "1.2.0")  # nothing happens before the yes
     page.watch_activity()
     page.js("root.querySelector('dialog button.confirm').click()")
     result = page.wait_result("scheduler", 240)
     assert (result["kind"], result["tone"]) == ("rolled-back", "info")
     assert result["text"].startswith("↺ Rolled back — Rollback requested, rolled back to v1.0.0"), result
     assert any(text.startswith("Rolling back scheduler") for text in page.seen_activity()), page.seen_activity()
-    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
-    wait_health(h, "scheduler", "1.0.0", timeout=10)
+    assert running_image(product, "scheduler") == ref("scheduler", "1.0.0")
+    wait_health(product, "scheduler", "1.0.0", timeout=10)
     finished = page.events("dunebugger-update-finished")[-1]["detail"]
     assert (finished["action"], finished["outcome"], finished["from"], finished["to"]) == \
         ("rollback", "success", "1.2.0", "1.0.0")
