@@ -416,6 +416,19 @@ def recover(ctx: Context, as_json: bool) -> None:
     _finish(result, as_json)
 
 
+@click.command("serve-file-requests", hidden=True)
+@config_option
+@click.argument("updates_dir", default="/var/dunebugger/updates")
+@click.pass_obj
+def serve_file_requests(ctx: Context, updates_dir: str) -> None:
+    """Answer the remote's request files (what dunebugger-remote-requests.service runs)."""
+    from .remote.fileserve import serve
+
+    journal.set_identifier("dunebugger-remote-requests")
+    _require_root_or_exit("serve-file-requests starts updates", False)
+    sys.exit(serve(ctx.config_or_exit(False), Path(updates_dir)))
+
+
 main.add_command(check)
 main.add_command(policy_commands.hold)
 main.add_command(policy_commands.unhold)
@@ -428,6 +441,7 @@ main.add_command(update)
 main.add_command(rollback)
 main.add_command(run_update_command)
 main.add_command(run_rollback_command)
+main.add_command(serve_file_requests)
 
 
 def run() -> None:  # pragma: no cover - console script shim
