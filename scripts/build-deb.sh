@@ -131,6 +131,8 @@ install_files() {
     cp -r --no-preserve=mode,ownership "$REPO"/units/* "$root/usr/lib/systemd/system/"
     install -D -m 0644 "$REPO/packaging/sysusers.d/dunebugger-units.conf" \
         "$root/usr/lib/sysusers.d/dunebugger-units.conf"
+    install -D -m 0644 "$REPO/packaging/tmpfiles.d/dunebugger-units.conf" \
+        "$root/usr/lib/tmpfiles.d/dunebugger-units.conf"
     install -D -m 0644 "$REPO/packaging/polkit/50-dunebugger-units.rules" \
         "$root/usr/share/polkit-1/rules.d/50-dunebugger-units.rules"
     install -D -m 0644 "$REPO/packaging/compose/remote.override.yml" "$doc/examples/remote.override.yml"
@@ -147,16 +149,17 @@ install_files() {
     sed "s/@MAINTAINER@/$MAINTAINER/" "$REPO/packaging/debian/changelog" | gzip -9n >"$doc/changelog.gz"
 }
 
-# Units with an [Install] section are enabled; the timers among them are also started at once.
+# Units with an [Install] section are enabled; the timers and path units among them are also started at once.
 units_with_install() {
-    grep -l '^WantedBy=' "$REPO"/units/*.service "$REPO"/units/*.timer 2>/dev/null | xargs -rn1 basename | sort
+    grep -l '^WantedBy=' "$REPO"/units/*.service "$REPO"/units/*.timer "$REPO"/units/*.path 2>/dev/null \
+        | xargs -rn1 basename | sort
 }
 
 maintainer_scripts() {
     local control="$1"
     local enable start
     enable="$(units_with_install | tr '\n' ' ' | sed 's/ $//')"
-    start="$(units_with_install | grep '\.timer$' | tr '\n' ' ' | sed 's/ $//')"
+    start="$(units_with_install | grep -E '\.(timer|path)$' | tr '\n' ' ' | sed 's/ $//')"
     [[ -n "$start" ]] || die "no timer with an [Install] section in units/"
     for script in postinst prerm postrm; do
         # The check service is stopped along with its timer (the timer alone would let a running check go on).
