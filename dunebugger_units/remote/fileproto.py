@@ -163,13 +163,14 @@ def already_current(result: Mapping[str, Any]) -> bool:
     return result.get("status") == "refused" and ("already up to date" in message or "is already installed" in message)
 
 
-def final_fields(result: Mapping[str, Any] | None, job_result: str) -> tuple[bool, str, str, str]:
+def final_fields(result: Mapping[str, Any] | None, job_result: str, asked: str) -> tuple[bool, str, str, str]:
     """(success, message, output, error) of the final status, from the recorded result that answers the request
-    (the rollback's, when the update failed and was rolled back)."""
+    (the rollback's, when the update failed and was rolled back: a failure for the update that was `asked`)."""
     if result is None:
         return False, f"The unit ended with job result {job_result!r} and recorded no result", "", job_result
     message = str(result.get("message") or result.get("status") or "")
-    success = bool(result.get("success")) or already_current(result)
+    success = (bool(result.get("success")) or already_current(result)
+               or (asked == "rollback" and result.get("status") == "rolled-back"))
     versions = " -> ".join(str(v) for v in (result.get("from_version"), result.get("to_version")) if v)
     output = f"{result.get('action')} {result.get('component')}: {result.get('status')}"
     output += f" ({versions})" if versions else ""

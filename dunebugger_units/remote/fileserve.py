@@ -277,7 +277,7 @@ def run_request(config: Config, systemd: Systemd | None, reporter: Reporter) -> 
             reporter.final(False, refusal, "", fp.VALIDATION_ERROR)
             return False, refusal
     job, result = start_and_follow(config, systemd, unit, reporter)
-    success, message, output, error = fp.final_fields(result, job)
+    success, message, output, error = fp.final_fields(result, job, request.action)
     reporter.final(success, message, output, error)
     return success, message
 

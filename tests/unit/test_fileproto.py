@@ -177,7 +177,18 @@ RESULT = {"component": "scheduler", "action": "update", "from_version": "1.0.0",
                  id="no-result"),
 ])
 def test_final_fields(result: dict[str, Any] | None, expected: tuple[Any, ...]) -> None:
-    assert fp.final_fields(result, "failed") == expected
+    assert fp.final_fields(result, "failed", "update") == expected
+
+
+@pytest.mark.parametrize(("asked", "status", "success"), [
+    pytest.param("rollback", "rolled-back", True, id="a-rollback-asked-for-that-rolled-back"),
+    pytest.param("update", "rolled-back", False, id="an-update-that-was-rolled-back"),
+    pytest.param("rollback", "unchanged", True, id="nothing-to-roll-back"),
+    pytest.param("rollback", "needs-manual", False, id="a-rollback-that-failed"),
+])
+def test_a_rollback_succeeds_by_what_was_asked(asked: str, status: str, success: bool) -> None:
+    result = {**RESULT, "action": "rollback", "status": status, "success": status == "unchanged", "message": "m"}
+    assert fp.final_fields(result, "done", asked)[0] is success
 
 
 def test_a_status_record_has_exactly_the_coordinators_keys() -> None:
