@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kits import corekit
+from kits import corekit, crashkit
 from kits.containerkit import IMAGES, PORTS, publish, ref, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
@@ -306,8 +306,7 @@ def test_two_requests_at_once_and_every_hostile_request(served: Harness, gh: Git
 
 def test_a_request_left_from_before_a_reboot_is_answered_at_boot(system_deps: None, tmp_path: Path,
                                                                  device: Device) -> None:
-    workdir = tmp_path / "harness"
-    first = Harness.boot(workdir, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    first = crashkit.boot(tmp_path, device)  # what survives a reboot: the unit files, the state, /var
     try:
         install_product(first, Device(Path("/")).config("http://127.0.0.1:9"))
         first.run(["useradd", "--user-group", "--no-create-home", "pi"])
@@ -319,7 +318,7 @@ def test_a_request_left_from_before_a_reboot_is_answered_at_boot(system_deps: No
                   input=json.dumps(request, indent=2))
     finally:
         first.poweroff()
-    second = Harness.boot(workdir, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
+    second = crashkit.boot(tmp_path, device)
     try:
         status = second.path(f"{UPDATES}/status/left-before-reboot.json")
         second.wait_for(lambda: status.exists() and json.loads(status.read_text())["phase"] == "completed", 120,
