@@ -38,6 +38,7 @@ DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 POLL = 0.2
 UPDATE_DEADLINE = 20 * 60.0 + 60  # dunebugger-update@'s TimeoutStartSec=, and a minute to record
 ROLLBACK_DEADLINE = 10 * 60.0 + 60  # dunebugger-rollback@'s
+HANDOVER_GRACE = 1.0
 
 
 def now_iso() -> str:
@@ -165,14 +166,15 @@ def write_status(dirs: Dirs, record: dict[str, Any]) -> None:
 class RemoteHandover:
     """The remote's own update. The restarted remote waits at most 10 s for `status/<id>.json`, then takes
     whatever it finds as the outcome, while the verdict needs the stability window (10 s) and more. So the
-    in-progress file is removed before the container is recreated, and after it a FIFO takes its place: the new
-    remote's plain open() waits on it until the verdict is written into it. The verdict is renamed into place
-    as a regular file as well, so a remote that looks later reads it there (and removes it, as it does)."""
+    in-progress file is removed before the container is recreated, and after it a FIFO takes its place, which
+    we hold open: the new remote's plain open() then succeeds and its read waits until the verdict is written
+    into it. The verdict is renamed into place as a regular file too, so a remote that looks later reads it
+    there (and removes it, as it does)."""
 
     dirs: Dirs
     request_id: str
     hidden: bool = False
-    armed: bool = False
+    fifo: int | None = None
 
     @property
     def name(self) -> str:
@@ -185,39 +187,34 @@ class RemoteHandover:
                 os.unlink(self.name, dir_fd=self.dirs.status)
 
     def arm(self) -> None:
-        if self.armed:
+        if self.fifo is not None:
             return
         self.hide()
-        self.armed = True
         tmp = f".{self.name}.{secrets.token_hex(6)}.fifo"
         umask = os.umask(0o022)  # the remote's user reads it
         try:
             os.mkfifo(tmp, 0o644, dir_fd=self.dirs.status)
         finally:
             os.umask(umask)
+        # O_RDWR never blocks on a FIFO, and keeps a writer there for the remote's open() to find
+        fd = os.open(tmp, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.dirs.status)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):  # swapped under its temp name: not ours to write into
+            os.close(fd)
+            return
+        self.fifo = fd
         os.rename(tmp, self.name, src_dir_fd=self.dirs.status, dst_dir_fd=self.dirs.status)
 
     def deliver(self, record: dict[str, Any]) -> None:
-        waiting = self._open_reader() if self.armed else None
         write_status(self.dirs, record)
-        if waiting is None:
+        if self.fifo is None:
             return
-        with os.fdopen(waiting, "wb") as pipe, contextlib.suppress(OSError):  # the reader may have gone
-            os.set_blocking(pipe.fileno(), True)
-            pipe.write(json.dumps(record, indent=2).encode() + b"\n")
-
-    def _open_reader(self) -> int | None:
-        """Our FIFO, opened for writing, when a remote waits on it (ENXIO: nobody reads)."""
         try:
-            fd = os.open(self.name, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         dir_fd=self.dirs.status)
-        except OSError:
-            return None
-        st = os.fstat(fd)
-        if stat.S_ISFIFO(st.st_mode) and st.st_uid == os.geteuid():
-            return fd
-        os.close(fd)  # not the FIFO we made: only the rename above answers
-        return None
+            with contextlib.suppress(OSError):  # nobody read it and the pipe is full: the file above answers
+                os.write(self.fifo, json.dumps(record, indent=2).encode() + b"\n")
+            time.sleep(HANDOVER_GRACE)  # a remote that opened the FIFO just as the file replaced it reads it too
+        finally:
+            os.close(self.fifo)  # its reader sees the end of the verdict
+            self.fifo = None
 
 
 # ---- running one request ---------------------------------------------------------------------------------------
@@ -249,6 +246,13 @@ class Reporter:
             elif phase in fp.REPLACING_REMOTE:
                 self.handover.hide()
         self.progress(phase)
+
+    def rolling_back(self) -> None:
+        """The update failed after a change and OnFailure= rolls it back: for the remote, that recreates its
+        container once more, so the verdict goes through the FIFO from now on."""
+        if self.handover is not None:
+            self.handover.arm()
+        self.progress("rolling_back")
 
     def final(self, success: bool, message: str, output: str = "", error: str = "") -> None:
         record = fp.status_record(self.request.request_id, self.request.component, self.request.action,
@@ -309,7 +313,7 @@ def start_and_follow(config: Config, systemd: Systemd, unit: str,
                                          asked), 10.0)
     if own is None or job == "done" or not fp.rollback_expected(own):
         return job, own
-    reporter.watch(f"{request.component}: rolling back")
+    reporter.rolling_back()
     rolled = wait_for(lambda: fp.rollback_of(state.read_results(state_dir), own), ROLLBACK_DEADLINE)
     return job, rolled or own
 
