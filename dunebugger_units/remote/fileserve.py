@@ -20,6 +20,7 @@ import shutil
 import stat
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from typing import Any
 from .. import journal, state
 from ..config import Config, validate_instance
 from ..errors import UnitsError
+from ..phases.run import now_iso as results_time  # the results' clock: UTC, microseconds
 from ..systemd import Systemd, SystemdError
 from ..versions import UNKNOWN
 from . import fileproto as fp
@@ -44,13 +46,6 @@ HANDOVER_GRACE = 1.0
 def now_iso() -> str:
     """The coordinator's timestamp: local time with its offset (`date -Iseconds`)."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def results_time() -> str:
-    """The results' own clock (UTC with microseconds), to find the run that answers a request."""
-    from ..phases.run import now_iso as utc_now
-
-    return utc_now()
 
 
 @dataclass
@@ -404,13 +399,17 @@ def answering_meanwhile(dirs: Dirs, running: str) -> Iterator[None]:
 def handle(config: Config, systemd: Systemd | None, dirs: Dirs, name: str, request: Request) -> None:
     handover = RemoteHandover(dirs, request.request_id) if request.component == "remote" else None
     reporter = Reporter(dirs, request, handover)
-    reporter.progress("starting")
     with answering_meanwhile(dirs, name):
         try:
+            reporter.progress("starting")
             success, message = run_request(config, systemd, reporter)
-        except (OSError, UnitsError) as exc:
-            success, message = False, f"{request.action} {request.component}: {exc}"
-            reporter.final(False, message, "", "failed")
+        except Exception as exc:  # an expected failure, or a bug (its traceback to the journal): answered
+            why = str(exc) if isinstance(exc, OSError | UnitsError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, OSError | UnitsError):
+                journal.event(f"request {request.request_id}: {traceback.format_exc()}", journal.Priority.ERR)
+            success, message = False, f"{request.action} {request.component}: {why}"
+            with contextlib.suppress(OSError):
+                reporter.final(False, message, "", "failed")
     remove_request(dirs, name)
     journal.event(f"request {request.request_id}: {request.action} {request.component}: {message}",
                   journal.Priority.INFO if success else journal.Priority.WARNING, request_id=request.request_id,
