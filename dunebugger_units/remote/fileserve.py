@@ -315,11 +315,9 @@ def start_and_follow(config: Config, systemd: Systemd, unit: str,
 
 def wait_for(fetch: Callable[[], dict[str, Any] | None], deadline: float) -> dict[str, Any] | None:
     end = time.monotonic() + deadline
-    while True:
-        found: dict[str, Any] | None = fetch()
-        if found is not None or time.monotonic() >= end:
-            return found
+    while (found := fetch()) is None and time.monotonic() < end:
         time.sleep(POLL)
+    return found
 
 
 def health(config: Config, component: str) -> tuple[bool, str, str]:
@@ -351,17 +349,18 @@ def answer_bad(dirs: Dirs, name: str, verdict: Verdict) -> None:
                   outcome="refused", request_file=fp.short(name))
 
 
-def answer_busy(dirs: Dirs, name: str, request: Request) -> None:
-    write_status(dirs, fp.status_record(request.request_id, request.component, request.action, phase="completed",
-                                        timestamp=now_iso(), success=False, message=fp.BUSY,
-                                        error="Concurrent update rejected"))
+def answer_busy(dirs: Dirs, name: str, request: Request, running_id: str | None) -> None:
+    if request.request_id != running_id:  # a copy of the running request must not overwrite its status
+        write_status(dirs, fp.status_record(request.request_id, request.component, request.action,
+                                            phase="completed", timestamp=now_iso(), success=False,
+                                            message=fp.BUSY, error="Concurrent update rejected"))
     remove_request(dirs, name)
     journal.event(f"request {request.request_id}: {request.action} {request.component}: {fp.BUSY}",
                   journal.Priority.WARNING, request_id=request.request_id, component=request.component,
                   action=request.action, outcome="busy")
 
 
-def answer_others(dirs: Dirs, running: str | None) -> bool:
+def answer_others(dirs: Dirs, running: str | None, running_id: str | None = None) -> bool:
     """Answer every entry but `running`: bad ones as bad, valid ones as busy when a request runs. True when
     entries are left that are still being written."""
     waiting = False
@@ -369,21 +368,21 @@ def answer_others(dirs: Dirs, running: str | None) -> bool:
         if verdict.kind == "bad":
             answer_bad(dirs, name, verdict)
         elif verdict.kind == "ready" and running is not None and verdict.request is not None:
-            answer_busy(dirs, name, verdict.request)
+            answer_busy(dirs, name, verdict.request, running_id)
         elif verdict.kind == "wait":
             waiting = True
     return waiting
 
 
 @contextlib.contextmanager
-def answering_meanwhile(dirs: Dirs, running: str) -> Iterator[None]:
+def answering_meanwhile(dirs: Dirs, running: str, running_id: str) -> Iterator[None]:
     """While one request runs, every request that arrives is answered at once (busy, or bad)."""
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.wait(POLL * 2):
             try:
-                answer_others(dirs, running)
+                answer_others(dirs, running, running_id)
             except (OSError, UnitsError) as exc:
                 journal.event(f"answering requests that arrived meanwhile: {exc}", journal.Priority.ERR)
 
@@ -399,7 +398,7 @@ def answering_meanwhile(dirs: Dirs, running: str) -> Iterator[None]:
 def handle(config: Config, systemd: Systemd | None, dirs: Dirs, name: str, request: Request) -> None:
     handover = RemoteHandover(dirs, request.request_id) if request.component == "remote" else None
     reporter = Reporter(dirs, request, handover)
-    with answering_meanwhile(dirs, name):
+    with answering_meanwhile(dirs, name, request.request_id):
         try:
             reporter.progress("starting")
             success, message = run_request(config, systemd, reporter)

@@ -109,3 +109,18 @@ def test_the_remote_reads_its_verdict_through_the_fifo(dirs: fs.Dirs, tmp_path: 
     assert got and got[0]["message"] == "Updated remote to 1.2.0"
     # and a remote that looks later finds the same verdict as a regular file
     assert json.loads((tmp_path / "status" / f"{ID}.json").read_text())["message"] == "Updated remote to 1.2.0"
+
+
+def test_requests_arriving_meanwhile_are_busy_but_a_copy_never_overwrites_the_running_status(
+        dirs: fs.Dirs, tmp_path: Path) -> None:
+    running = record(success=None, message="in_progress", phase="downloading")
+    fs.write_status(dirs, running)
+    other = "1d1e5c1f-0000-4000-8000-000000000001"
+    (tmp_path / "requests" / f"{ID}.json").write_text(json.dumps(REQUEST))  # the running one
+    (tmp_path / "requests" / "copy.json").write_text(json.dumps(REQUEST))  # same id, another file
+    (tmp_path / "requests" / f"{other}.json").write_text(json.dumps({**REQUEST, "request_id": other}))
+    assert fs.answer_others(dirs, f"{ID}.json", ID) is False
+    assert sorted(p.name for p in (tmp_path / "requests").iterdir()) == [f"{ID}.json"]
+    assert json.loads((tmp_path / "status" / f"{ID}.json").read_text()) == running
+    busy = json.loads((tmp_path / "status" / f"{other}.json").read_text())
+    assert (busy["success"], busy["message"], busy["phase"]) == (False, fp.BUSY, "completed")
