@@ -481,3 +481,7 @@ def test_install_takes_over_from_the_coordinator_without_deleting_it(booted: Har
     h.systemctl("disable", "--now", path_unit)
     h.systemctl("enable", "--now", COORDINATOR)
     assert unit_state(h, "ActiveState", COORDINATOR) == "active"
+    # ... and it stays so across an upgrade (here: the same package again)
+    dpkg(h, "-i", DEB_INSIDE)
+    assert (is_enabled(h, COORDINATOR), unit_state(h, "ActiveState", COORDINATOR)) == ("enabled", "active")
+    assert (is_enabled(h, path_unit), unit_state(h, "ActiveState", path_unit)) == ("disabled", "inactive")
