@@ -554,3 +554,47 @@ def test_the_auto_update_timer_follows_the_configuration(installed: Harness, gh:
     assert is_enabled(h, AUTO_TIMER) == "enabled"
     # no Python ran for it: the service was never started
     assert unit_state(h, "ExecMainStartTimestampMonotonic", "dunebugger-auto-update.service") == "0"
+
+
+# ---- the remote's file protocol: taking over from the coordinator -------------------------------------------
+
+COORDINATOR = "dunebugger-update-coordinator.service"
+COORDINATOR_UNIT = """\
+[Unit]
+Description=DuneBugger Update Coordinator (stands in for the installer's)
+
+[Service]
+ExecStart=/bin/sleep infinity
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def test_install_takes_over_from_the_coordinator_without_deleting_it(booted: Harness, deb: Path) -> None:
+    h = booted
+    prepare_device(h)
+    h.run(["useradd", "--user-group", "--no-create-home", "pi"])
+    h.run(["install", "-d", "-o", "pi", "-g", "pi", "-m", "0755", "/var/dunebugger"])  # as the installer makes it
+    h.run(["install", "-d", "-m", "0755", "/var/dunebugger/updates/requests"])  # as the coordinator left them
+    h.write_file(f"/etc/systemd/system/{COORDINATOR}", COORDINATOR_UNIT)
+    h.systemctl("daemon-reload")
+    h.systemctl("enable", "--now", COORDINATOR)
+    h.write_file(DEB_INSIDE, deb.read_bytes())
+    out = dpkg(h, "-i", DEB_INSIDE)
+    assert f"{COORDINATOR} stopped and disabled (not removed)" in out.stdout
+    assert (is_enabled(h, COORDINATOR), unit_state(h, "ActiveState", COORDINATOR)) == ("disabled", "inactive")
+    assert h.path(f"/etc/systemd/system/{COORDINATOR}").read_text() == COORDINATOR_UNIT
+    path_unit = "dunebugger-remote-requests.path"
+    assert (is_enabled(h, path_unit), unit_state(h, "SubState", path_unit)) == ("enabled", "waiting")
+    for path, expected in (("/var/dunebugger/updates", "1770"), ("/var/dunebugger/updates/requests", "770"),
+                           ("/var/dunebugger/updates/status", "770")):
+        assert h.run(["stat", "-c", "%U:%G %a", path]).stdout.split() == ["pi:dunebugger-remote", expected]
+    # the way back, as docs/remote-file-protocol.md gives it
+    h.systemctl("disable", "--now", path_unit)
+    h.systemctl("enable", "--now", COORDINATOR)
+    assert unit_state(h, "ActiveState", COORDINATOR) == "active"
+    # ... and it stays so across an upgrade (here: the same package again)
+    dpkg(h, "-i", DEB_INSIDE)
+    assert (is_enabled(h, COORDINATOR), unit_state(h, "ActiveState", COORDINATOR)) == ("enabled", "active")
+    assert (is_enabled(h, path_unit), unit_state(h, "ActiveState", path_unit)) == ("disabled", "inactive")
