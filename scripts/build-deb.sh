@@ -133,6 +133,12 @@ install_files() {
         "$root/usr/lib/sysusers.d/dunebugger-units.conf"
     install -D -m 0644 "$REPO/packaging/polkit/50-dunebugger-units.rules" \
         "$root/usr/share/polkit-1/rules.d/50-dunebugger-units.rules"
+    # org.dunebugger.Updater1: its launcher, bus policy and activation file (docs/remote-dbus.md)
+    install -D -m 0755 "$REPO/packaging/lib/dunebugger-updater1" "$root/usr/libexec/$PKG/dunebugger-updater1"
+    install -D -m 0644 "$REPO/packaging/dbus/org.dunebugger.Updater1.conf" \
+        "$root/usr/share/dbus-1/system.d/org.dunebugger.Updater1.conf"
+    install -D -m 0644 "$REPO/packaging/dbus/org.dunebugger.Updater1.service" \
+        "$root/usr/share/dbus-1/system-services/org.dunebugger.Updater1.service"
     install -D -m 0644 "$REPO/packaging/compose/remote.override.yml" "$doc/examples/remote.override.yml"
     install -D -m 0644 "$REPO/packaging/catalog/dunebugger-units.catalog" \
         "$root/usr/lib/systemd/catalog/dunebugger-units.catalog"
@@ -186,7 +192,8 @@ control_files() {
 normalise_tree() {
     local root="$1" epoch="$2"
     find "$root" -type d -exec chmod 0755 {} +
-    find "$root" -type f ! -path "$root/DEBIAN/*" ! -path "$root/usr/bin/*" ! -name '*.rtupdate' -exec chmod 0644 {} +
+    find "$root" -type f ! -path "$root/DEBIAN/*" ! -path "$root/usr/bin/*" ! -path "$root/usr/libexec/*" \
+        ! -name '*.rtupdate' -exec chmod 0644 {} +
     find "$root" -exec touch -h -d "@$epoch" {} +
 }
 

@@ -5,13 +5,16 @@ it). The API, its errors and who may call it: docs/remote-dbus.md.
 
 from __future__ import annotations
 
-from sdbus import DbusInterfaceCommonAsync, dbus_method_async, dbus_signal_async
+from sdbus import DbusInterfaceCommonAsync, DbusUnprivilegedFlag, dbus_method_async, dbus_signal_async
 from sdbus.exceptions import DbusFailedError
 
 BUS_NAME = "org.dunebugger.Updater1"
 OBJECT_PATH = "/org/dunebugger/Updater1"
 INTERFACE = "org.dunebugger.Updater1"
 NO_PERCENT = -1  # Progress carries no percent for this phase
+# sd-bus answers a method without this flag only for callers with CAP_SYS_ADMIN; who may call is decided by the
+# bus policy (packaging/dbus/org.dunebugger.Updater1.conf)
+OPEN = DbusUnprivilegedFlag
 
 
 class InvalidArgument(DbusFailedError):
@@ -33,21 +36,21 @@ class StartFailed(DbusFailedError):
 
 
 class UpdaterInterface(DbusInterfaceCommonAsync, interface_name=INTERFACE):
-    @dbus_method_async("", "s", result_args_names=("job",), method_name="Check")
+    @dbus_method_async("", "s", OPEN, result_args_names=("job",), method_name="Check")
     async def check(self) -> str:
         raise NotImplementedError
 
-    @dbus_method_async("ssb", "s", input_args_names=("component", "version", "dry_run"),
+    @dbus_method_async("ssb", "s", OPEN, input_args_names=("component", "version", "dry_run"),
                        result_args_names=("job",), method_name="Update")
     async def update(self, component: str, version: str, dry_run: bool) -> str:
         raise NotImplementedError
 
-    @dbus_method_async("s", "s", input_args_names=("component",), result_args_names=("job",),
+    @dbus_method_async("s", "s", OPEN, input_args_names=("component",), result_args_names=("job",),
                        method_name="Rollback")
     async def rollback(self, component: str) -> str:
         raise NotImplementedError
 
-    @dbus_method_async("", "s", result_args_names=("components_json",), method_name="Components")
+    @dbus_method_async("", "s", OPEN, result_args_names=("components_json",), method_name="Components")
     async def components(self) -> str:
         raise NotImplementedError
 

@@ -69,9 +69,26 @@ def install_product(h: Harness, config: dict[str, Any] | None = None) -> None:
     sysusers = REPO / "packaging" / "sysusers.d" / "dunebugger-units.conf"
     h.write_file("/usr/lib/sysusers.d/dunebugger-units.conf", sysusers.read_bytes())
     h.run(["systemd-sysusers", "/usr/lib/sysusers.d/dunebugger-units.conf"])
+    install_updater1(h)  # after sysusers: dbus-daemon resolves the policy's group when it reads it
     if config is not None:
         write_config(h, config)
     h.systemctl("daemon-reload")
+
+
+UPDATER1 = "/usr/libexec/dunebugger-units/dunebugger-updater1"
+
+
+def install_updater1(h: Harness) -> None:
+    """org.dunebugger.Updater1 as the package lays it out: a launcher on the venv's python, the bus policy and
+    the activation file; then dbus-daemon reads them again (it resolves the group `dunebugger` only then)."""
+    launcher = (REPO / "packaging/lib/dunebugger-updater1").read_text()
+    h.write_file(UPDATER1, launcher.replace("#!/usr/bin/python3 -I", f"#!{VENV}/bin/python -I", 1), mode=0o755)
+    h.write_file("/usr/share/dbus-1/system.d/org.dunebugger.Updater1.conf",
+                 (REPO / "packaging/dbus/org.dunebugger.Updater1.conf").read_bytes())
+    h.write_file("/usr/share/dbus-1/system-services/org.dunebugger.Updater1.service",
+                 (REPO / "packaging/dbus/org.dunebugger.Updater1.service").read_bytes())
+    h.run(["busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+           "ReloadConfig"])
 
 
 def write_config(h: Harness, config: dict[str, Any]) -> None:
