@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kits.containerkit import MANIFEST_URL, publish
 from kits.devicekit import Device, publish_defaults
 from kits.harness import Harness
-from kits.productkit import REPO, VENV, install_product
+from kits.productkit import REPO, VENV, install_product, write_config
 from kits.standin import GithubStandin
 
 INSIDE = Device(Path("/"))
@@ -109,17 +110,23 @@ def test_a_member_checks_and_lists_through_the_door_which_is_started_on_demand(d
                for m in h.journal_messages(unit=DOOR)), "the door names each start in the journal"
 
 
-def test_a_dry_run_through_the_door_reports_progress_and_the_recorded_result(door: Harness) -> None:
+@pytest.mark.containers
+def test_a_dry_run_through_the_door_reports_progress_and_the_recorded_result(door: Harness,
+                                                                            gh: GithubStandin) -> None:
     h = door
+    write_config(h, INSIDE.config(gh.url, manifest_url=MANIFEST_URL))
+    publish(gh, "scheduler", "1.2.0")
     as_user(h, "remoteuser", CLIENT, "check")
-    events = as_user(h, "remoteuser", CLIENT, "dry-run", "core", "")["ok"]
+    events = as_user(h, "remoteuser", CLIENT, "dry-run", "scheduler", "")["ok"]
     *progress, (kind, result) = events
     assert kind == "result"
     assert (result["component"], result["action"], result["status"], result["success"]) == \
-        ("core", "dry-run", "dry-run", True), result
+        ("scheduler", "dry-run", "dry-run", True), result
+    assert result["message"].startswith("Dry run: scheduler 1.0.0 -> 1.2.0")
+    # the Progress signals of this job, passed on as they came
     assert progress and all(k == "progress" and d["phase"] for k, d in progress), events
-    assert show(h, "Result", "dunebugger-update-dry-run@core.service") == "success"
-    assert show(h, "ActiveState", "dunebugger-update@core.service") == "inactive"  # nothing was installed
+    assert show(h, "Result", "dunebugger-update-dry-run@scheduler.service") == "success"
+    assert show(h, "InvocationID", "dunebugger-update@scheduler.service") == ""  # nothing was installed
 
 
 @pytest.mark.parametrize(("component", "version", "why"), [
