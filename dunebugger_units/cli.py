@@ -337,6 +337,26 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
         sys.exit(int(UpdateResult.from_dict(data).exit_code(Action(asked))) if "status" in data else 1)
 
 
+def _forced_update(state_dir: str, component: str) -> Any:
+    """--force: root starts dunebugger-update-force@ itself (Updater1 offers no force: an administrator's right)
+    and answers with the run's recorded result."""
+    from pathlib import Path as _Path
+
+    from . import state
+    from .remote.client import Event, now_iso
+    from .systemd import Systemd
+
+    unit = f"dunebugger-update-force@{component}.service"
+    asked = now_iso()
+    with Systemd.connect() as systemd:
+        job = systemd.run_job("start", unit, 1800)
+    runs = [r for r in state.read_results(_Path(state_dir)) if r.get("component") == component
+            and r.get("action") == "update" and str(r.get("finished_at") or "") >= asked]
+    yield Event("result", runs[-1] if runs else {"component": component, "status": "failed", "success": False,
+                                                 "message": f"{unit} ended with job result {job!r} and recorded "
+                                                            f"no result"})
+
+
 @click.command()
 @config_option
 @click.argument("component")
@@ -366,11 +386,11 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
     try:
         if force and dry_run:
             raise click.UsageError("--force and --dry-run together are not supported")
-        if requested:
+        if requested and force:
             state.write_request(_Path(config.state_dir), component, str(version))
         client = UpdaterClient(config.state_dir, cache_dir=config.check_cache_dir)
-        events = (client.follow(f"dunebugger-update-force@{component}.service", component, "update") if force
-                  else client.update(component, dry_run))
+        events = (_forced_update(config.state_dir, component) if force
+                  else client.update(component, dry_run, version=version or ""))
         _follow(events, as_json, "dry-run" if dry_run else "update")
     except UnitsError as exc:
         if requested:  # the unit did not run: a later plain update must not install this version

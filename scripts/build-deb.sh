@@ -148,6 +148,7 @@ install_files() {
     sed "s/@VERSION@/$version/" "$REPO/packaging/man/dunebugger-units.1" | gzip -9n >"$root/usr/share/man/man1/dunebugger-units.1.gz"
     # README.md stays uncompressed: the units' Documentation= points at this very path.
     install -m 0644 "$REPO/README.md" "$doc/README.md"
+    install -D -m 0644 "$REPO/docs/remote-dbus.md" "$doc/docs/remote-dbus.md"
     install -m 0644 "$REPO/packaging/debian/copyright" "$doc/copyright"
     # A native package (its Debian packaging lives upstream): the changelog is changelog.gz.
     sed "s/@MAINTAINER@/$MAINTAINER/" "$REPO/packaging/debian/changelog" | gzip -9n >"$doc/changelog.gz"

@@ -81,24 +81,20 @@ def look_up(config: Config, component: ComponentConfig, facts: AutoFacts) -> Aut
 
 
 def start_update(config: Config, name: str, version: str) -> dict[str, Any]:
-    """Root's own request for `version`, then dunebugger-update@NAME, followed to its (or its rollback's)
-    recorded result. A request the unit did not consume (it joined a run already going) is removed."""
-    from ..remote.client import UpdaterClient, update_unit
+    """Ask for `version` of NAME through org.dunebugger.Updater1 (which writes root's request and starts
+    dunebugger-update@NAME), followed to its (or its rollback's) recorded result."""
+    from ..remote.client import UpdaterClient
 
-    state_dir = Path(config.state_dir)
-    client = UpdaterClient(state_dir, deadline=UPDATE_DEADLINE)
-    state.write_request(state_dir, name, version)
+    client = UpdaterClient(Path(config.state_dir), deadline=UPDATE_DEADLINE)
     try:
         result: dict[str, Any] = {}
-        for event in client.follow(update_unit(name), name, "update"):
+        for event in client.update(name, version=version):
             if event.kind == "progress":
                 continue
             result = event.data
         return result
     except Exception as exc:  # the bus or the client failed: a result that says so
         return {"component": name, "status": "failed", "message": f"starting the update: {exc}"}
-    finally:
-        state.take_request(state_dir, name)
 
 
 # (decision, outcome status) -> priority and MESSAGE_ID of the journal entry

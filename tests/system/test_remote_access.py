@@ -1,5 +1,6 @@
-"""Who may start which unit, for real: polkitd running in the test systemd with the project's rule, the
-remote's client run as unprivileged users over the real system bus."""
+"""Who may start which unit, for real: polkitd running in the test systemd with the project's rule, the bus
+policy of org.dunebugger.Updater1, the remote's client run as unprivileged users over the real system bus. The
+remote's group starts nothing itself: it asks Updater1 (test_remote_door.py has the job modes)."""
 
 from __future__ import annotations
 
@@ -57,11 +58,14 @@ def as_user(h: Harness, user: str, program: str, *args: str) -> dict:  # type: i
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_group_member_starts_our_check(polkit: Harness) -> None:
+def test_group_member_gets_our_check_through_the_door(polkit: Harness) -> None:
     answer = as_user(polkit, "remoteuser", CHECK_AS_CLIENT)
     assert "ok" in answer, answer
     assert answer["ok"]["components"]["core"]["latest"] == "1.2.0"
     assert polkit.systemctl("show", "-P", "Result", "dunebugger-check.service").stdout.strip() == "success"
+    # ... and the member may not start that very unit itself
+    answer = as_user(polkit, "remoteuser", START_OTHER, "dunebugger-check.service")
+    assert answer.get("type") == "AccessDenied", answer
 
 
 def test_group_member_is_refused_any_other_unit(polkit: Harness) -> None:
@@ -99,7 +103,7 @@ except SystemdError as exc:
 
 @pytest.mark.parametrize("verb", ["stop", "restart"])
 def test_group_member_may_not_stop_or_restart_ours(polkit: Harness, verb: str) -> None:
-    """Issue 11: the group may start our units and nothing else; stopping one could cut a rollback in half."""
+    """Stopping one of our units could cut a rollback in half."""
     h = polkit
     h.write_file("/etc/systemd/system/dunebugger-check.service.d/50-hold.conf",
                  "[Service]\nExecStartPre=/bin/sleep 120\n")
