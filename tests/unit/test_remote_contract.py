@@ -337,3 +337,23 @@ def test_follow_results_yields_each_new_result_once_in_order(tmp_path: Path) -> 
     assert [(r["component"], r["finished_at"]) for r in seen] == [("scheduler", "2026-01-01T00:00:02Z"),
                                                                   ("remote", "2026-01-01T00:00:03Z")]
     assert os.listdir(results)  # nothing consumed: read-only use of the dir
+
+
+# ---- the remote's image stays light ------------------------------------------------------------------------------
+
+def test_the_client_imports_only_what_the_remotes_image_carries() -> None:
+    import subprocess
+    import sys
+
+    from kits.remoteimage import CLIENT_MODULES
+
+    probe = ("import sys, dunebugger_units.remote.client, dunebugger_units.remote.messages; "
+             "print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                cwd=Path(__file__).resolve().parents[2]).stdout.split())
+    ours = {m for m in loaded if m.startswith("dunebugger_units")}
+    carried = {"dunebugger_units." + m.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+               for m in CLIENT_MODULES} | {"dunebugger_units"}
+    carried.discard("dunebugger_units.__init__")
+    assert ours <= carried, ours - carried
+    assert not loaded & {"requests", "yaml", "ruamel", "click", "packaging"}
