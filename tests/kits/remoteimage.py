@@ -1,7 +1,7 @@
 """An image for the remote stand-in, built offline: a busybox rootfs plus the host's Debian python3.11 (binary,
-the shared libraries `ldd` names, the standard library), sdbus and websockets, and ONLY the client's modules
-of dunebugger_units (api, door, client, messages, systemd, errors): no requests, yaml, ruamel, click or packaging. So the
-kit test also proves that the remote's image needs no more than "Connecting the remote" says.
+the shared libraries `ldd` names, the standard library), sdbus and websockets, and ONLY the client's modules of
+dunebugger_units (api, door, client, messages, systemd, errors): no requests, yaml, ruamel, click or packaging. So
+the kit test also proves that the remote's image needs no more than "Connecting the remote" says.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The remote's client never throws sdbus at its caller: each way the bus can fail becomes one line naming the
 cause and the fix, and the message handler turns it into an error reply. All against the real system bus, bus
-policy and org.dunebugger.Updater1 of a test systemd: a uid with no user, a missing socket, a refused user, a job that outlasts the
-deadline, and dbus-daemon stopped in the middle of a wait."""
+policy and org.dunebugger.Updater1 of a test systemd: a uid with no user, a missing socket, a refused user, a job
+that outlasts the deadline, and dbus-daemon stopped in the middle of a wait."""
 
 from __future__ import annotations
 

@@ -241,6 +241,13 @@ except SystemdError as exc:
 """
 
 
+DOOR_UPDATE = """
+import json
+from dunebugger_units.remote.client import UpdaterClient
+print(json.dumps([event.data for event in UpdaterClient(deadline=120).update("scheduler")][-1]))
+"""
+
+
 @pytest.fixture
 def polkit_device(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
     device = Device(tmp_path / "device").lay_out(core_version="1.0.0")
@@ -266,7 +273,9 @@ def test_the_remote_group_may_not_force(polkit_device: Harness, unit: str) -> No
     answer = json.loads(out.strip().splitlines()[-1])
     assert answer.get("type") == "AccessDenied", answer
     assert h.systemctl("show", "-P", "InvocationID", unit).stdout.strip() == ""  # it never ran
-    # while the plain update stays the group's (it starts; nothing to update here, so it is refused)
-    out = h.run([str(VENV / "bin/python"), "-c", START_UNIT, "dunebugger-update@scheduler.service"],
-                user="remoteuser", timeout=120).stdout
-    assert "ok" in json.loads(out.strip().splitlines()[-1])
+    # while the plain update stays the group's, through org.dunebugger.Updater1 (nothing to update here: the
+    # run is refused, and it ran)
+    out = h.run([str(VENV / "bin/python"), "-c", DOOR_UPDATE], user="remoteuser", timeout=180).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert (result["component"], result["action"]) == ("scheduler", "update"), result
+    assert h.systemctl("show", "-P", "InvocationID", "dunebugger-update@scheduler.service").stdout.strip() != ""
