@@ -205,13 +205,13 @@ def instance_started_at() -> str:
 class UpdaterClient:
     def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, results_dir: str | Path | None = None,  # noqa: PLR0913  # paths, deadline and seams for the tests
                  deadline: float = 1800.0, connect: Callable[[], Systemd] = Systemd.connect,
-                 poll: float = 0.2, cache_dir: str | Path | None = None) -> None:
+                 poll: float = 1.0, cache_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.results_dir = Path(results_dir) if results_dir is not None else self.state_dir / "results"
         # the check's cache: <state_dir>/check unless the device configured another (then mount that too)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.state_dir / "check"
         self.deadline = deadline
-        self.poll = poll
+        self.poll = poll  # follow_results: runs anyone else started (our own answer comes as a signal)
         self._connect = connect
 
     # ---- reading what was recorded --------------------------------------------------------------------

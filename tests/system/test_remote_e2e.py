@@ -1,6 +1,7 @@
 """End to end: a test frontend talks WebSocket to a remote stand-in built on the real message handler, which
-runs inside the test systemd as an unprivileged `dunebugger` group member and starts the real units over the
-real system bus (polkit decides), with real containers from the loopback registry."""
+runs inside the test systemd as an unprivileged `dunebugger` group member and asks org.dunebugger.Updater1 over
+the real system bus (its bus policy decides) to start the real units, with real containers from the loopback
+registry."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ pytestmark = [pytest.mark.containers, pytest.mark.releases.with_args(scheduler_1
 
 @pytest.fixture
 def remote(booted: Harness, gh: GithubStandin) -> Harness:
-    """The product, the polkit rule, and the remote stand-in running as `remoteuser` on port 8765."""
+    """The product (Updater1 with it), the polkit rule, and the remote stand-in as `remoteuser` on port 8765."""
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     for component, port in PORTS.items():
         config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}

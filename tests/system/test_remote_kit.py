@@ -1,8 +1,8 @@
 """The integration kit, for real: the remote stand-in runs as the `remote` service of the compose file, in a
 real container (an image holding only python, sdbus, websockets and the client's modules: tests/kits/remoteimage.py),
 configured exactly as packaging/ says: the sysusers.d user, the compose keys of packaging/compose merged into
-the compose file, the polkit rule. Through the real polkit and system bus it checks, updates, dry-runs, rolls
-back, updates itself, and broadcasts what systemctl started."""
+the compose file, the polkit rule, Updater1's bus policy. Through org.dunebugger.Updater1 on the real system bus
+it checks, updates, dry-runs, rolls back, updates itself, and broadcasts what systemctl started."""
 
 from __future__ import annotations
 
