@@ -147,6 +147,15 @@ def test_hostile_arguments_are_refused_before_anything_starts(door: Harness, com
     assert not h.path("/var/lib/dunebugger-units/requests/core.json").exists()
 
 
+def test_the_kits_user_calls_the_door_without_its_supplementary_groups(door: Harness) -> None:
+    """As in its container (compose `user: "960:960"`): uid and gid 960, no supplementary group."""
+    h = door
+    out = h.run(["setpriv", "--reuid=960", "--regid=960", "--clear-groups", PYTHON, "-c", CLIENT, "components"],
+                timeout=120)
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(answer.get("ok", {}).get("components", {})) == {"core", "scheduler", "remote"}, answer
+
+
 def test_an_outsider_cannot_call_the_door_nor_start_it(door: Harness) -> None:
     h = door
     uid = h.run(["id", "-u", "outsider"]).stdout.strip()

@@ -164,8 +164,10 @@ def test_check_update_dry_run_rollback_and_a_systemctl_update_through_the_kit(re
                                                                           "container", False)
         info = heard[0] if heard else receive(ws, 30)
         assert info["subject"] == "system_info" and info["destination"] == "broadcast"
-        assert {"name": "scheduler", "state": "update-available", "version": "1.0.0"} in \
-            info["body"]["dunebugger_components"]
+        [listed] = [c for c in info["body"]["dunebugger_components"] if c["name"] == "scheduler"]
+        assert {k: listed[k] for k in ("state", "version")} == {"state": "update-available", "version": "1.0.0"}
+        assert {k: listed[k] for k in ("running", "current_version", "latest_version", "update_available")} == \
+            {"running": True, "current_version": "1.0.0", "latest_version": "1.2.0", "update_available": True}
 
         before = device.compose_file.read_bytes()
         *_, dry = converse(ws, {"subject": "updater.perform_update",
