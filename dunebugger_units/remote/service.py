@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -184,7 +185,7 @@ class Updater(UpdaterInterface):
             outcome = missing_result(job, f"following {job.unit}: {exc}")
         except Exception as exc:  # a bug: the caller still gets its Finished, the journal the traceback
             journal.event(f"Updater1: following {job.unit} failed: {type(exc).__name__}: {exc}",
-                          journal.Priority.ERR)
+                          journal.Priority.ERR, TRACEBACK=traceback.format_exc())
             outcome = missing_result(job, f"following {job.unit}: {type(exc).__name__}")
         self.last_call = time.monotonic()
         self.finished.emit((job_id, job.component, json.dumps(outcome)))
