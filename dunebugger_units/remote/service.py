@@ -239,7 +239,7 @@ async def serve(config: Config, idle_exit: float) -> None:
 
 
 def main() -> None:
-    """`dunebugger-units-updater1 [IDLE_SECONDS]`: what dunebugger-updater1.service runs."""
+    """`dunebugger-updater1 [IDLE_SECONDS]`: what dunebugger-updater1.service runs."""
     import sys
 
     journal.set_identifier("dunebugger-updater1")
