@@ -177,6 +177,7 @@ class Updater(UpdaterInterface):
             data = progress_data(text)
             self.progress.emit((job_id, job.component, str(data["phase"]), int(data.get("percent", NO_PERCENT))))
 
+        watch("starting")  # at once, so a frontend hears of the job before its unit sets a status text
         try:
             job_result = await wait_job_async(self.bus, queued, DEADLINE, "start", watch)
             outcome = check_outcome(job_result) if job.action == "check" else \

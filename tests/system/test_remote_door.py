@@ -123,8 +123,9 @@ def test_a_dry_run_through_the_door_reports_progress_and_the_recorded_result(doo
     assert (result["component"], result["action"], result["status"], result["success"]) == \
         ("scheduler", "dry-run", "dry-run", True), result
     assert result["message"].startswith("Dry run: scheduler 1.0.0 -> 1.2.0")
-    # the Progress signals of this job, passed on as they came
-    assert progress and all(k == "progress" and d["phase"] for k, d in progress), events
+    # the Progress signals of this job, passed on as they came: "starting" at once, then the unit's status texts
+    assert progress[0] == ["progress", {"phase": "starting"}], events
+    assert all(k == "progress" and d["phase"] for k, d in progress), events
     assert show(h, "Result", "dunebugger-update-dry-run@scheduler.service") == "success"
     assert show(h, "InvocationID", "dunebugger-update@scheduler.service") == ""  # nothing was installed
 
