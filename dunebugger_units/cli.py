@@ -338,23 +338,18 @@ def _follow(events: Any, as_json: bool, asked: str) -> None:
 
 
 def _forced_update(state_dir: str, component: str) -> Any:
-    """--force: root starts dunebugger-update-force@ itself (Updater1 offers no force: an administrator's right)
-    and answers with the run's recorded result."""
-    from pathlib import Path as _Path
-
+    """--force: root starts dunebugger-update-force@ itself (Updater1 offers no force: an administrator's right)."""
     from . import state
     from .remote.client import Event, now_iso
     from .systemd import Systemd
 
-    unit = f"dunebugger-update-force@{component}.service"
-    asked = now_iso()
+    unit, asked = f"dunebugger-update-force@{component}.service", now_iso()
     with Systemd.connect() as systemd:
         job = systemd.run_job("start", unit, 1800)
-    runs = [r for r in state.read_results(_Path(state_dir)) if r.get("component") == component
+    runs = [r for r in state.read_results(Path(state_dir)) if r.get("component") == component
             and r.get("action") == "update" and str(r.get("finished_at") or "") >= asked]
     yield Event("result", runs[-1] if runs else {"component": component, "status": "failed", "success": False,
-                                                 "message": f"{unit} ended with job result {job!r} and recorded "
-                                                            f"no result"})
+                                                 "message": f"{unit} ended with job result {job!r}, no result"})
 
 
 @click.command()
