@@ -371,19 +371,6 @@ def auto_update(ctx: Context, as_json: bool) -> None:
         sys.exit(int(ExitCode.UPDATE_FAILED))
 
 
-@click.command("serve-file-requests", hidden=True)
-@config_option
-@click.argument("updates_dir", default="/var/dunebugger/updates")
-@click.pass_obj
-def serve_file_requests(ctx: Context, updates_dir: str) -> None:
-    """Answer the remote's request files (what dunebugger-remote-requests.service runs)."""
-    from .remote.fileserve import serve
-
-    journal.set_identifier("dunebugger-remote-requests")
-    require_root("serve-file-requests starts updates", False)
-    sys.exit(serve(ctx.config_or_exit(False), Path(updates_dir)))
-
-
 main.add_command(check)
 main.add_command(status)
 main.add_command(history)
@@ -398,7 +385,6 @@ main.add_command(run_rollback_command)
 main.add_command(recover)
 main.add_command(auto_update)
 main.add_command(sync_timers)
-main.add_command(serve_file_requests)
 
 
 def run() -> None:  # pragma: no cover - console script shim

@@ -13,9 +13,9 @@ import errno
 import os
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sdbus import DbusInterfaceCommonAsync, dbus_method_async, dbus_property_async
 from sdbus.exceptions import SdBusBaseError, SdBusUnmappedMessageError
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 SYSTEMD = "org.freedesktop.systemd1"
 MANAGER_PATH = "/org/freedesktop/systemd1"
 MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
+T = TypeVar("T")
 
 
 class ManagerInterface(DbusInterfaceCommonAsync, interface_name=MANAGER_IFACE):
@@ -217,6 +218,10 @@ class Systemd:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on this connection's loop (the remote's client talks to Updater1 this way)."""
+        return self._runner.run(work)
+
     def run_job(self, action: str, unit: str, deadline: float,
                 watch: Callable[[str], None] | None = None) -> str:
         """Queue a start/stop/restart job and return its result word (`done`, `failed`, `timeout`, ...).
@@ -294,12 +299,25 @@ async def _status_text(bus: SdBus, unit: str) -> str:
     return str(await ServiceUnit.new_proxy(SYSTEMD, path, bus).status_text)
 
 
-async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
-                        watch: Callable[[str], None] | None = None) -> str:
+@dataclass
+class QueuedJob:
+    """A job systemd accepted, with the JobRemoved match that was in place before it was queued."""
+
+    unit: str
+    path: str
+    removed: asyncio.Queue[Any]
+    slot: Any
+
+    def close(self) -> None:
+        self.slot.close()
+
+
+async def queue_job_async(bus: SdBus, action: str, unit: str) -> QueuedJob:
+    """Queue a start/stop/restart job in mode `replace` (never a mode that cancels other jobs)."""
     manager = _manager(bus)
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    removed: asyncio.Queue[Any] = asyncio.Queue()
     try:
-        slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", queue.put_nowait)
+        slot = await bus.match_signal_async(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, "JobRemoved", removed.put_nowait)
     except SdBusBaseError as exc:  # the first call on a connection: a dropped uid shows here
         raise _dbus_error(f"{action}ing {unit}", exc) from None
     try:
@@ -309,12 +327,28 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
             job = await call(unit, "replace")
         except SdBusBaseError as exc:
             raise _dbus_error(f"{action}ing {unit}", exc) from None
-        async with asyncio.timeout(deadline):
-            return await _wait_job(bus, unit, job, queue, watch)
-    except TimeoutError:
-        raise JobTimeout(f"{action}ing {unit}: no job result within {deadline:g} s") from None
-    finally:
+    except BaseException:
         slot.close()
+        raise
+    return QueuedJob(unit, job, removed, slot)
+
+
+async def wait_job_async(bus: SdBus, queued: QueuedJob, deadline: float, action: str = "start",
+                         watch: Callable[[str], None] | None = None) -> str:
+    """The result word of a queued job; the match is closed on the way out."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await _wait_job(bus, queued.unit, queued.path, queued.removed, watch)
+    except TimeoutError:
+        raise JobTimeout(f"{action}ing {queued.unit}: no job result within {deadline:g} s") from None
+    finally:
+        queued.close()
+
+
+async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
+                        watch: Callable[[str], None] | None = None) -> str:
+    queued = await queue_job_async(bus, action, unit)
+    return await wait_job_async(bus, queued, deadline, action, watch)
 
 
 async def _wait_job(bus: SdBus, unit: str, job: str, queue: asyncio.Queue[Any],

@@ -1,9 +1,11 @@
-"""The remote's client: start our units over D-Bus, follow them, and read the recorded results.
+"""The remote's client: ask org.dunebugger.Updater1 to check, update, dry-run or roll back, follow its signals,
+and read the recorded results.
 
-Importable on its own: the remote's image needs only this module, messages.py, errors.py, systemd.py and sdbus
-(no requests, yaml, ruamel, click or packaging; see "Connecting the remote" in the README). No configuration
-file is read. The results come from the state dir, which the remote's container mounts read-only; the results
-dir is a parameter (default `<state_dir>/results`).
+Importable on its own: the remote's image needs only this module, api.py, messages.py, errors.py, systemd.py and
+sdbus (no requests, yaml, ruamel, click or packaging; see "Connecting the remote" in the README). No
+configuration file is read. It never starts a unit itself: Updater1 does, in job mode `replace`
+(docs/remote-dbus.md). Results started by anyone else come from the state dir, which the remote's container
+mounts read-only; the results dir is a parameter (default `<state_dir>/results`).
 
 Nothing from sdbus reaches the caller: every failure is a ClientError with one line naming the cause and the
 fix (an unknown uid, no bus socket, access denied, the bus gone during a wait, a timeout).
@@ -17,18 +19,21 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sdbus.exceptions import SdBusBaseError
+
 from ..errors import UnitsError
-from ..systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, Systemd, SystemdError
+from ..systemd import Systemd, SystemdError
+from .api import BUS_NAME, OBJECT_PATH, UpdaterInterface
+from .door import SEE, ServiceExiting, door_error, explain, follow_job
 
 COMPONENTS = ("core", "scheduler", "remote")
 CHECK_UNIT = "dunebugger-check.service"
-SEE = "see Connecting the remote in /usr/share/doc/dunebugger-units/README.md"
 UNKNOWN = "unknown"
 # The keys of one component in `update_check_result` (the seed's; pinned equal to phases/check.py's by a test)
 FRONTEND_KEYS = ("current", "latest", "update_available", "release_notes", "last_checked", "release_url",
@@ -66,28 +71,6 @@ class Event:
 
 
 # ---- pure decisions -----------------------------------------------------------------------------------------
-
-def explain(exc: SystemdError, unit: str, uid: int, deadline: float) -> str:
-    """One line for a failed bus conversation: what happened and what to do about it."""
-    if isinstance(exc, BusUnreachable):
-        return (f"cannot reach the system bus at {exc.address}: "
-                f"{os.strerror(exc.errno) if exc.errno else exc}; mount the host's /run/dbus into the remote's "
-                f"container ({SEE})")
-    if isinstance(exc, BusDropped) and exc.waiting:
-        return (f"the system bus went away while waiting for {unit} (dbus restarted or the host is shutting "
-                f"down); the unit goes on without us: its result is recorded and reaches the frontend through "
-                f"follow_results() once the bus is back")
-    if isinstance(exc, BusDropped):
-        return (f"the system bus refused uid {uid}: it has no user on the host; run the remote's container as "
-                f"the kit's user dunebugger-remote ({SEE})")
-    if isinstance(exc, AccessDenied):
-        return (f"starting {unit}: permission refused for uid {uid}: the uid must belong to a host user in the "
-                f"dunebugger group, and polkitd must run with 50-dunebugger-units.rules ({SEE})")
-    if isinstance(exc, JobTimeout):
-        return (f"no result from {unit} within {deadline:g} s; it may still be running: "
-                f"`systemctl status {unit}` on the host")
-    return f"starting {unit}: {exc}"
-
 
 def progress_data(text: str) -> dict[str, Any]:
     """A unit's status text as a progress event; `percent` when the text has one ("downloading 40%")."""
@@ -137,9 +120,26 @@ def component_state(record: Mapping[str, Any]) -> str:
     return "up-to-date" if record.get("last_checked") else UNKNOWN
 
 
+def is_running(record: Mapping[str, Any]) -> bool:
+    """`running` of a `system_info` component: the updater's last view (a version known, and no result that
+    left it needing a person), never a live probe: the remote cannot see the other containers."""
+    last = record.get("last_result") or {}
+    return record.get("current") not in (None, "", UNKNOWN) and last.get("status") != "needs-manual"
+
+
+def system_info_component(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Both frontends' keys: today's `name, state, version` and the newer remote's `name, running,
+    current_version, latest_version, update_available, last_checked, release_notes, release_url`; a key a
+    frontend prints is never null (`unknown`, or "" for notes and links)."""
+    return {"name": name, "state": component_state(record), "version": _known(record.get("current")),
+            "running": is_running(record), "current_version": _known(record.get("current")),
+            "latest_version": _known(record.get("latest")), "update_available": record.get("update_available") is True,
+            "last_checked": _known(record.get("last_checked")), "release_notes": str(record.get("release_notes") or ""),
+            "release_url": str(record.get("release_url") or "")}
+
+
 def system_info_components(components: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": n, "state": component_state(components.get(n, {})),
-             "version": _known(components.get(n, {}).get("current"))} for n in COMPONENTS]
+    return [system_info_component(n, components.get(n, {})) for n in COMPONENTS]
 
 
 def merge_records(checked: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def merge_records(checked: Mapping[str, Any], own: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _read_components(path: Path) -> dict[str, Any]:
+def read_components(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -177,6 +177,14 @@ def rollback_expected(result: Mapping[str, Any]) -> bool:
     """A failed update that changed something exits 1, and OnFailure= starts the rollback (the result says
     `changed`: results.UpdateResult)."""
     return result.get("action") == "update" and result.get("status") == "failed" and bool(result.get("changed"))
+
+
+def own_result(results: list[dict[str, Any]], action: str) -> dict[str, Any] | None:
+    """Of the results recorded since a run was asked for (newest first), the one of that run: the first of its
+    action to finish (systemd merges a start into a running start job of the same unit, so no earlier run can
+    finish after it was asked for)."""
+    runs = [r for r in results if r.get("action") == action]
+    return runs[-1] if runs else None
 
 
 def rollback_of(results: list[dict[str, Any]], failed: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -206,21 +214,21 @@ def instance_started_at() -> str:
 class UpdaterClient:
     def __init__(self, state_dir: str | Path = "/var/lib/dunebugger-units", *, results_dir: str | Path | None = None,  # noqa: PLR0913  # paths, deadline and seams for the tests
                  deadline: float = 1800.0, connect: Callable[[], Systemd] = Systemd.connect,
-                 poll: float = 0.2, cache_dir: str | Path | None = None) -> None:
+                 poll: float = 1.0, cache_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.results_dir = Path(results_dir) if results_dir is not None else self.state_dir / "results"
         # the check's cache: <state_dir>/check unless the device configured another (then mount that too)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.state_dir / "check"
         self.deadline = deadline
-        self.poll = poll
+        self.poll = poll  # follow_results: runs anyone else started (our own answer comes as a signal)
         self._connect = connect
 
     # ---- reading what was recorded --------------------------------------------------------------------
 
     def _components(self) -> dict[str, Any]:
         """What the last check found (the check's cache) with what root installed since and its last result."""
-        return merge_records(_read_components(self.cache_dir / "check.json"),
-                             _read_components(self.state_dir / "state.json"))
+        return merge_records(read_components(self.cache_dir / "check.json"),
+                             read_components(self.state_dir / "state.json"))
 
     def check_result(self) -> dict[str, Any]:
         """The body of `update_check_result`, from the last check's record."""
@@ -274,7 +282,25 @@ class UpdaterClient:
             else:
                 time.sleep(self.poll)
 
-    # ---- starting units ---------------------------------------------------------------------------------
+    # ---- asking Updater1 ------------------------------------------------------------------------------
+
+    def _door(self, what: str, start: Callable[[UpdaterInterface], Awaitable[str]],
+              watch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Ask Updater1 to start `what` and wait for its Finished; returns the result it carries."""
+        try:
+            for attempt in (1, 2):
+                try:
+                    with self._connect() as systemd:
+                        return systemd.run(follow_job(systemd, what, start, self.deadline, watch))
+                except ServiceExiting:  # it was giving its name back as we called: the next call starts a new one
+                    if attempt == 2:
+                        raise
+                    time.sleep(1)
+        except SystemdError as exc:
+            raise ClientError(explain(exc, what, os.getuid(), self.deadline)) from None
+        except Exception as exc:  # anything else from sdbus's C layer: never hand it to the caller
+            raise ClientError(f"asking {BUS_NAME} for {what}: {type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _systemd(self, unit: str, work: Callable[[Systemd], Any]) -> Any:
         try:
@@ -285,13 +311,24 @@ class UpdaterClient:
         except Exception as exc:  # anything else from sdbus's C layer: never hand it to the caller
             raise ClientError(f"talking to systemd about {unit}: {type(exc).__name__}: {exc}") from None
 
-    def _run(self, unit: str, watch: Callable[[str], None] | None = None) -> str:
-        """Start `unit` and wait for its job; returns the job result."""
-        return str(self._systemd(unit, lambda sd: sd.run_job("start", unit, self.deadline, watch)))
-
     def check(self) -> dict[str, Any]:
-        self._run(CHECK_UNIT)  # a failed component is in the record, with its error
+        self._door(CHECK_UNIT, lambda door: door.check())  # a failed component is in the record, with its error
         return self.check_result()
+
+    def components(self) -> dict[str, Any]:
+        """Updater1's view of every configured component: the check's record, root's, and `running`."""
+        async def ask(systemd: Systemd) -> str:
+            try:
+                return await UpdaterInterface.new_proxy(BUS_NAME, OBJECT_PATH, systemd.bus).components()
+            except SdBusBaseError as exc:
+                raise door_error(exc, "components") from None
+
+        try:
+            with self._connect() as systemd:
+                data = json.loads(systemd.run(ask(systemd)))
+        except SystemdError as exc:
+            raise ClientError(explain(exc, "components", os.getuid(), self.deadline)) from None
+        return data if isinstance(data, dict) else {}
 
     def _active(self, unit: str) -> bool:
         state = self._systemd(unit, lambda sd: sd.unit_state(unit).active_state)
@@ -304,23 +341,21 @@ class UpdaterClient:
         except ClientError:
             return False
 
-    def follow(self, unit: str, component: str, action: str, rollback_after_failure: bool = True) -> Iterator[Event]:
-        """Start `unit` in a thread and yield its progress, then the recorded result (the rollback's result
-        when the run failed and OnFailure= rolled it back). Raises only ClientError."""
+    def follow(self, what: str, start: Callable[[UpdaterInterface], Awaitable[str]]) -> Iterator[Event]:
+        """Ask Updater1 in a thread and yield the progress it signals, then the recorded result (the rollback's
+        result when the run failed and OnFailure= rolled it back). Raises only ClientError."""
         events: queue.Queue[Event | BaseException] = queue.Queue()
 
         def work() -> None:
             try:
-                asked = now_iso()
-                result = self._run(unit, lambda text: events.put(Event("progress", progress_data(text))))
-                events.put(Event("result", self._final_result(component, action, asked, result,
-                                                              rollback_after_failure)))
+                result = self._door(what, start, lambda data: events.put(Event("progress", data)))
+                events.put(Event("result", result))
             except ClientError as exc:
                 events.put(exc)
             except Exception as exc:  # handed to the consumer's thread as one line
-                events.put(ClientError(f"following {unit}: {type(exc).__name__}: {exc}"))
+                events.put(ClientError(f"following {what}: {type(exc).__name__}: {exc}"))
 
-        threading.Thread(target=work, name=f"follow-{unit}", daemon=True).start()
+        threading.Thread(target=work, name=f"follow-{what}", daemon=True).start()
         while True:
             item = events.get()
             if isinstance(item, BaseException):
@@ -329,13 +364,13 @@ class UpdaterClient:
             if item.kind == "result":
                 return
 
-    def update(self, component: str, dry_run: bool = False) -> Iterator[Event]:
-        return self.follow(update_unit(component, dry_run), component, "dry-run" if dry_run else "update",
-                           rollback_after_failure=not dry_run)
+    def update(self, component: str, dry_run: bool = False, version: str = "") -> Iterator[Event]:
+        """`version`: only a wish, verified by the update against GitHub and the policy; empty: the policy's."""
+        return self.follow(update_unit(component, dry_run), lambda door: door.update(component, version, dry_run))
 
     def rollback(self, component: str) -> Iterator[Event]:
-        """`updater.rollback`: start dunebugger-rollback@<component>; its result is the answer."""
-        return self.follow(rollback_unit(component), component, "rollback", rollback_after_failure=False)
+        """`updater.rollback`: Updater1 starts dunebugger-rollback@<component>; its result is the answer."""
+        return self.follow(rollback_unit(component), lambda door: door.rollback(component))
 
     def remote_update_outcome(self, since: str | None = None, timeout: float | None = None) -> dict[str, Any] | None:
         """For a remote that is starting: the outcome of the update (or rollback) that recreated it, with the
@@ -360,33 +395,3 @@ class UpdaterClient:
             if time.monotonic() >= end:
                 return newest
             time.sleep(self.poll)
-
-    def _own_result(self, component: str, action: str, asked: str) -> list[dict[str, Any]]:
-        """The run this request joined: the first of its unit to finish after it was asked for (systemd merges
-        a start into a running start job of the same unit, so no earlier run can finish after `asked`)."""
-        runs = [r for r in self.results(component=component, since=asked) if r.get("action") == action]
-        return runs[-1:]  # results are newest first
-
-    def _final_result(self, component: str, action: str, asked: str, job_result: str,
-                      rollback_after_failure: bool) -> dict[str, Any]:
-        own = self._wait_for(lambda: self._own_result(component, action, asked), 10.0)
-        if job_result == "done" or not rollback_after_failure or not own:
-            return own[0] if own else self._missing(component, action, job_result)
-        # the run failed after a change: OnFailure= started the rollback; its result is the outcome
-        rolled = self._wait_for(lambda: [r] if (r := rollback_of(self.results(component=component, since=asked),
-                                                                  own[0])) else [], self.deadline)
-        return rolled[-1] if rolled else own[0]
-
-    def _wait_for(self, fetch: Callable[[], list[dict[str, Any]]], deadline: float) -> list[dict[str, Any]]:
-        end = time.monotonic() + deadline
-        while True:
-            found = fetch()
-            if found or time.monotonic() >= end:
-                return found
-            time.sleep(self.poll)
-
-    @staticmethod
-    def _missing(component: str, action: str, job_result: str) -> dict[str, Any]:
-        return {"component": component, "action": action, "status": "failed", "success": False,
-                "dry_run": action == "dry-run",
-                "message": f"the unit ended with job result {job_result!r} and recorded no result"}

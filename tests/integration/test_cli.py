@@ -18,12 +18,11 @@ from dunebugger_units.cli import main
 from dunebugger_units.config import effective, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
-INTERNAL = {"run-update", "run-rollback", "recover", "auto-update", "sync-timers", "serve-file-requests"}
+INTERNAL = {"run-update", "run-rollback", "recover", "auto-update", "sync-timers"}
 # every verb, with the arguments it needs to reach its configuration
 VERBS = {"check": (), "status": (), "history": (), "list": ("core",), "config": (), "update": ("core",),
          "rollback": ("core",), "hold": ("core",), "unhold": ("core",), "run-update": ("core",),
-         "run-rollback": ("core",), "recover": (), "auto-update": (), "sync-timers": (),
-         "serve-file-requests": ()}
+         "run-rollback": ("core",), "recover": (), "auto-update": (), "sync-timers": ()}
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -69,9 +69,30 @@ def install_product(h: Harness, config: dict[str, Any] | None = None) -> None:
     sysusers = REPO / "packaging" / "sysusers.d" / "dunebugger-units.conf"
     h.write_file("/usr/lib/sysusers.d/dunebugger-units.conf", sysusers.read_bytes())
     h.run(["systemd-sysusers", "/usr/lib/sysusers.d/dunebugger-units.conf"])
+    install_updater1(h)  # after sysusers: dbus-daemon resolves the policy's group when it reads it
     if config is not None:
         write_config(h, config)
     h.systemctl("daemon-reload")
+
+
+LIBEXEC = "/usr/libexec/dunebugger-units"
+
+
+def install_updater1(h: Harness) -> None:
+    """The entry points the units run (org.dunebugger.Updater1, the file protocol) as the package lays them out:
+    launchers on the venv's python; then the bus policy and the activation file, and dbus-daemon reads them
+    again (it resolves the group `dunebugger` only then)."""
+    for launcher in sorted((REPO / "packaging/lib").glob("dunebugger-*")):
+        if launcher.name == "dunebugger-units":
+            continue
+        text = launcher.read_text().replace("#!/usr/bin/python3 -I", f"#!{VENV}/bin/python -I", 1)
+        h.write_file(f"{LIBEXEC}/{launcher.name}", text, mode=0o755)
+    h.write_file("/usr/share/dbus-1/system.d/org.dunebugger.Updater1.conf",
+                 (REPO / "packaging/dbus/org.dunebugger.Updater1.conf").read_bytes())
+    h.write_file("/usr/share/dbus-1/system-services/org.dunebugger.Updater1.service",
+                 (REPO / "packaging/dbus/org.dunebugger.Updater1.service").read_bytes())
+    h.run(["busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+           "ReloadConfig"])
 
 
 def write_config(h: Harness, config: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """An image for the remote stand-in, built offline: a busybox rootfs plus the host's Debian python3.11 (binary,
-the shared libraries `ldd` names, the standard library), sdbus and websockets, and ONLY the client's modules
-of dunebugger_units (client, messages, systemd, errors): no requests, yaml, ruamel, click or packaging. So the
-kit test also proves that the remote's image needs no more than "Connecting the remote" says.
+the shared libraries `ldd` names, the standard library), sdbus and websockets, and ONLY the client's modules of
+dunebugger_units (api, door, client, messages, systemd, errors): no requests, yaml, ruamel, click or packaging. So
+the kit test also proves that the remote's image needs no more than "Connecting the remote" says.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ PYTHON = Path("/usr/bin/python3.11")
 STDLIB = Path("/usr/lib/python3.11")
 DIST = "usr/lib/python3/dist-packages"
 # what the remote's image needs of this project (README, "Connecting the remote")
-CLIENT_MODULES = ("__init__.py", "remote/__init__.py", "remote/client.py", "remote/messages.py", "systemd.py",
-                  "errors.py")
+CLIENT_MODULES = ("__init__.py", "remote/__init__.py", "remote/api.py", "remote/door.py", "remote/client.py",
+                  "remote/messages.py", "systemd.py", "errors.py")
 THIRD_PARTY = ("sdbus", "websockets")
 SKIP_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
                "config-3.11-x86_64-linux-gnu", "distutils", "unittest"}

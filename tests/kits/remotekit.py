@@ -19,7 +19,8 @@ _ids = itertools.count(1)
 
 
 def start_remote_standin(h: Harness, user: str = "remoteuser") -> None:
-    """The polkit rule, an unprivileged `dunebugger` group member, and tests/kits/remote_standin.py run as it."""
+    """The polkit rule, an unprivileged `dunebugger` group member, and tests/kits/remote_standin.py run as it
+    (it asks org.dunebugger.Updater1, which install_product put in place)."""
     h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
                  (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
     h.write_file("/usr/local/lib/remote-standin.py", (REPO / "tests/kits/remote_standin.py").read_bytes())

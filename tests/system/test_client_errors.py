@@ -1,7 +1,7 @@
 """The remote's client never throws sdbus at its caller: each way the bus can fail becomes one line naming the
-cause and the fix, and the message handler turns it into an error reply. All against the real system bus and
-polkit of a test systemd: a uid with no user, a missing socket, a refused user, a job that outlasts the
-deadline, and dbus-daemon stopped in the middle of a wait."""
+cause and the fix, and the message handler turns it into an error reply. All against the real system bus, bus
+policy and org.dunebugger.Updater1 of a test systemd: a uid with no user, a missing socket, a refused user, a job
+that outlasts the deadline, and dbus-daemon stopped in the middle of a wait."""
 
 from __future__ import annotations
 
@@ -87,8 +87,9 @@ def test_access_denied(bus_host: Harness) -> None:
     uid = h.run(["id", "-u", "outsider"]).stdout.strip()
     reply = probe(h, CHECK, user="outsider")
     assert reply["body"]["message"].startswith(
-        f"update check failed: starting dunebugger-check.service: permission refused for uid {uid}: the uid must "
-        "belong to a host user in the dunebugger group, and polkitd must run with 50-dunebugger-units.rules")
+        f"update check failed: asking org.dunebugger.Updater1 for dunebugger-check.service: permission refused for "
+        f"uid {uid}: the uid must belong to a host user in the dunebugger group, and the bus policy "
+        "org.dunebugger.Updater1.conf must be installed")
 
 
 def test_a_timeout(bus_host: Harness) -> None:

@@ -234,6 +234,23 @@ def test_install_enables_the_timer_and_the_check_works(installed: Harness, gh: G
     assert not h.path(f"{STATE_DIR}/state.json").exists()
 
 
+def test_the_remotes_door_answers_a_member_of_its_group_once_installed(installed: Harness) -> None:
+    """org.dunebugger.Updater1 as the package ships it: the launcher, the activation file, the bus policy (read
+    again by postinst once the group exists) and the unit."""
+    h = installed
+    h.run(["useradd", "--create-home", "--groups", "dunebugger", "remoteuser"])
+    assert unit_state(h, "ActiveState", "dunebugger-updater1.service") == "inactive"
+    out = h.run(["busctl", "--json=short", "call", "org.dunebugger.Updater1", "/org/dunebugger/Updater1",
+                 "org.dunebugger.Updater1", "Components"], user="remoteuser", timeout=60)
+    components = json.loads(json.loads(out.stdout)["data"][0])["components"]
+    assert set(components) == {"core", "scheduler", "remote"}
+    assert unit_state(h, "ActiveState", "dunebugger-updater1.service") == "active"
+    h.run(["useradd", "--create-home", "outsider"])
+    refused = h.run(["busctl", "call", "org.dunebugger.Updater1", "/org/dunebugger/Updater1",
+                     "org.dunebugger.Updater1", "Components"], user="outsider", check=False, timeout=60)
+    assert refused.returncode != 0 and "Access denied" in refused.stderr, refused.stderr
+
+
 def owner_and_mode(h: Harness, path: str) -> tuple[str, str]:
     owner, mode = h.run(["stat", "-c", "%U %a", path]).stdout.split()
     return owner, mode

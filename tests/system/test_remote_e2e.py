@@ -1,6 +1,7 @@
 """End to end: a test frontend talks WebSocket to a remote stand-in built on the real message handler, which
-runs inside the test systemd as an unprivileged `dunebugger` group member and starts the real units over the
-real system bus (polkit decides), with real containers from the loopback registry."""
+runs inside the test systemd as an unprivileged `dunebugger` group member and asks org.dunebugger.Updater1 over
+the real system bus (its bus policy decides) to start the real units, with real containers from the loopback
+registry."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The integration kit, for real: the remote stand-in runs as the `remote` service of the compose file, in a
 real container (an image holding only python, sdbus, websockets and the client's modules: tests/kits/remoteimage.py),
 configured exactly as packaging/ says: the sysusers.d user, the compose keys of packaging/compose merged into
-the compose file, the polkit rule. Through the real polkit and system bus it checks, updates, dry-runs, rolls
-back, updates itself, and broadcasts what systemctl started."""
+the compose file, the polkit rule, Updater1's bus policy. Through org.dunebugger.Updater1 on the real system bus
+it checks, updates, dry-runs, rolls back, updates itself, and broadcasts what systemctl started."""
 
 from __future__ import annotations
 
@@ -154,8 +154,10 @@ def test_check_update_dry_run_rollback_and_a_systemctl_update_through_the_kit(re
                                                                           "container", False)
         info = heard[0] if heard else receive(ws, 30)
         assert info["subject"] == "system_info" and info["destination"] == "broadcast"
-        assert {"name": "scheduler", "state": "update-available", "version": "1.0.0"} in \
-            info["body"]["dunebugger_components"]
+        [listed] = [c for c in info["body"]["dunebugger_components"] if c["name"] == "scheduler"]
+        assert {k: listed[k] for k in ("state", "version")} == {"state": "update-available", "version": "1.0.0"}
+        assert {k: listed[k] for k in ("running", "current_version", "latest_version", "update_available")} == \
+            {"running": True, "current_version": "1.0.0", "latest_version": "1.2.0", "update_available": True}
 
         before = device.compose_file.read_bytes()
         *_, dry = converse(ws, {"subject": "updater.perform_update",

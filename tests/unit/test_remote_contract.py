@@ -30,6 +30,7 @@ from dunebugger_units.remote.client import (
     rollback_of,
     system_info_components,
 )
+from dunebugger_units.remote.door import NotServed, ServiceGone
 from dunebugger_units.remote.messages import broadcast_replies, handle, level_of
 from dunebugger_units.rules.preflight import remote_first_check
 from dunebugger_units.systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, SystemdError
@@ -41,6 +42,10 @@ FRONTEND_ENVELOPE = {"subject": "log", "body": {"success": True, "message": "...
 FRONTEND_LEVELS = {"info", "warning", "error"}
 # The system_info of the System page (SystemPage.js reads dunebugger_components[].name/.state/.version)
 SYSTEM_PAGE_INFO = {"dunebugger_components": [{"name": "core", "state": "running", "version": "1.0.0-beta.4"}]}
+# The system_info component of the dunebugger-remote app's updater page, values as it sends them
+REMOTE_APP_SYSTEM_INFO_COMPONENT = {"name": "core", "running": True, "current_version": "1.0.0-beta.4",
+                                    "latest_version": "1.0.0-beta.5", "update_available": True,
+                                    "last_checked": "2026-01-01T00:00:00Z", "release_notes": "", "release_url": ""}
 # The dunebugger-remote app's component record (dunebugger_updater.py)
 REMOTE_APP_COMPONENT = {"name": "scheduler", "current_version": "1.0.0-beta.15", "latest_version": "unknown",
                    "component_type": "container", "prerelease": True}
@@ -136,18 +141,41 @@ def test_system_info_is_shaped_for_the_system_page(record: dict[str, Any], state
     components = system_info_components({"scheduler": record})
     assert [c["name"] for c in components] == ["core", "scheduler", "remote"]
     for item in components:
-        assert set(item) == set(SYSTEM_PAGE_INFO["dunebugger_components"][0])
-        assert None not in item.values()
+        assert set(item) == set(SYSTEM_PAGE_INFO["dunebugger_components"][0]) | set(REMOTE_APP_SYSTEM_INFO_COMPONENT)
+        assert None not in item.values()  # every key is one a frontend prints
+        for key, example in [*SYSTEM_PAGE_INFO["dunebugger_components"][0].items(),
+                             *REMOTE_APP_SYSTEM_INFO_COMPONENT.items()]:
+            assert type(item[key]) is type(example), key
     assert components[1]["state"] == state
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    pytest.param(RECORD, {"running": True, "current_version": "1.0.0-beta.15", "latest_version": "1.0.0-beta.16",
+                          "update_available": True, "last_checked": "2026-01-01T00:00:00Z", "release_notes": "",
+                          "release_url": ""}, id="checked"),
+    pytest.param(RECORD | {"release_notes": "Fixes", "release_url": "https://example.org/r/1"},
+                 {"release_notes": "Fixes", "release_url": "https://example.org/r/1"}, id="notes-and-link"),
+    pytest.param(RECORD | {"last_result": {"status": "needs-manual"}}, {"running": False}, id="needs-manual"),
+    pytest.param({}, {"running": False, "current_version": "unknown", "latest_version": "unknown",
+                      "update_available": False, "last_checked": "unknown", "release_notes": "", "release_url": ""},
+                 id="nothing-known"),
+])
+def test_system_info_carries_the_newer_remotes_keys(record: dict[str, Any], expected: dict[str, Any]) -> None:
+    [item] = [c for c in system_info_components({"scheduler": record}) if c["name"] == "scheduler"]
+    assert {k: item[k] for k in expected} == expected
+    assert item["version"] == item["current_version"]
 
 
 def test_the_client_reads_system_info_from_the_record(tmp_path: Path) -> None:
     (tmp_path / "check").mkdir()  # the check's cache, beside root's state
     (tmp_path / "check" / "check.json").write_text(json.dumps({"components": {"scheduler": RECORD}}))
     info = UpdaterClient(tmp_path).system_info()
-    assert info["dunebugger_components"][1] == {"name": "scheduler", "state": "update-available",
-                                                "version": "1.0.0-beta.15"}
-    assert info["dunebugger_components"][0] == {"name": "core", "state": "unknown", "version": "unknown"}
+    scheduler, core = info["dunebugger_components"][1], info["dunebugger_components"][0]
+    assert {k: scheduler[k] for k in ("name", "state", "version")} == {"name": "scheduler",
+                                                                        "state": "update-available",
+                                                                        "version": "1.0.0-beta.15"}
+    assert {k: core[k] for k in ("name", "state", "version")} == {"name": "core", "state": "unknown",
+                                                                   "version": "unknown"}
 
 
 # ---- levels and broadcasts ------------------------------------------------------------------------------------
@@ -261,14 +289,20 @@ def test_progress_percent(text: str, percent: int | None) -> None:
     pytest.param(BusUnreachable("x", "unix:path=/run/dbus/system_bus_socket", 2),
                  "cannot reach the system bus at unix:path=/run/dbus/system_bus_socket: No such file or directory",
                  "mount the host's /run/dbus", id="no-socket"),
-    pytest.param(AccessDenied("x"), "starting dunebugger-check.service: permission refused for uid 999",
-                 "dunebugger group", id="denied"),
+    pytest.param(AccessDenied("x"), "asking org.dunebugger.Updater1 for dunebugger-check.service: permission "
+                 "refused for uid 999", "dunebugger group, and the bus policy org.dunebugger.Updater1.conf",
+                 id="denied"),
+    pytest.param(NotServed("x"), "asking org.dunebugger.Updater1 for dunebugger-check.service: the service is not "
+                 "installed or failed to start", "systemctl status dunebugger-updater1.service", id="not-served"),
+    pytest.param(ServiceGone("x"), "org.dunebugger.Updater1 went away while following dunebugger-check.service",
+                 "journalctl -u dunebugger-updater1", id="service-gone"),
     pytest.param(BusDropped("x", waiting=True), "the system bus went away while waiting for dunebugger-check",
                  "follow_results()", id="bus-gone"),
     pytest.param(JobTimeout("x"), "no result from dunebugger-check.service within 30 s", "systemctl status",
                  id="timeout"),
-    pytest.param(SystemdError("starting x: boom"), "starting dunebugger-check.service: starting x: boom", "",
-                 id="other"),
+    pytest.param(SystemdError("unknown component 'x'"),
+                 "asking org.dunebugger.Updater1 for dunebugger-check.service: unknown component 'x'", "",
+                 id="refused-by-the-door"),
 ])
 def test_each_bus_failure_is_one_line_with_cause_and_fix(error: SystemdError, start: str, fix: str) -> None:
     line = explain(error, "dunebugger-check.service", 999, 30)
@@ -287,7 +321,8 @@ def test_a_check_without_a_bus_is_a_client_error_not_sdbus() -> None:
     def sdbus_internals() -> Any:
         raise RuntimeError("File: src/sdbus/sd_bus_internals_funcs.c Line: 37")
 
-    with pytest.raises(ClientError, match=r"^talking to systemd about dunebugger-check\.service: RuntimeError"):
+    with pytest.raises(ClientError, match=r"^asking org\.dunebugger\.Updater1 for dunebugger-check\.service: "
+                                          r"RuntimeError"):
         UpdaterClient("/nonexistent", connect=sdbus_internals).check()
 
 
@@ -352,3 +387,23 @@ def test_follow_results_yields_each_new_result_once_in_order(tmp_path: Path) -> 
     assert [(r["component"], r["finished_at"]) for r in seen] == [("scheduler", "2026-01-01T00:00:02Z"),
                                                                   ("remote", "2026-01-01T00:00:03Z")]
     assert os.listdir(results)  # nothing consumed: read-only use of the dir
+
+
+# ---- the remote's image stays light ------------------------------------------------------------------------------
+
+def test_the_client_imports_only_what_the_remotes_image_carries() -> None:
+    import subprocess
+    import sys
+
+    from kits.remoteimage import CLIENT_MODULES
+
+    probe = ("import sys, dunebugger_units.remote.client, dunebugger_units.remote.messages; "
+             "print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                cwd=Path(__file__).resolve().parents[2]).stdout.split())
+    ours = {m for m in loaded if m.startswith("dunebugger_units")}
+    carried = {"dunebugger_units." + m.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+               for m in CLIENT_MODULES} | {"dunebugger_units"}
+    carried.discard("dunebugger_units.__init__")
+    assert ours <= carried, ours - carried
+    assert not loaded & {"requests", "yaml", "ruamel", "click", "packaging"}
