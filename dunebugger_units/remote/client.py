@@ -35,13 +35,13 @@ from .door import SEE, ServiceExiting, door_error, explain, follow_job
 COMPONENTS = ("core", "scheduler", "remote")
 CHECK_UNIT = "dunebugger-check.service"
 UNKNOWN = "unknown"
-# The keys of one component in `update_check_result` (the seed's; pinned equal to phases/check.py's by a test)
+# The keys of one component in `update_check_result` (the updater's own; pinned equal to phases/check.py's by a test)
 FRONTEND_KEYS = ("current", "latest", "update_available", "release_notes", "last_checked", "release_url",
                  "published_at", "assets", "error", "held", "policy", "next_window", "failed_versions")
 # ... root's own, merged in: the version a rollback returns to, the last result, a release prepared ahead
 ROOT_KEYS = ("previous", "last_result", "prepared")
-# ... and today's remote's keys, added beside them: never null, `unknown` where nothing is known
-TODAY_KEYS = ("name", "current_version", "latest_version", "component_type", "prerelease")
+# ... and the dunebugger-remote app's keys, added beside them: never null, `unknown` where nothing is known
+REMOTE_APP_KEYS = ("name", "current_version", "latest_version", "component_type", "prerelease")
 COMPONENT_TYPES = {"core": "python_app", "scheduler": "container", "remote": "container"}
 # runs that recreate the remote's container; a refusal or a dry run changes nothing
 CHANGING_ACTIONS = ("update", "rollback", "recovery")
@@ -86,7 +86,7 @@ def _known(value: Any) -> Any:
 
 
 def component_view(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """One component of `update_check_result`: the seed's keys, plus today's remote's keys (never null)."""
+    """One component of `update_check_result`: the updater's keys, plus the remote app's keys (never null)."""
     view = {key: record.get(key) for key in FRONTEND_KEYS}
     previous = record.get("previous")
     # a rollback on request returns only to what the last update replaced, and only while that update's
@@ -128,7 +128,7 @@ def is_running(record: Mapping[str, Any]) -> bool:
 
 
 def system_info_component(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Both frontends' keys: today's `name, state, version` and the newer remote's `name, running,
+    """Both frontends' keys: the System page's `name, state, version` and the remote app's updater page's `name, running,
     current_version, latest_version, update_available, last_checked, release_notes, release_url`; a key a
     frontend prints is never null (`unknown`, or "" for notes and links)."""
     return {"name": name, "state": component_state(record), "version": _known(record.get("current")),
@@ -335,7 +335,7 @@ class UpdaterClient:
         return state in ("activating", "active", "reloading", "deactivating")
 
     def remote_update_pending(self) -> bool:
-        """An update or rollback of remote is running (the seed's rule; see policy.remote_first for today's)."""
+        """An update or rollback of remote is running (the handler's own rule; policy.remote_first is the update's)."""
         try:
             return self._active(update_unit("remote")) or self._active(rollback_unit("remote"))
         except ClientError:

@@ -4,7 +4,7 @@ can be sent as it happens).
 Protocol (see the README): `updater.check_updates` -> `update_check_result` (and `system_info` to broadcast);
 `updater.perform_update` {component, dry_run} and `updater.rollback` {component} -> `update_progress`
 {component, phase, percent?}..., then `update_result` {component, success, message, dry_run}.
-Today's shapes are accepted too: `updater.update` with a plain-string body -> `updater_progress`..., then `log`.
+The dunebugger-remote app's shapes are accepted too: `updater.update` with a plain-string body -> `updater_progress`..., then `log`.
 Every recorded result, whoever started it, is broadcast by `broadcast_replies` (the remote feeds it from
 `UpdaterClient.follow_results` in a thread).
 """
@@ -43,7 +43,7 @@ def level_of(result: Mapping[str, Any]) -> str:
 
 
 def broadcast_replies(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What every frontend hears of one recorded result: `update_result` and today's `log`, to broadcast.
+    """What every frontend hears of one recorded result: `update_result` and a `log`, to broadcast.
 
     An update that failed after changing the device is not an outcome yet: OnFailure= rolls it back, and the
     rollback's result is the outcome. Until then it is progress ("rolling back")."""
@@ -61,7 +61,7 @@ def reply(subject: str, body: Any, destination: str) -> dict[str, Any]:
 
 
 def parse_update_request(subject: str, body: Any) -> tuple[str | None, bool, str | None]:
-    """Pure: (component, dry_run, error). A `dunebugger-` prefix is allowed in today's string form."""
+    """Pure: (component, dry_run, error). A `dunebugger-` prefix is allowed in the plain-string form."""
     if subject == "updater.rollback" and isinstance(body, str):
         body = {"component": body}
     if subject == "updater.update":
@@ -135,7 +135,7 @@ def _update(client: Client, subject: str, body: Any, destination: str) -> Iterat
 
 @dataclass(frozen=True)
 class Request:
-    """One update request, and the shapes its replies take (today's `legacy` ones or the documented ones)."""
+    """One update request, and the shapes its replies take (the plain-string `legacy` ones or the documented ones)."""
 
     legacy: bool
     component: str

@@ -18,7 +18,7 @@ from dunebugger_units.phases import check as check_phase
 from dunebugger_units.remote.client import (
     FRONTEND_KEYS,
     ROOT_KEYS,
-    TODAY_KEYS,
+    REMOTE_APP_KEYS,
     ClientError,
     Event,
     UpdaterClient,
@@ -66,11 +66,11 @@ def result(**fields: Any) -> dict[str, Any]:
 def test_component_records_carry_the_remote_apps_keys_beside_the_updaters() -> None:
     view = component_view("scheduler", RECORD)
     assert FRONTEND_KEYS == check_phase.FRONTEND_KEYS  # the client's copy is the check's (no import needed)
-    assert set(view) == set(FRONTEND_KEYS) | set(ROOT_KEYS) | set(TODAY_KEYS)
-    assert {k: view[k] for k in TODAY_KEYS} == {"name": "scheduler", "current_version": "1.0.0-beta.15",
+    assert set(view) == set(FRONTEND_KEYS) | set(ROOT_KEYS) | set(REMOTE_APP_KEYS)
+    assert {k: view[k] for k in REMOTE_APP_KEYS} == {"name": "scheduler", "current_version": "1.0.0-beta.15",
                                                 "latest_version": "1.0.0-beta.16", "component_type": "container",
                                                 "prerelease": True}
-    assert set(REMOTE_APP_COMPONENT) == set(TODAY_KEYS)
+    assert set(REMOTE_APP_COMPONENT) == set(REMOTE_APP_KEYS)
 
 
 def test_what_the_panel_needs_is_pinned_beside_every_earlier_key() -> None:
@@ -123,7 +123,7 @@ def test_last_result_and_prepared_come_from_roots_record(tmp_path: Path) -> None
 
 def test_nothing_known_is_unknown_never_null() -> None:
     view = component_view("remote", {})
-    assert {k: view[k] for k in TODAY_KEYS} == {"name": "remote", "current_version": "unknown",
+    assert {k: view[k] for k in REMOTE_APP_KEYS} == {"name": "remote", "current_version": "unknown",
                                                 "latest_version": "unknown", "component_type": "container",
                                                 "prerelease": "unknown"}
     assert component_view("core", {"current": "1.0.0", "latest": "1.2.0"})["component_type"] == "python_app"
