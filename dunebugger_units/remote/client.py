@@ -128,9 +128,9 @@ def is_running(record: Mapping[str, Any]) -> bool:
 
 
 def system_info_component(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Both frontends' keys: the System page's `name, state, version` and the remote app's updater page's `name, running,
-    current_version, latest_version, update_available, last_checked, release_notes, release_url`; a key a
-    frontend prints is never null (`unknown`, or "" for notes and links)."""
+    """Both frontends' keys: the System page's `name, state, version` and the remote app's updater page's
+    `name, running, current_version, latest_version, update_available, last_checked, release_notes,
+    release_url`; a key a frontend prints is never null (`unknown`, or "" for notes and links)."""
     return {"name": name, "state": component_state(record), "version": _known(record.get("current")),
             "running": is_running(record), "current_version": _known(record.get("current")),
             "latest_version": _known(record.get("latest")), "update_available": record.get("update_available") is True,
