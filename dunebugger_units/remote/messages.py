@@ -4,7 +4,8 @@ can be sent as it happens).
 Protocol (see the README): `updater.check_updates` -> `update_check_result` (and `system_info` to broadcast);
 `updater.perform_update` {component, dry_run} and `updater.rollback` {component} -> `update_progress`
 {component, phase, percent?}..., then `update_result` {component, success, message, dry_run}.
-The dunebugger-remote app's shapes are accepted too: `updater.update` with a plain-string body -> `updater_progress`..., then `log`.
+The dunebugger-remote app's shapes are accepted too: `updater.update` with a plain-string body ->
+`updater_progress`..., then `log`.
 Every recorded result, whoever started it, is broadcast by `broadcast_replies` (the remote feeds it from
 `UpdaterClient.follow_results` in a thread).
 """
