@@ -17,8 +17,8 @@ from dunebugger_units.errors import ConfigError
 from dunebugger_units.phases import check as check_phase
 from dunebugger_units.remote.client import (
     FRONTEND_KEYS,
-    ROOT_KEYS,
     REMOTE_APP_KEYS,
+    ROOT_KEYS,
     ClientError,
     Event,
     UpdaterClient,
