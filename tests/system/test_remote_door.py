@@ -149,10 +149,11 @@ def test_hostile_arguments_are_refused_before_anything_starts(door: Harness, com
 
 
 def test_the_kits_user_calls_the_door_without_its_supplementary_groups(door: Harness) -> None:
-    """As in its container (compose `user: "960:960"`): uid and gid 960, no supplementary group."""
+    """As in its container (compose `user: "<uid>:<gid>"` of dunebugger-remote): no supplementary group."""
     h = door
-    out = h.run(["setpriv", "--reuid=960", "--regid=960", "--clear-groups", PYTHON, "-c", CLIENT, "components"],
-                timeout=120)
+    uid, gid = h.run(["getent", "passwd", "dunebugger-remote"]).stdout.split(":")[2:4]
+    out = h.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", PYTHON, "-c", CLIENT,
+                 "components"], timeout=120)
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(answer.get("ok", {}).get("components", {})) == {"core", "scheduler", "remote"}, answer
 

@@ -1,5 +1,5 @@
 """The remote's file protocol, for real: a stand-in that writes and polls exactly as the shipped remote does
-(tests/kits/fileproto_standin.py) runs in the remote's container as its user (dunebugger-remote, 960), with
+(tests/kits/fileproto_standin.py) runs in the remote's container as its user (dunebugger-remote), with
 /var/dunebugger/updates mounted as the device's compose file mounts it; the request dirs are made by the
 package's tmpfiles.d file; dunebugger-remote-requests.path starts the real oneshot, which starts the real
 update and rollback units. Updates of scheduler, core and remote itself (with the default stability window),
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ services:
     init: true
     restart: unless-stopped
     env_file: .env
-    user: "960:960"
+    user: "@REMOTE_UID_GID@"
     volumes:
       - /var/dunebugger/updates:/var/dunebugger/updates
 
@@ -80,43 +79,30 @@ def build_images(h: Harness, root: Path) -> None:
             h.docker("rmi", ref("remote", version))
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Device:
-    device = Device(tmp_path / "device").lay_out()
+def protocol_compose(device: Device) -> None:
+    """The device's compose file: remote and scheduler, remote as its host user with the protocol's volume."""
     device.compose_file.write_text(COMPOSE)
     (device.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
-    return device
+
+
+pytestmark = [pytest.mark.docker, pytest.mark.device.with_args(protocol_compose)]
 
 
 @pytest.fixture
-def h(system_deps: None, tmp_path: Path, device: Device) -> Iterator[Harness]:
-    booted = Harness.boot(tmp_path / "harness", docker=True, binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-    try:
-        build_images(booted, tmp_path / "images")
-        yield booted
-    finally:
-        booted.poweroff()
-
-
-@pytest.fixture
-def gh(h: Harness) -> Iterator[GithubStandin]:
-    server = GithubStandin().start(h.listen_tcp())
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def served(h: Harness, gh: GithubStandin, device: Device) -> Harness:
+def served(booted: Harness, gh: GithubStandin, device: Device, tmp_path: Path) -> Harness:
     """Core 1.0.0 (a real dunebugger.service), scheduler and remote 1.0.0 in docker, the request dirs from the
     tmpfiles.d file, and the .path unit enabled. The stability window stays at its default (10 s)."""
+    h = booted
+    build_images(h, tmp_path / "images")
     config = corekit.updater_config(device, gh.url)
     config["update"].pop("stability_seconds")
     config["components"]["scheduler"] = {"health_url": f"http://127.0.0.1:{PORTS['scheduler']}/health"}
-    install_product(h, config)  # the sysusers.d file: dunebugger-remote, 960
+    install_product(h, config)  # the sysusers.d file: dunebugger-remote, with a free uid
     corekit.install_core(h, device)  # pi, and core 1.0.0 running
     lay_out_protocol_dirs(h)
+    # the container runs as the remote's host user, whose uid systemd-sysusers picked
+    uid_gid = ":".join(h.run(["getent", "passwd", "dunebugger-remote"]).stdout.split(":")[2:4])
+    device.compose_file.write_text(device.compose_file.read_text().replace("@REMOTE_UID_GID@", uid_gid))
     h.run(["docker", "compose", "-f", "/opt/dunebugger/docker-compose.yml", "up", "-d"], timeout=120)
     wait_health(h, "scheduler", "1.0.0")
     wait_started(h, "1.0.0")
