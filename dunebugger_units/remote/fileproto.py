@@ -203,4 +203,4 @@ def own_result(results: list[dict[str, Any]], component: str, action: str, asked
 def rollback_of(results: list[dict[str, Any]], failed: Mapping[str, Any]) -> dict[str, Any] | None:
     invocation = failed.get("invocation_id")
     return next((r for r in results if invocation and r.get("action") == "rollback"
-                 and (r.get("plan") or {}).get("failed_invocation_id") == invocation), None)
+                 and r.get("failed_invocation_id") == invocation), None)

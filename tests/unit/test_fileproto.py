@@ -218,8 +218,8 @@ def test_own_result(asked: str, expected: str | None) -> None:
 
 def test_the_rollback_that_answers_a_failed_update() -> None:
     failed = {"action": "update", "status": "failed", "changed": True, "invocation_id": "abc"}
-    other = {"action": "rollback", "plan": {"failed_invocation_id": "zzz"}}
-    mine = {"action": "rollback", "plan": {"failed_invocation_id": "abc"}}
+    other = {"action": "rollback", "failed_invocation_id": "zzz"}
+    mine = {"action": "rollback", "failed_invocation_id": "abc"}
     assert fp.rollback_expected(failed)
     assert not fp.rollback_expected({**failed, "changed": False})
     assert fp.rollback_of([other, mine], failed) is mine
