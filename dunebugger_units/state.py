@@ -290,22 +290,40 @@ REQUESTS_DIR = "requests"
 
 
 def write_request(state_dir: Path, component: str, version: str) -> None:
-    directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
-    atomic_write(directory / f"{component}.json", json.dumps({"version": version}).encode(), mode=0o600)
+    _write_request(state_dir, f"{component}.json", {"version": version})
 
 
 def take_request(state_dir: Path, component: str) -> str | None:
     """The requested version, removed as it is read: a request is good for one run."""
-    path = state_dir / REQUESTS_DIR / f"{component}.json"
+    version = _take_request(state_dir, f"{component}.json").get("version")
+    return version if isinstance(version, str) else None
+
+
+def write_forced_rollback(state_dir: Path, component: str) -> None:
+    """The operator's `rollback --force`: root's one-shot word to the rollback unit (the remote cannot write
+    here, so it can never force one)."""
+    _write_request(state_dir, f"{component}.rollback.json", {"force": True})
+
+
+def take_forced_rollback(state_dir: Path, component: str) -> bool:
+    return _take_request(state_dir, f"{component}.rollback.json").get("force") is True
+
+
+def _write_request(state_dir: Path, name: str, data: dict[str, Any]) -> None:
+    directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
+    atomic_write(directory / name, json.dumps(data).encode(), mode=0o600)
+
+
+def _take_request(state_dir: Path, name: str) -> dict[str, Any]:
+    path = state_dir / REQUESTS_DIR / name
     if not path.parent.is_dir():
-        return None
+        return {}
     root_dir(path.parent, mode=0o700)  # a request in a dir someone else could write is never honoured
     try:
         data = json.loads(read_small(path, 4096))
     except FileNotFoundError:
-        return None
+        return {}
     except (OSError, ValueError, StateError):
         data = {}
     path.unlink(missing_ok=True)
-    version = data.get("version") if isinstance(data, dict) else None
-    return version if isinstance(version, str) else None
+    return data if isinstance(data, dict) else {}
