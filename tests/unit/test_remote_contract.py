@@ -315,7 +315,7 @@ RULE = "(rule: policy.remote_first: available)"
                  id="unknown-remote-says-why-and-how"),
     pytest.param("available", "scheduler", RemoteFacts("1.0.0", lookup_error="GitHub answered HTTP 502"),
                  "whether remote has an update is not known (GitHub answered HTTP 502); try again later, or set "
-                 "policy.remote_first: running " + RULE, id="github-unreachable-says-how"),
+                 "policy.remote_first: running", id="github-unreachable-says-how"),
 ])
 def test_remote_first_policy(policy: str, name: str, remote: RemoteFacts | None, detail: str | None) -> None:
     """Root's own facts decide (its reading of the device, its own GitHub answer); the check's cache is not an
