@@ -284,6 +284,20 @@ def update_lock(state_dir: Path, what: str) -> Iterator[None]:
         os.close(fd)
 
 
+# ---- the package's upgrade guard --------------------------------------------------------------------------
+
+# Set by the package's prerm before dpkg unpacks (or removes) this package's files, and cleared by its postinst
+# or postrm: an update started in between would run code that dpkg is replacing. A runtime file, so a dpkg
+# killed half-way never outlives the next boot.
+PACKAGE_CHANGING = Path("/run/dunebugger-units/package-changing")
+
+
+def refuse_while_package_changes() -> None:
+    if os.path.lexists(PACKAGE_CHANGING):
+        raise Refused("the dunebugger-units package is being upgraded or removed (dpkg): nothing is changed "
+                      "until it has finished; try again then")
+
+
 # ---- explicit version requests: written by `update --version` (root), consumed by the update unit ---------
 
 REQUESTS_DIR = "requests"

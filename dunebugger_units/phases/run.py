@@ -100,6 +100,7 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
                 gate(component, result)
             label = name if action in (Action.UPDATE, Action.DRY_RUN) else f"{name} ({action.value})"
             with state.update_lock(state_dir, label), connected() as (systemd, bus_error):
+                state.refuse_while_package_changes()  # under the lock: the prerm's check and this one meet
                 run = Run(config, component, result, systemd, bus_error)
                 body(run)
         except state.Busy as busy:
