@@ -240,16 +240,21 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
 @click.command()
 @config_option
 @click.argument("component")
+@click.option("--force", is_flag=True,
+              help="Roll back a held component, or while a show runs (root only: the remote cannot).")
 @json_option("Print the result as JSON.")
 @click.pass_obj
-def rollback(ctx: Context, component: str, as_json: bool) -> None:
+def rollback(ctx: Context, component: str, force: bool, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
     from .follow import start_rollback
     from .results import Action
 
+    if force:
+        require_root(f"rollback --force writes a request for {component}", as_json)
     config = ctx.config_or_exit(as_json)
     known_component(config, component)
-    follow_and_exit(lambda show: start_rollback(config, component, on_progress=show), as_json, Action.ROLLBACK)
+    follow_and_exit(lambda show: start_rollback(config, component, force=force, on_progress=show), as_json,
+                    Action.ROLLBACK)
 
 
 def set_hold(ctx: Context, component: str, held: bool, as_json: bool) -> None:
@@ -321,15 +326,21 @@ def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click opt
 @click.command("run-rollback", hidden=True)
 @config_option
 @click.argument("component")
+@click.option("--force", is_flag=True, help="Roll back on request even if held or while a show holds the show lock.")
 @json_option("Print the result as JSON.")
 @click.pass_obj
-def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
+def run_rollback_command(ctx: Context, component: str, force: bool, as_json: bool) -> None:
     """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
+    from . import state
+    from .config import COMPONENT_NAME
     from .phases.rollback import run_rollback
 
     journal.set_identifier("dunebugger-rollback")
     require_root(f"run-rollback changes {component}", as_json)
-    exit_with(run_rollback(ctx.config_or_exit(as_json), component), as_json)
+    config = ctx.config_or_exit(as_json)
+    if COMPONENT_NAME.match(component):
+        force = state.take_forced_rollback(Path(config.state_dir), component) or force
+    exit_with(run_rollback(config, component, force=force), as_json)
 
 
 @click.command(hidden=True)

@@ -153,8 +153,23 @@ def start_update(config: Config, name: str, version: str) -> UpdateResult:
                             message=f"starting the update of {name}: {exc}", finished_at=now_iso())
 
 
-def start_rollback(config: Config, name: str, on_progress: Callable[[str], None] | None = None) -> UpdateResult:
-    return follow_unit(Path(config.state_dir), rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+def start_rollback(config: Config, name: str, *, force: bool = False,
+                   on_progress: Callable[[str], None] | None = None) -> UpdateResult:
+    """Start dunebugger-rollback@NAME and follow it; with `force`, root's one-shot request to override a hold
+    and the show lock first (taken back if the unit never ran)."""
+    state_dir = Path(config.state_dir)
+    if not force:
+        return follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+    state.write_forced_rollback(state_dir, name)
+    try:
+        result = follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+    except StoppedFollowing:
+        raise  # the start is queued: the unit takes the request when it runs
+    except BaseException:
+        state.take_forced_rollback(state_dir, name)
+        raise
+    state.take_forced_rollback(state_dir, name)
+    return result
 
 
 def check_as_the_unit(config: Config, names: Iterable[str]) -> CheckReport:
