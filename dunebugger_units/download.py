@@ -6,7 +6,8 @@ and never from https to a weaker scheme.
 The file is streamed to `<dest>.part`; a broken connection, a 5xx or a stall (`update.stall_bytes_per_second`
 for `update.stall_seconds`) is retried with `Range: bytes=<have>-` after a backoff, up to
 `update.download_retries` times, so what arrived is kept (across runs too: the `.part` file stays until the
-whole file is verified); a 4xx stops at once. Only a verified file is renamed to `dest`. `parse_sha256_file` and `expected_sha256` are pure.
+whole file is verified); a 4xx stops at once. Only a verified file is renamed to `dest`.
+`parse_sha256_file`, `expected_sha256` and `StallWatch` are pure.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from .errors import CheckFailed
 
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
+DRAIN_BYTES = 64 * 1024
 # what a kept-alive connection the server has closed looks like when it is used again
 STALE = (http.client.RemoteDisconnected, http.client.ImproperConnectionState, ConnectionError)
 
@@ -81,20 +82,35 @@ class Response:
 
     def read(self, limit: int | None = None) -> bytes:
         try:
-            return self.raw.read(limit)
+            return self._whole(self.raw.read(limit))
         except (OSError, http.client.HTTPException) as exc:
             raise net_error(exc) from None
 
     def read1(self, limit: int) -> bytes:
         """Whatever has arrived, up to `limit`; b"" at the end of the body."""
         try:
-            return self.raw.read1(limit)
+            return self._whole(self.raw.read1(limit))
         except (OSError, http.client.HTTPException) as exc:
             raise net_error(exc) from None
 
+    def _whole(self, data: bytes) -> bytes:
+        """`data`, unless the connection closed before the length the answer announced."""
+        if self.raw.isclosed() and self.raw.length:
+            raise NetError(f"the connection closed {self.raw.length} bytes before the end")
+        return data
+
     def close(self) -> None:
-        if not self.raw.isclosed():
-            self.connection.close()
+        """Done with the answer: a short unread rest (an error's message) is read so that the connection
+        carries the next request; a long one drops the connection."""
+        if self.raw.isclosed():
+            return
+        if self.raw.length is not None and self.raw.length <= DRAIN_BYTES:
+            try:
+                self.raw.read()
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+            return
+        self.connection.close()
 
     def __enter__(self) -> Response:
         return self
@@ -159,7 +175,6 @@ class Session:
             location = response.headers.get("location")
             if response.status not in REDIRECTS or not location:
                 return response
-            response.read(64 * 1024)  # the connection carries the next request
             response.close()
             target = urljoin(url, location)
             if (why := redirect_allowed(url, target, redirect_hosts)) is not None:
