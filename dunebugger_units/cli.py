@@ -24,6 +24,7 @@ from .timer_sync import sync_timers
 
 if TYPE_CHECKING:
     from .config import Config
+    from .phases.check import CheckReport
     from .results import Action, UpdateResult
 
 def package_version() -> str:
@@ -101,6 +102,21 @@ def main(ctx: click.Context, config_option: str | None) -> None:
 
 # ---- looking: check, status, history, list, config -----------------------------------------------------------
 
+def checked(config: Config, components: tuple[str, ...]) -> CheckReport:
+    """Root never parses GitHub's answer: the check's unit does the work as the check's user. The modules
+    of the other side are not imported (a person's check must start fast: docs/performance.md)."""
+    if os.geteuid() == 0:
+        from .follow import StoppedFollowing, check_as_the_unit
+
+        try:
+            return check_as_the_unit(config, components)
+        except StoppedFollowing as stop:
+            raise KeyboardInterrupt(stop.unit) from None
+    from .phases.check import run_check
+
+    return run_check(config, components or None)
+
+
 @click.command()
 @config_option
 @click.argument("components", nargs=-1)
@@ -108,16 +124,12 @@ def main(ctx: click.Context, config_option: str | None) -> None:
 @click.pass_obj
 def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
     """Look up the latest release of each component and record what is available."""
-    from .follow import StoppedFollowing, check_as_the_unit
-    from .phases.check import run_check
-
     journal.set_identifier("dunebugger-check")
     config = ctx.config_or_exit(as_json)
     try:
-        # root never parses GitHub's answer: the check's unit does the work as the check's user
-        report = check_as_the_unit(config, components) if os.geteuid() == 0 else run_check(config, components or None)
-    except StoppedFollowing as stop:
-        render.stopped_following(stop.unit)
+        report = checked(config, components)
+    except KeyboardInterrupt as stop:
+        render.stopped_following(str(stop))
     except UnitsError as exc:
         render.fail(exc, as_json)
     for warning in report.warnings:
