@@ -221,7 +221,9 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
 
 @click.command()
 @config_option
-@click.argument("component")
+@click.argument("component", required=False)
+@click.option("--all", "every", is_flag=True,
+              help="Every component with an update, one after another: remote, scheduler, then core.")
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest: an explicit request.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
@@ -230,12 +232,17 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
 @json_option("Print the result as JSON.")
 @click.pass_obj
 def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
-    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
+    ctx: Context, component: str | None, every: bool, version: str | None, dry_run: bool, force: bool,
+    as_json: bool
 ) -> None:
     """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
     from .follow import request_update
     from .results import Action
 
+    if every:
+        update_every(ctx, component, version, dry_run=dry_run, force=force, as_json=as_json)
+    if component is None:
+        raise click.UsageError("name a COMPONENT, or give --all")
     if version is not None and dry_run:
         raise click.UsageError("--version and --dry-run together are not supported")
     if force and dry_run:
@@ -247,6 +254,28 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
     follow_and_exit(lambda show: request_update(config, component, version, dry_run=dry_run, force=force,
                                                 on_progress=show), as_json,
                     Action.DRY_RUN if dry_run else Action.UPDATE)
+
+
+def update_every(ctx: Context, component: str | None, version: str | None, *, dry_run: bool, force: bool,  # noqa: PLR0913  # the options of update
+                 as_json: bool) -> NoReturn:
+    """`update --all`: each component's result as it comes, then the summary as the last line."""
+    from .follow import StoppedFollowing, update_all
+
+    if component is not None or version is not None:
+        raise click.UsageError("--all takes no COMPONENT and no --version")
+    config = ctx.config_or_exit(as_json)
+    view = render.ProgressView(as_json)
+    try:
+        outcome = update_all(config, dry_run=dry_run, force=force, on_progress=view.show)
+    except StoppedFollowing as stop:
+        view.end()
+        render.stopped_following(stop.unit)
+    except UnitsError as exc:
+        view.end()
+        render.fail(exc, as_json)
+    view.end()
+    render.emit(outcome.to_dict(), as_json, render.render_all)
+    sys.exit(int(outcome.exit_code()))
 
 
 @click.command()
