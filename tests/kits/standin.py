@@ -127,6 +127,9 @@ class GithubStandin:
 def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # the headers and the body go out in two writes: with Nagle's algorithm the body waits for the
+        # client's delayed ACK of the headers, a stall of up to 40 ms per answer that GitHub does not have
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
