@@ -187,7 +187,8 @@ def read_token(token_file: str | None) -> str | None:
 
 class GithubClient:
     """GitHub's API on one session: a connection kept alive across the calls of a check (one per worker
-    thread). A call that meets a 5xx or a broken connection is tried again, up to API_ATTEMPTS times; a rate
+    thread). A call that meets a 5xx or a connection that broke (reset, cut short) is tried again, up to
+    API_ATTEMPTS times; no network, a refused connection or a timeout is told at once. A rate
     limit that lifts within MAX_RATE_WAIT seconds is waited out, a longer one is RateLimited with its time."""
 
     def __init__(self, config: GithubConfig, token: str | None = None, retry_pause: float = 0.5) -> None:
@@ -236,6 +237,8 @@ class GithubClient:
                 # not tried again: a check that waits three timeouts holds its unit for minutes
                 raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
             except NetError as exc:
+                if not exc.transient:
+                    raise CheckFailed(f"requesting {url} failed: {exc}") from None
                 last = f"requesting {url} failed: {exc}"
             failures += 1
             if failures < API_ATTEMPTS:

@@ -20,12 +20,19 @@ from .errors import CheckFailed
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
 DRAIN_BYTES = 64 * 1024
+UNREACHABLE = ("the host name does not resolve (DNS or no network)", "connection refused", "network unreachable")
 # what a kept-alive connection the server has closed looks like when it is used again
 STALE = (http.client.RemoteDisconnected, http.client.ImproperConnectionState, ConnectionError)
 
 
 class NetError(Exception):
-    """No (whole) answer: the connection failed, broke off or timed out. Worth a retry."""
+    """No (whole) answer: the connection failed, broke off or timed out. `transient`: it broke once made (a
+    reset, an answer cut short), worth another try; a name that does not resolve or a refused connection
+    is not."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class NetTimeout(NetError):
@@ -35,8 +42,9 @@ class NetTimeout(NetError):
 def net_error(exc: BaseException) -> NetError:
     """A socket or protocol failure as a NetError that says what happened in words."""
     if isinstance(exc, TimeoutError):
-        return NetTimeout("timed out")
-    return NetError(connection_failure(exc))
+        return NetTimeout("timed out", transient=False)
+    why = connection_failure(exc)
+    return NetError(why, transient=why not in UNREACHABLE)
 
 
 def connection_failure(exc: BaseException) -> str:
