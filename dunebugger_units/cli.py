@@ -111,7 +111,7 @@ def checked(config: Config, components: tuple[str, ...]) -> CheckReport:
         try:
             return check_as_the_unit(config, components)
         except StoppedFollowing as stop:
-            raise KeyboardInterrupt(stop.unit) from None
+            render.stopped_following(stop.unit)
     from .phases.check import run_check
 
     return run_check(config, components or None)
@@ -128,8 +128,6 @@ def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
     config = ctx.config_or_exit(as_json)
     try:
         report = checked(config, components)
-    except KeyboardInterrupt as stop:
-        render.stopped_following(str(stop))
     except UnitsError as exc:
         render.fail(exc, as_json)
     for warning in report.warnings:
