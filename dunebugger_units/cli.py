@@ -24,6 +24,7 @@ from .timer_sync import sync_timers
 
 if TYPE_CHECKING:
     from .config import Config
+    from .phases.check import CheckReport
     from .results import Action, UpdateResult
 
 def package_version() -> str:
@@ -101,6 +102,21 @@ def main(ctx: click.Context, config_option: str | None) -> None:
 
 # ---- looking: check, status, history, list, config -----------------------------------------------------------
 
+def checked(config: Config, components: tuple[str, ...]) -> CheckReport:
+    """Root never parses GitHub's answer: the check's unit does the work as the check's user. The modules
+    of the other side are not imported (a person's check must start fast: docs/performance.md)."""
+    if os.geteuid() == 0:
+        from .follow import StoppedFollowing, check_as_the_unit
+
+        try:
+            return check_as_the_unit(config, components)
+        except StoppedFollowing as stop:
+            render.stopped_following(stop.unit)
+    from .phases.check import run_check
+
+    return run_check(config, components or None)
+
+
 @click.command()
 @config_option
 @click.argument("components", nargs=-1)
@@ -108,16 +124,10 @@ def main(ctx: click.Context, config_option: str | None) -> None:
 @click.pass_obj
 def check(ctx: Context, components: tuple[str, ...], as_json: bool) -> None:
     """Look up the latest release of each component and record what is available."""
-    from .follow import StoppedFollowing, check_as_the_unit
-    from .phases.check import run_check
-
     journal.set_identifier("dunebugger-check")
     config = ctx.config_or_exit(as_json)
     try:
-        # root never parses GitHub's answer: the check's unit does the work as the check's user
-        report = check_as_the_unit(config, components) if os.geteuid() == 0 else run_check(config, components or None)
-    except StoppedFollowing as stop:
-        render.stopped_following(stop.unit)
+        report = checked(config, components)
     except UnitsError as exc:
         render.fail(exc, as_json)
     for warning in report.warnings:
@@ -209,7 +219,9 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
 
 @click.command()
 @config_option
-@click.argument("component")
+@click.argument("component", required=False)
+@click.option("--all", "every", is_flag=True,
+              help="Every component with an update, one after another: remote, scheduler, then core.")
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest: an explicit request.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
@@ -218,12 +230,17 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
 @json_option("Print the result as JSON.")
 @click.pass_obj
 def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
-    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
+    ctx: Context, component: str | None, every: bool, version: str | None, dry_run: bool, force: bool,
+    as_json: bool
 ) -> None:
     """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
     from .follow import request_update
     from .results import Action
 
+    if every:
+        update_every(ctx, component, version, dry_run=dry_run, force=force, as_json=as_json)
+    if component is None:
+        raise click.UsageError("name a COMPONENT, or give --all")
     if version is not None and dry_run:
         raise click.UsageError("--version and --dry-run together are not supported")
     if force and dry_run:
@@ -237,19 +254,46 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
                     Action.DRY_RUN if dry_run else Action.UPDATE)
 
 
+def update_every(ctx: Context, component: str | None, version: str | None, *, dry_run: bool, force: bool,  # noqa: PLR0913  # the options of update
+                 as_json: bool) -> NoReturn:
+    """`update --all`: each component's result as it comes, then the summary as the last line."""
+    from .follow import StoppedFollowing, update_all
+
+    if component is not None or version is not None:
+        raise click.UsageError("--all takes no COMPONENT and no --version")
+    config = ctx.config_or_exit(as_json)
+    view = render.ProgressView(as_json)
+    try:
+        outcome = update_all(config, dry_run=dry_run, force=force, on_progress=view.show)
+    except StoppedFollowing as stop:
+        view.end()
+        render.stopped_following(stop.unit)
+    except UnitsError as exc:
+        view.end()
+        render.fail(exc, as_json)
+    view.end()
+    render.emit(outcome.to_dict(), as_json, render.render_all)
+    sys.exit(int(outcome.exit_code()))
+
+
 @click.command()
 @config_option
 @click.argument("component")
+@click.option("--force", is_flag=True,
+              help="Roll back a held component, or while a show runs (root only: the remote cannot).")
 @json_option("Print the result as JSON.")
 @click.pass_obj
-def rollback(ctx: Context, component: str, as_json: bool) -> None:
+def rollback(ctx: Context, component: str, force: bool, as_json: bool) -> None:
     """Start dunebugger-rollback@COMPONENT over D-Bus and show its result."""
     from .follow import start_rollback
     from .results import Action
 
+    if force:
+        require_root(f"rollback --force writes a request for {component}", as_json)
     config = ctx.config_or_exit(as_json)
     known_component(config, component)
-    follow_and_exit(lambda show: start_rollback(config, component, on_progress=show), as_json, Action.ROLLBACK)
+    follow_and_exit(lambda show: start_rollback(config, component, force=force, on_progress=show), as_json,
+                    Action.ROLLBACK)
 
 
 def set_hold(ctx: Context, component: str, held: bool, as_json: bool) -> None:
@@ -321,15 +365,21 @@ def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click opt
 @click.command("run-rollback", hidden=True)
 @config_option
 @click.argument("component")
+@click.option("--force", is_flag=True, help="Roll back on request even if held or while a show holds the show lock.")
 @json_option("Print the result as JSON.")
 @click.pass_obj
-def run_rollback_command(ctx: Context, component: str, as_json: bool) -> None:
+def run_rollback_command(ctx: Context, component: str, force: bool, as_json: bool) -> None:
     """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
+    from . import state
+    from .config import COMPONENT_NAME
     from .phases.rollback import run_rollback
 
     journal.set_identifier("dunebugger-rollback")
     require_root(f"run-rollback changes {component}", as_json)
-    exit_with(run_rollback(ctx.config_or_exit(as_json), component), as_json)
+    config = ctx.config_or_exit(as_json)
+    if COMPONENT_NAME.match(component):
+        force = state.take_forced_rollback(Path(config.state_dir), component) or force
+    exit_with(run_rollback(config, component, force=force), as_json)
 
 
 @click.command(hidden=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,9 +181,27 @@ def _untab(text: str, exc: Any) -> str | None:
     return text[:index] + " " + text[index + 1:]
 
 
+_PARSED: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+_PARSING = threading.Lock()
+_PARSED_KEPT = 4
+
+
 def _parse(text: str, how: str) -> tuple[str, list[Any]]:
     """(the text as parsed, its documents): `how` is "compose" (nodes, with their positions) or "load"
-    (data, merge keys resolved). ComposeEditError carries the parser's reason and line."""
+    (data, merge keys resolved). ComposeEditError carries the parser's reason and line.
+
+    The last few parses are kept: a check reads the same file for each container, concurrently, and the
+    pure-Python parser is most of that read's time (docs/performance.md). Nothing here changes what it was
+    given, so one parse serves every reader."""
+    with _PARSING:
+        if (text, how) not in _PARSED:
+            if len(_PARSED) >= _PARSED_KEPT:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[(text, how)] = _parse_now(text, how)
+        return _PARSED[(text, how)]
+
+
+def _parse_now(text: str, how: str) -> tuple[str, list[Any]]:
     from ruamel.yaml.error import YAMLError
 
     for _ in range(text.count("\t") + 1):

@@ -93,6 +93,10 @@ class UpdateConfig:
     max_download_bytes: int = 200 * 1024 * 1024
     max_unpacked_bytes: int = 500 * 1024 * 1024
     job_timeout: float = 120.0
+    # a download is stalled below this rate over a whole window, and resumed (Range) up to this many times
+    stall_bytes_per_second: int = 1024
+    stall_seconds: float = 60.0
+    download_retries: int = 5
 
 
 REMOTE_FIRST = ("available", "running")
@@ -211,6 +215,9 @@ _UPDATE_KEYS: dict[str, KeySpec] = {
     "max_download_bytes": ((int,), "an integer", False),
     "max_unpacked_bytes": ((int,), "an integer", False),
     "job_timeout": ((int, float), "a number of seconds", False),
+    "stall_bytes_per_second": ((int,), "a number of bytes a second", False),
+    "stall_seconds": ((int, float), "a number of seconds", False),
+    "download_retries": ((int,), "an integer", False),
 }
 
 
@@ -329,7 +336,7 @@ def parse_config(raw: object, source: str = "built-in defaults") -> Config:
     update = UpdateConfig(**_check_keys(_mapping(_or_empty(top.pop("update", None)), "update"), _UPDATE_KEYS,
                                         "update."))
     for key, value in vars(update).items():
-        if key != "allow_missing_checksum" and not (key == "keep_backups" and value == 0):
+        if key != "allow_missing_checksum" and not (key in ("keep_backups", "download_retries") and value == 0):
             _positive(value, f"update.{key}")
     policy = _parse_policy(_mapping(_or_empty(top.pop("policy", None)), "policy"))
     values = _check_keys(top, _TOP_KEYS, "")

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import ComponentConfig, Config
 from .errors import UnitsError
@@ -50,9 +52,35 @@ def read_small(path: Path) -> str:
 
 def read_current_version(config: Config, component: ComponentConfig) -> str:
     """The installed version, or `unknown` when the device does not say (an update is then available)."""
+    return installed_version(config, component).version
+
+
+class Installed(NamedTuple):
+    version: str
+    why: str | None = None  # why the version could not be read; None when the device was read
+    denied: bool = False  # because this user may not read it
+
+
+def installed_version(config: Config, component: ComponentConfig) -> Installed:
+    """The installed version, and why it could not be read: a file this user may not read is named with the
+    permission, so that nobody has to guess from an "unknown"."""
     from .kinds import kind_of  # deferred: the kinds read the version files through this module
 
     try:
-        return kind_of(component.type).installed_version(config, component)
-    except (UnitsError, OSError):
-        return UNKNOWN
+        return Installed(kind_of(component.type).installed_version(config, component))
+    except OSError as exc:
+        where = f"reading {exc.filename}" if exc.filename else "reading the installed version"
+        return Installed(UNKNOWN, f"{where}: {exc.strerror or exc} ({as_whom()})", isinstance(exc, PermissionError))
+    except UnitsError as exc:
+        # a kind names the file in its own words; the OSError it met stays its context
+        return Installed(UNKNOWN, f"{exc} ({as_whom()})", isinstance(exc.__context__, PermissionError))
+
+
+def as_whom() -> str:
+    """`as user <name>`: a permission is only half the story without whose it is."""
+    import pwd
+
+    try:
+        return f"as user {pwd.getpwuid(os.geteuid()).pw_name}"
+    except KeyError:
+        return f"as uid {os.geteuid()}"

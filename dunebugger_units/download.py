@@ -1,36 +1,37 @@
 """Streamed, capped, resumable download of a release asset, and its SHA-256 verification.
 
 Asset downloads on GitHub answer with a redirect to another host: redirects are followed (at most a few) under
-the GitHub client's rules (`github.open_following`): only to the host asked or to `github.redirect_hosts`, and
-never from https to a weaker scheme.
-The file is streamed to `<dest>.part`; a broken connection is retried with `Range: bytes=<have>-`, so what
-arrived is kept (across runs too: the `.part` file stays until the whole file is verified). Only a verified
-file is renamed to `dest`. `parse_sha256_file` and `expected_sha256` are pure.
+the GitHub client's rules (`net.Session.get_following`): only to the host asked or to `github.redirect_hosts`,
+and never from https to a weaker scheme.
+The file is streamed to `<dest>.part`; a broken connection, a 5xx or a stall (`update.stall_bytes_per_second`
+for `update.stall_seconds`) is retried with `Range: bytes=<have>-` after a backoff, up to
+`update.download_retries` times, so what arrived is kept (across runs too: the `.part` file stays until the
+whole file is verified); a 4xx stops at once. Only a verified file is renamed to `dest`.
+`parse_sha256_file`, `expected_sha256` and `StallWatch` are pure.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import CheckFailed, UnitsError
 from .files import fsync_dir
+from .net import NetError, NetTimeout, Response, Session
 
 if TYPE_CHECKING:
-    import requests
-
     from .github import Asset
 
 USER_AGENT = "dunebugger-units/0.1 (+https://github.com/marco-svitol)"
 CHUNK = 64 * 1024
 MAX_CHECKSUM_BYTES = 4096
+MAX_PAUSE = 60.0  # the longest backoff between two tries of a download
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -109,14 +110,10 @@ def percent(done: int, total: int | None) -> int | None:
 # ---- I/O --------------------------------------------------------------------------------------------
 
 
-def _get(url: str, headers: dict[str, str], timeout: float, redirect_hosts: tuple[str, ...]) -> requests.Response:
-    """GET (streamed), following only the redirects the GitHub client would follow."""
-    from .config import GithubConfig
-    from .github import open_following
-
+def _get(session: Session, url: str, headers: dict[str, str], redirect_hosts: tuple[str, ...]) -> Response:
+    """GET, following only the redirects the GitHub client would follow."""
     try:
-        return open_following(url, {"User-Agent": USER_AGENT, **headers},
-                              GithubConfig(timeout=timeout, redirect_hosts=redirect_hosts))
+        return session.get_following(url, {"User-Agent": USER_AGENT, **headers}, redirect_hosts)
     except CheckFailed as exc:
         raise DownloadError(str(exc)) from None
 
@@ -129,15 +126,13 @@ def fetch_small(url: str, max_bytes: int = MAX_CHECKSUM_BYTES, timeout: float = 
 
 def fetch_bytes(url: str, max_bytes: int, timeout: float, redirect_hosts: tuple[str, ...]) -> bytes:
     """A small asset as it is (a signature is binary), capped."""
-    import requests  # deferred: keeps `--help` fast on a Pi
-
     try:
-        with _get(url, {}, timeout, redirect_hosts) as response:
-            if response.status_code != 200:
-                raise DownloadError(f"downloading {url}: HTTP {response.status_code}")
-            body = response.raw.read(max_bytes + 1, decode_content=True)
-    except requests.RequestException as exc:
-        raise DownloadError(f"downloading {url}: {type(exc).__name__}") from None
+        with Session(timeout) as session, _get(session, url, {}, redirect_hosts) as response:
+            if response.status != 200:
+                raise DownloadError(f"downloading {url}: HTTP {response.status} {response.raw.reason}".rstrip())
+            body = response.read(max_bytes + 1)
+    except NetError as exc:
+        raise DownloadError(f"downloading {url}: {exc}") from None
     if len(body) > max_bytes:
         raise DownloadError(f"downloading {url}: larger than {max_bytes} bytes")
     return bytes(body)
@@ -151,18 +146,46 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class Stalled(NetError):
+    """Less than the stall rate arrived over a whole stall window."""
+
+
+@dataclass
+class StallWatch:
+    """Pure: has less than `rate` bytes a second arrived over the last whole `seconds`? A trickle is a stall
+    as much as silence is."""
+
+    rate: float
+    seconds: float
+    started: float
+    got: int = 0
+
+    def arrived(self, count: int, now: float) -> bool:
+        """Count what arrived; True when the window that just ended was a stall."""
+        self.got += count
+        if now - self.started < self.seconds:
+            return False
+        stalled = self.got < self.rate * (now - self.started)
+        self.started, self.got = now, 0
+        return stalled
+
+
 @dataclass
 class Download:
-    """One asset to fetch into `dest` (through `dest.part`), with its limits."""
+    """One asset to fetch into `dest` (through `dest.part`), with its limits: a stall (below
+    `stall_bytes_per_second` for `stall_seconds`) or a broken connection is resumed with Range after a
+    backoff, up to `retries` times; a 4xx stops at once."""
 
     url: str
     dest: Path
     max_bytes: int
     timeout: float = 30.0
-    attempts: int = 4
+    retries: int = 5
     on_percent: Callable[[int], None] | None = None
-    retry_pause: float = 1.0
+    retry_pause: float = 1.0  # doubled at each retry, at most MAX_PAUSE
     redirect_hosts: tuple[str, ...] = ()  # besides the host asked (github.redirect_hosts)
+    stall_bytes_per_second: int = 1024
+    stall_seconds: float = 60.0
 
     @property
     def part(self) -> Path:
@@ -170,61 +193,68 @@ class Download:
 
     def run(self) -> Path:
         """Fetch until whole, resuming with Range after a break; return `part` (not yet verified)."""
-        import requests  # deferred: keeps `--help` fast on a Pi
-        import urllib3  # deferred, as requests
-
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         last = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(self.retry_pause * attempt)
-            try:
-                if self._attempt():
-                    return self.part
-                last = "the connection closed early"
-            except (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError) as exc:
-                last = f"{type(exc).__name__}"
-        raise DownloadError(f"downloading {self.url}: {last} after {self.attempts} attempts")
+        # silence is seen within one stall window: a read waits no longer than that
+        with Session(min(self.timeout, self.stall_seconds)) as session:
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    time.sleep(min(MAX_PAUSE, self.retry_pause * 2 ** (attempt - 1)))
+                try:
+                    if self._attempt(session):
+                        return self.part
+                    last = "the connection closed early"
+                except Stalled as exc:
+                    last = str(exc)
+                except NetError as exc:
+                    last = f"the connection broke ({exc})"
+        raise DownloadError(f"downloading {self.url}: {last}, after {self.retries} retries")
 
-    def _attempt(self) -> bool:
+    def _attempt(self, session: Session) -> bool:
         """One GET (ranged when part of the file is here); True when the file is complete."""
         have = self.part.stat().st_size if self.part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        with _get(self.url, headers, self.timeout, self.redirect_hosts) as response:
-            if response.status_code == 416 and have:
+        with _get(session, self.url, headers, self.redirect_hosts) as response:
+            status = response.status
+            if status == 416 and have:
                 # the server says we asked past the end: the part is suspect, start over
                 self.part.unlink()
                 return False
-            if response.status_code == 200:
+            if status >= 500:
+                raise NetError(f"HTTP {status} {response.raw.reason}".rstrip())
+            if status == 200:
                 have = 0  # the server ignored Range: take the whole body again
-            elif response.status_code != 206 or not have:
-                raise DownloadError(f"downloading {self.url}: HTTP {response.status_code}")
+            elif status != 206 or not have:
+                raise DownloadError(f"downloading {self.url}: HTTP {status} {response.raw.reason}".rstrip())
             elif not response.headers.get("content-range", "").startswith(f"bytes {have}-"):
                 raise DownloadError(f"downloading {self.url}: the server resumed at the wrong offset")
             total = self._total(response, have)
             return self._stream(response, have, total)
 
-    def _total(self, response: requests.Response, have: int) -> int | None:
+    def _total(self, response: Response, have: int) -> int | None:
         length = response.headers.get("content-length", "")
         total = have + int(length) if length.isdigit() else None
         if total is not None and total > self.max_bytes:
             raise DownloadError(f"downloading {self.url}: {total} bytes, over the {self.max_bytes}-byte cap")
         return total
 
-    def _stream(self, response: requests.Response, have: int, total: int | None) -> bool:
+    def _stream(self, response: Response, have: int, total: int | None) -> bool:
         mode = "ab" if have else "wb"
         done = have
         shown = -1
+        watch = StallWatch(self.stall_bytes_per_second, self.stall_seconds, time.monotonic())
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_APPEND if have else os.O_TRUNC)
         with os.fdopen(os.open(self.part, flags, 0o600), mode) as out:
             try:
                 # read1: whatever has arrived, so a transfer that breaks off keeps every byte that came
-                # (iter_content would wait for a whole chunk and lose the tail of a short answer)
-                while chunk := read_arrived(response.raw):
+                while chunk := self._read(response):
                     done += len(chunk)
                     if done > self.max_bytes:
                         raise DownloadError(f"downloading {self.url}: over the {self.max_bytes}-byte cap")
                     out.write(chunk)
+                    if watch.arrived(len(chunk), time.monotonic()):
+                        raise Stalled(f"stalled: below {self.stall_bytes_per_second} bytes/s for "
+                                      f"{self.stall_seconds:g} s")
                     now = percent(done, total)
                     if now is not None and now != shown and self.on_percent is not None:
                         shown = now
@@ -234,22 +264,11 @@ class Download:
                 os.fsync(out.fileno())
         return total is None or done >= total
 
-
-def read_arrived(raw: Any) -> bytes:  # raw: urllib3's HTTPResponse, 1.26 or 2.x
-    """Up to CHUNK bytes of whatever has arrived, undecoded; b"" at the end of the body.
-
-    urllib3 2.x has `read1`. urllib3 1.26 (Debian 12's) has not, and its `read(n)` waits for n bytes, losing
-    what came when the connection then breaks; the http.client response it wraps has `read1`, and with
-    decoding off urllib3 would only pass the bytes through. A socket error there is what urllib3 2.x would
-    report as a broken connection, so it becomes one (and is retried with Range).
-    """
-    read1 = getattr(raw, "read1", None)
-    if read1 is not None:
-        return bytes(read1(CHUNK, decode_content=False))
-    try:
-        return bytes(raw._fp.read1(CHUNK))
-    except (OSError, http.client.HTTPException) as exc:
-        raise ConnectionError(f"reading the body: {type(exc).__name__}") from exc
+    def _read(self, response: Response) -> bytes:
+        try:
+            return response.read1(CHUNK)
+        except NetTimeout:
+            raise Stalled(f"stalled: nothing arrived for {min(self.timeout, self.stall_seconds):g} s") from None
 
 
 def download_verified(download: Download, checksums: list[Checksum], allow_missing: bool) -> Path:

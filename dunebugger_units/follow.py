@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import state
 from .config import Config
-from .errors import NeedsRoot, UnitsError
+from .errors import ExitCode, NeedsRoot, UnitsError
 from .phases.run import now_iso  # the results' own time stamps: compared with them
 from .results import Action, Status, UpdateResult
 from .systemd import AccessDenied, Systemd
@@ -153,8 +154,111 @@ def start_update(config: Config, name: str, version: str) -> UpdateResult:
                             message=f"starting the update of {name}: {exc}", finished_at=now_iso())
 
 
-def start_rollback(config: Config, name: str, on_progress: Callable[[str], None] | None = None) -> UpdateResult:
-    return follow_unit(Path(config.state_dir), rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+def start_rollback(config: Config, name: str, *, force: bool = False,
+                   on_progress: Callable[[str], None] | None = None) -> UpdateResult:
+    """Start dunebugger-rollback@NAME and follow it; with `force`, root's one-shot request to override a hold
+    and the show lock first (taken back if the unit never ran)."""
+    state_dir = Path(config.state_dir)
+    if not force:
+        return follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+    state.write_forced_rollback(state_dir, name)
+    try:
+        result = follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
+    except StoppedFollowing:
+        raise  # the start is queued: the unit takes the request when it runs
+    except BaseException:
+        state.take_forced_rollback(state_dir, name)
+        raise
+    state.take_forced_rollback(state_dir, name)
+    return result
+
+
+# ---- update --all: every component with an update, in their order ------------------------------------------
+
+# the remote first: it carries the frontend's view of the rest; core last: the show's own app restarts last
+ALL_ORDER = ("remote", "scheduler", "core")
+STOPS = (Status.FAILED, Status.ROLLED_BACK, Status.NEEDS_MANUAL, Status.REFUSED, Status.CANCELLED)
+
+
+def update_order(names: Iterable[str]) -> list[str]:
+    """Pure: remote, scheduler, the other components as configured, then core."""
+    rank = {name: index for index, name in enumerate(ALL_ORDER)}
+    return sorted(names, key=lambda name: rank.get(name, 1.5))
+
+
+def not_run(name: str, action: Action, status: Status, message: str) -> UpdateResult:
+    return UpdateResult(component=name, action=action, status=status, message=message, finished_at=now_iso())
+
+
+@dataclass
+class AllResult:
+    """`update --all`: one result per component, in the order they were taken."""
+
+    results: list[UpdateResult] = field(default_factory=list)
+    action: Action = Action.UPDATE
+
+    @property
+    def stopped_at(self) -> UpdateResult | None:
+        return next((r for r in self.results if r.status in STOPS), None)
+
+    def exit_code(self) -> ExitCode:
+        stop = self.stopped_at
+        return stop.exit_code(self.action) if stop is not None else ExitCode.OK
+
+    def summary(self) -> str:
+        """The last line for people, the `summary` key in JSON."""
+        done = [f"{r.component} {r.to_version or ''}".rstrip() for r in self.results if r.status is Status.UPDATED]
+        words = [f"updated: {', '.join(done)}" if done else "nothing updated"]
+        if (planned := [r.component for r in self.results if r.status is Status.DRY_RUN]):
+            words.append(f"dry run passed: {', '.join(planned)}")
+        stop = self.stopped_at
+        after = self.results.index(stop) if stop is not None else len(self.results)
+        if (held := [r.component for r in self.results[:after] if r.status is Status.SKIPPED]):
+            words.append(f"held: {', '.join(held)}")
+        if stop is not None:
+            words.append(f"{stop.component} {stop.status.value}: {stop.message}")
+        if (left := [r.component for r in self.results[after:] if r.status is Status.SKIPPED]):
+            words.append(f"not started: {', '.join(left)}")
+        return "update --all: " + "; ".join(words)
+
+    def to_dict(self) -> dict[str, Any]:
+        stop = self.stopped_at
+        status = stop.status if stop is not None else (
+            Status.UPDATED if any(r.status is Status.UPDATED for r in self.results) else
+            Status.DRY_RUN if self.action is Action.DRY_RUN else Status.UNCHANGED)
+        return {"action": self.action.value, "all": True, "status": status.value,
+                "exit_code": int(self.exit_code()), "components": [r.to_dict() for r in self.results],
+                "summary": self.summary()}
+
+
+def update_all(config: Config, *, dry_run: bool = False, force: bool = False,
+               on_progress: Callable[[str], None] | None = None) -> AllResult:
+    """Update each component the last check found an update for, one unit after another in ALL_ORDER; the
+    first failure stops the rest (what was done stays done: each finished update was verified by its unit). A
+    held component is left out unless `force`."""
+    from .holds import read_holds
+
+    state_dir = Path(config.state_dir)
+    # only which units to start: each update unit decides its target from root's own lookup
+    records = state.load_cache(Path(config.check_cache_dir))["components"]
+    held = read_holds(state_dir)
+    outcome = AllResult(action=Action.DRY_RUN if dry_run else Action.UPDATE)
+    for name in update_order(config.components):
+        record = records.get(name)
+        if outcome.stopped_at is not None and not dry_run:  # a dry run changes nothing: every plan is shown
+            outcome.results.append(not_run(name, outcome.action, Status.SKIPPED,
+                                           f"not started: {outcome.stopped_at.component} did not update"))
+        elif not (isinstance(record, dict) and record.get("update_available") is True):
+            outcome.results.append(not_run(name, outcome.action, Status.UNCHANGED, "no update available at the "
+                                           "last check"))
+        elif name in held and not force:
+            outcome.results.append(not_run(name, outcome.action, Status.SKIPPED, "held: left out (--force "
+                                           "updates it)"))
+        else:
+            show = None if on_progress is None else (lambda phase, n=name: on_progress(f"{n}: {phase}"))
+            outcome.results.append(request_update(config, name, None, dry_run=dry_run, force=force,
+                                                  on_progress=show))
+    return outcome
 
 
 def check_as_the_unit(config: Config, names: Iterable[str]) -> CheckReport:

@@ -15,16 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CheckFailed, ConfigError, RateLimited
+from .net import NetError, NetTimeout, Response, Session
 from .versions import parse_version, strip_v
 
 if TYPE_CHECKING:
-    import requests
+    from collections.abc import Callable
 
     from .config import GithubConfig
+
+T = TypeVar("T")
+API_ATTEMPTS = 3  # tries of one API call that met a 5xx or a broken connection
+MAX_RATE_WAIT = 60.0  # a rate limit lifting sooner is waited out within the check
 
 USER_AGENT = "dunebugger-units/0.1 (+https://github.com/marco-svitol)"
 CREDENTIAL_NAME = "github-token"
@@ -154,19 +158,6 @@ def rate_limit_until(status: int, headers: Mapping[str, str], now: datetime) -> 
     return None
 
 
-def redirect_allowed(origin: str, target: str, extra_hosts: tuple[str, ...]) -> str | None:
-    """Pure: None when following `origin` -> `target` is fine, else why not. The scheme may not get weaker
-    (https -> http) or leave http(s), and the host must be the one asked or one the config allows."""
-    src, dst = urlsplit(origin), urlsplit(target)
-    if dst.scheme not in ("http", "https"):
-        return f"a redirect to a {dst.scheme or 'relative'!s} URL is refused"
-    if src.scheme == "https" and dst.scheme != "https":
-        return "a redirect from https to http is refused"
-    if dst.hostname != src.hostname and dst.hostname not in extra_hosts:
-        return f"a redirect to host {dst.hostname} is refused (not in github.redirect_hosts)"
-    return None
-
-
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -195,9 +186,16 @@ def read_token(token_file: str | None) -> str | None:
 
 
 class GithubClient:
-    def __init__(self, config: GithubConfig, token: str | None = None) -> None:
+    """GitHub's API on one session: a connection kept alive across the calls of a check (one per worker
+    thread). A call that meets a 5xx or a connection that broke (reset, cut short) is tried again, up to
+    API_ATTEMPTS times; no network, a refused connection or a timeout is told at once. A rate
+    limit that lifts within MAX_RATE_WAIT seconds is waited out, a longer one is RateLimited with its time."""
+
+    def __init__(self, config: GithubConfig, token: str | None = None, retry_pause: float = 0.5) -> None:
         self.config = config
         self._token = token
+        self.session = Session(config.timeout)
+        self.retry_pause = retry_pause
 
     def releases_url(self, repo: str) -> str:
         base = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}/releases"
@@ -217,18 +215,39 @@ class GithubClient:
             headers["If-None-Match"] = etag
         return headers
 
+    def call(self, url: str, headers: dict[str, str], read: Callable[[Response], T]) -> T:
+        """GET `url` and hand the answer to `read`, trying again as the class says. Raises CheckFailed with
+        the reason (RateLimited when the limit lifts later than MAX_RATE_WAIT)."""
+        failures, waited, last = 0, False, ""
+        while failures < API_ATTEMPTS:
+            try:
+                with self.session.get_following(url, headers, self.config.redirect_hosts) as response:
+                    until = rate_limit_until(response.status, response.headers, datetime.now(UTC))
+                    if until is not None:
+                        wait = (until - datetime.now(UTC)).total_seconds()
+                        if waited or wait > MAX_RATE_WAIT:
+                            raise RateLimited(iso(until))
+                        waited = True
+                        time.sleep(max(0.0, wait))
+                        continue
+                    if response.status < 500:
+                        return read(response)
+                    last = f"requesting {url}: GitHub answered HTTP {response.status}"
+            except NetTimeout:
+                # not tried again: a check that waits three timeouts holds its unit for minutes
+                raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
+            except NetError as exc:
+                if not exc.transient:
+                    raise CheckFailed(f"requesting {url} failed: {exc}") from None
+                last = f"requesting {url} failed: {exc}"
+            failures += 1
+            if failures < API_ATTEMPTS:
+                time.sleep(self.retry_pause * failures)
+        raise CheckFailed(f"{last} ({API_ATTEMPTS} attempts)")
+
     def latest_release(self, repo: str, etag: str | None = None) -> Lookup:
         """GET the latest release (or the list, with prereleases); raises CheckFailed with the reason."""
-        import requests  # deferred: keeps `--help` fast on a Pi
-
-        url = self.releases_url(repo)
-        try:
-            with open_following(url, self._headers(etag), self.config) as response:
-                lookup = self._interpret(response, etag)
-        except requests.Timeout:
-            raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
+        lookup = self.call(self.releases_url(repo), self._headers(etag), lambda r: self._interpret(r, etag))
         if lookup.release is None and not lookup.not_modified and lookup.etag is None:
             self._require_repository(repo)
         return lookup
@@ -236,25 +255,15 @@ class GithubClient:
     def _require_repository(self, repo: str) -> None:
         """/releases/latest answers 404 both for "no release yet" and for a repository that does not exist
         (a wrong owner or repo): only the second is an error."""
-        import requests  # deferred: keeps `--help` fast on a Pi
-
         url = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}"
-        try:
-            with open_following(url, self._headers(None), self.config) as response:
-                status = response.status_code
-        except requests.RequestException as exc:
-            raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
-        if status == 404:
+        if self.call(url, self._headers(None), lambda r: r.status) == 404:
             raise CheckFailed(f"GitHub has no repository {self.config.owner}/{repo} (HTTP 404): check github.owner "
                               "and the component's repo")
 
-    def _interpret(self, response: requests.Response, etag: str | None) -> Lookup:
-        status = response.status_code
+    def _interpret(self, response: Response, etag: str | None) -> Lookup:
+        status = response.status
         if status == 304 and etag:
             return Lookup(release=None, etag=etag, not_modified=True)
-        until = rate_limit_until(status, response.headers, datetime.now(UTC))
-        if until is not None:
-            raise RateLimited(iso(until))
         if status == 404:
             # /releases/latest answers 404 when only prereleases (or nothing) are published
             return Lookup(release=None, etag=None)
@@ -268,110 +277,52 @@ class GithubClient:
     def list_releases(self, repo: str) -> list[Release]:
         """Every published release (drafts and tags that are not versions left out), newest first; for
         `list` and for root's own lookup before an unattended update. Raises CheckFailed with the reason."""
-        import requests  # deferred: keeps `--help` fast on a Pi
-
         url = f"{self.config.api_url.rstrip('/')}/repos/{self.config.owner}/{repo}/releases?per_page=100"
-        try:
-            with open_following(url, self._headers(None), self.config) as response:
-                until = rate_limit_until(response.status_code, response.headers, datetime.now(UTC))
-                if until is not None:
-                    raise RateLimited(iso(until))
-                if response.status_code == 404:  # no such repository: nothing published
-                    return []
-                if response.status_code != 200:
-                    raise CheckFailed(f"listing the releases of {repo}: GitHub answered HTTP {response.status_code}")
-                data = self._read_json(response)
-        except requests.Timeout:
-            raise CheckFailed(f"no answer from {url} within {self.config.timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise CheckFailed(f"requesting {url} failed ({type(exc).__name__})") from None
+
+        def read(response: Response) -> Any:
+            if response.status == 404:  # no such repository: nothing published
+                return []
+            if response.status != 200:
+                raise CheckFailed(f"listing the releases of {repo}: GitHub answered HTTP {response.status}")
+            return self._read_json(response)
+
+        data = self.call(url, self._headers(None), read)
         return sort_releases(data if isinstance(data, list) else [])
 
-    def _read_json(self, response: requests.Response) -> Any:
-        cap = self.config.max_response_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise CheckFailed(f"response of {declared} bytes is over the {cap}-byte cap")
-        body = bytearray()
-        # the read timeout is per socket read; a server that drips bytes is cut off by this deadline
-        deadline = time.monotonic() + 2 * self.config.timeout
-        for chunk in response.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > cap:
-                raise CheckFailed(f"response is over the {cap}-byte cap")
-            if time.monotonic() > deadline:
-                raise CheckFailed(f"response took longer than {2 * self.config.timeout:g} s")
+    def _read_json(self, response: Response) -> Any:
         try:
-            return json.loads(body)
+            return json.loads(read_capped(response, self.config.max_response_bytes, 2 * self.config.timeout))
         except ValueError:
             raise CheckFailed("GitHub answered with malformed JSON") from None
 
-
-MAX_REDIRECTS = 5
-
-
-def connection_failure(exc: Exception) -> str:
-    """Why a request did not get an answer, in words: a name that does not resolve (DNS, no network) is not a
-    server that refuses the connection."""
-    text = str(exc)
-    if any(s in text for s in ("NameResolutionError", "Name or service not known", "Temporary failure in name "
-                                                                                     "resolution", "nodename nor")):
-        return "the host name does not resolve (DNS or no network)"
-    if "Connection refused" in text:
-        return "connection refused"
-    if "Network is unreachable" in text or "No route to host" in text:
-        return "network unreachable"
-    return type(exc).__name__
+    def get_limited(self, url: str, headers: dict[str, str], cap: int) -> tuple[int, bytes]:
+        """GET with a size cap: (status, body), the body read only for a 200."""
+        return self.call(url, headers, lambda r: (r.status, read_capped(r, cap, 2 * self.config.timeout)
+                                                  if r.status == 200 else b""))
 
 
-def open_following(url: str, headers: dict[str, str], config: GithubConfig) -> requests.Response:
-    """GET `url` (streamed), following at most MAX_REDIRECTS redirects that `redirect_allowed` accepts.
-
-    The token is dropped when a redirect leaves the host it was meant for.
-    """
-    import requests  # deferred: keeps `--help` fast on a Pi
-
-    for _ in range(MAX_REDIRECTS + 1):
-        response = requests.get(url, headers=headers, timeout=config.timeout, stream=True, allow_redirects=False)
-        location = response.headers.get("location")
-        if response.status_code not in (301, 302, 303, 307, 308) or not location:
-            return response
-        response.close()
-        target = urljoin(url, location)
-        if (why := redirect_allowed(url, target, config.redirect_hosts)) is not None:
-            raise CheckFailed(f"requesting {url}: {why}")
-        if urlsplit(target).hostname != urlsplit(url).hostname:
-            headers = {k: v for k, v in headers.items() if k != "Authorization"}
-        url = target
-    raise CheckFailed(f"requesting {url}: more than {MAX_REDIRECTS} redirects")
-
-
-def _get_limited(url: str, headers: dict[str, str], config: GithubConfig, cap: int) -> tuple[int, bytes]:
-    """GET with a size cap; returns (status, body). Raises CheckFailed on network errors."""
-    import requests  # deferred: keeps `--help` fast on a Pi
-
-    timeout = config.timeout
-    try:
-        with open_following(url, headers, config) as response:
-            body = bytearray()
-            if response.status_code == 200:
-                for chunk in response.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > cap:
-                        raise CheckFailed(f"{url}: larger than {cap} bytes")
-            return response.status_code, bytes(body)
-    except requests.Timeout:
-        raise CheckFailed(f"no answer from {url} within {timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise CheckFailed(f"requesting {url} failed: {connection_failure(exc)}") from None
+def read_capped(response: Response, cap: int, seconds: float) -> bytes:
+    """The body, at most `cap` bytes, within `seconds`: the timeout is per socket read, and a server that
+    drips bytes is cut off by this deadline."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise CheckFailed(f"response of {declared} bytes is over the {cap}-byte cap")
+    body = bytearray()
+    deadline = time.monotonic() + seconds
+    while chunk := response.read1(64 * 1024):
+        body += chunk
+        if len(body) > cap:
+            raise CheckFailed(f"response is over the {cap}-byte cap")
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"response took longer than {seconds:g} s")
+    return bytes(body)
 
 
 def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> Release | None:
     """An explicit version's release (`v1.0.0`, else `1.0.0`), or None when GitHub has no such tag."""
     base = f"{client.config.api_url.rstrip('/')}/repos/{client.config.owner}/{repo}/releases/tags"
     for tag in (f"v{strip_v(version)}", strip_v(version)):
-        status, body = _get_limited(f"{base}/{tag}", client._headers(None), client.config,
-                                    client.config.max_response_bytes)
+        status, body = client.get_limited(f"{base}/{tag}", client._headers(None), client.config.max_response_bytes)
         if status == 404:
             continue
         if status != 200:
@@ -385,7 +336,7 @@ def fetch_release_by_version(client: GithubClient, repo: str, version: str) -> R
 
 def fetch_raw(client: GithubClient, url: str, cap: int) -> bytes | None:
     """A raw file of a release (the update manifest); None on 404."""
-    status, body = _get_limited(url, {"User-Agent": USER_AGENT}, client.config, cap + 1)
+    status, body = client.get_limited(url, {"User-Agent": USER_AGENT}, cap + 1)
     if status == 404:
         return None
     if status != 200:

@@ -94,6 +94,11 @@ def render_result(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_all(data: Mapping[str, Any]) -> str:
+    """`update --all`: each component's result in the order taken, and the summary as the last line."""
+    return "\n".join([*(render_result(r) for r in data["components"]), data["summary"]])
+
+
 def render_history(rows: list[dict[str, Any]]) -> str:
     return "\n".join(f"{r.get('finished_at')}  {render_result(r)}" for r in rows) or "no results yet"
 

@@ -284,28 +284,60 @@ def update_lock(state_dir: Path, what: str) -> Iterator[None]:
         os.close(fd)
 
 
+# ---- the package's upgrade guard --------------------------------------------------------------------------
+
+# Set by the package's prerm before dpkg unpacks (or removes) this package's files, and cleared by its postinst
+# or postrm: an update started in between would run code that dpkg is replacing. A runtime file, so a dpkg
+# killed half-way never outlives the next boot.
+PACKAGE_CHANGING = Path("/run/dunebugger-units/package-changing")
+
+
+def refuse_while_package_changes() -> None:
+    if os.path.lexists(PACKAGE_CHANGING):
+        raise Refused("the dunebugger-units package is being upgraded or removed (dpkg): nothing is changed "
+                      "until it has finished; try again then")
+
+
 # ---- explicit version requests: written by `update --version` (root), consumed by the update unit ---------
 
 REQUESTS_DIR = "requests"
 
 
 def write_request(state_dir: Path, component: str, version: str) -> None:
-    directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
-    atomic_write(directory / f"{component}.json", json.dumps({"version": version}).encode(), mode=0o600)
+    _write_request(state_dir, f"{component}.json", {"version": version})
 
 
 def take_request(state_dir: Path, component: str) -> str | None:
     """The requested version, removed as it is read: a request is good for one run."""
-    path = state_dir / REQUESTS_DIR / f"{component}.json"
+    version = _take_request(state_dir, f"{component}.json").get("version")
+    return version if isinstance(version, str) else None
+
+
+def write_forced_rollback(state_dir: Path, component: str) -> None:
+    """The operator's `rollback --force`: root's one-shot word to the rollback unit (the remote cannot write
+    here, so it can never force one)."""
+    _write_request(state_dir, f"{component}.rollback.json", {"force": True})
+
+
+def take_forced_rollback(state_dir: Path, component: str) -> bool:
+    return _take_request(state_dir, f"{component}.rollback.json").get("force") is True
+
+
+def _write_request(state_dir: Path, name: str, data: dict[str, Any]) -> None:
+    directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
+    atomic_write(directory / name, json.dumps(data).encode(), mode=0o600)
+
+
+def _take_request(state_dir: Path, name: str) -> dict[str, Any]:
+    path = state_dir / REQUESTS_DIR / name
     if not path.parent.is_dir():
-        return None
+        return {}
     root_dir(path.parent, mode=0o700)  # a request in a dir someone else could write is never honoured
     try:
         data = json.loads(read_small(path, 4096))
     except FileNotFoundError:
-        return None
+        return {}
     except (OSError, ValueError, StateError):
         data = {}
     path.unlink(missing_ok=True)
-    version = data.get("version") if isinstance(data, dict) else None
-    return version if isinstance(version, str) else None
+    return data if isinstance(data, dict) else {}

@@ -428,7 +428,8 @@ def download_asset(ctx: UpdateContext, asset: Asset) -> tuple[Path, str]:
     github, update = ctx.config.github, ctx.config.update
     download = Download(asset.url, downloads_dir(ctx) / asset.name, update.max_download_bytes,
                         timeout=github.timeout * 2, on_percent=every_tenth(ctx.progress, "downloading"),
-                        redirect_hosts=github.redirect_hosts)
+                        redirect_hosts=github.redirect_hosts, retries=update.download_retries,
+                        stall_bytes_per_second=update.stall_bytes_per_second, stall_seconds=update.stall_seconds)
     return download_verified(download, checksums, update.allow_missing_checksum), verified_by
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import journal, state, transaction
 from ..config import ComponentConfig, Config
-from ..device import read_current_version
+from ..device import installed_version
 from ..errors import CheckFailed, RateLimited, StateError
 from ..github import GithubClient, Lookup, Release, iso, read_token
 from ..rules.policy import failed_versions, next_window
@@ -47,6 +47,7 @@ class CheckFacts:
     lookup: Lookup | None = None
     error: str | None = None
     rate_limited_until: str | None = None
+    version_error: str | None = None  # the installed version is in a file the check may not read
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def decide_record(facts: CheckFacts, now: datetime) -> dict[str, Any]:
             "rate_limited_until": None,
         }
     record["update_available"] = is_newer(record["latest"], facts.current)
+    errors = [e for e in (record["error"], facts.version_error) if e]
+    record["error"] = "; ".join(errors) or None
     return record
 
 
@@ -131,9 +134,12 @@ def _still_limited(stored: Mapping[str, Any], now: datetime) -> str | None:
 def gather_facts(
     client: GithubClient, config: Config, component: ComponentConfig, stored: Mapping[str, Any], now: datetime
 ) -> CheckFacts:
-    current = read_current_version(config, component)
+    installed = installed_version(config, component)
+    current = installed.version
     url = client.releases_url(component.repo)
-    facts = CheckFacts(component=component.name, current=current, stored=stored, url=url)
+    # a file the check may not read is worth an error; a device that does not say is just "unknown"
+    facts = CheckFacts(component=component.name, current=current, stored=stored, url=url,
+                       version_error=installed.why if installed.denied else None)
     if until := _still_limited(stored, now):
         # no request at all until GitHub said we may ask again
         return replace(facts, error=f"rate limited until {until}", rate_limited_until=until)

@@ -12,10 +12,11 @@ in endings.py, shared with the update and the recovery at boot.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from .. import state, transaction
-from ..config import Config
+from ..config import ComponentConfig, Config
 from ..device import read_current_version
 from ..errors import Refused, UnitsError
 from ..results import Action, Status, UpdateResult
@@ -26,8 +27,23 @@ from .run import Run, error_line, execute, now_iso
 REQUESTED = "Rollback requested"
 
 
-def run_rollback(config: Config, name: str) -> UpdateResult:
-    return execute(config, name, Action.ROLLBACK, _rollback)
+def run_rollback(config: Config, name: str, *, force: bool = False) -> UpdateResult:
+    """`force` (the operator's `rollback --force`) overrides a hold and the show lock, for a rollback on
+    request; the rollback that finishes a failed update never asks them."""
+
+    def gate(component: ComponentConfig, _result: UpdateResult) -> None:
+        if on_request(config):
+            from .update import refuse_by_policy
+
+            refuse_by_policy(config, component.name, force, command="rollback")
+
+    return execute(config, name, Action.ROLLBACK, _rollback, gate)
+
+
+def on_request(config: Config) -> bool:
+    """A rollback nobody's failed update asked for: not started by OnFailure=, and no unfinished update to
+    finish (that one always runs: the device is half-way already)."""
+    return not os.environ.get("MONITOR_INVOCATION_ID") and transaction.load(Path(config.state_dir)) is None
 
 
 def _rollback(run: Run) -> None:

@@ -84,8 +84,11 @@ def progress_reporter(component: str, from_version: str, to_version: str) -> Cal
     return progress
 
 
-def execute(config: Config, name: str, action: Action, body: Callable[[Run], None]) -> UpdateResult:
-    """Run `body` for component `name` inside the skeleton; always returns the recorded result."""
+def execute(config: Config, name: str, action: Action, body: Callable[[Run], None],
+            gate: Callable[[ComponentConfig, UpdateResult], None] | None = None) -> UpdateResult:
+    """Run `body` for component `name` inside the skeleton; always returns the recorded result. `gate` decides
+    the policy before the update lock is taken (it raises Refused): a request the rules turn away never holds
+    the lock, so it never turns away another request that finds it held (docs/decisions.md)."""
     result = UpdateResult(component=name, action=action, started_at=now_iso(),
                           invocation_id=os.environ.get("INVOCATION_ID"))
     state_dir = Path(config.state_dir)
@@ -93,8 +96,11 @@ def execute(config: Config, name: str, action: Action, body: Callable[[Run], Non
     with stop_cancels():
         try:
             component = validate_instance(config, name)
+            if gate is not None:
+                gate(component, result)
             label = name if action in (Action.UPDATE, Action.DRY_RUN) else f"{name} ({action.value})"
             with state.update_lock(state_dir, label), connected() as (systemd, bus_error):
+                state.refuse_while_package_changes()  # under the lock: the prerm's check and this one meet
                 run = Run(config, component, result, systemd, bus_error)
                 body(run)
         except state.Busy as busy:

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import journal, state, transaction
-from ..config import Config
-from ..device import read_current_version
-from ..errors import Cancelled, PostCheckFailed, Refused, StateError
+from ..config import ComponentConfig, Config
+from ..device import installed_version, read_current_version
+from ..errors import Cancelled, PostCheckFailed, Refused, StateError, UnitsError
+from ..github import GithubClient, read_token
 from ..kinds.base import Plan, Prepared, UpdateContext
 from ..results import Action, Status, UpdateResult, first_failure
-from ..rules.preflight import choose_target, common_checks, remote_first_check
+from ..rules.preflight import RemoteFacts, choose_target, common_checks, prerelease_refusal, remote_first_check
 from ..transaction import Step, TxnStatus
 from .endings import kept
 from .run import Run, error_line, execute, now_iso, trace_if_bug
@@ -29,13 +30,18 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
     """The whole update of one component; always returns a recorded result (its exit code is its own).
     `force` (dunebugger-update-force@) overrides a hold and the show lock."""
     action = Action.DRY_RUN if dry_run else Action.UPDATE
-    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run, force=force))
+
+    def gate(component: ComponentConfig, result: UpdateResult) -> None:
+        if not dry_run:
+            refuse_by_policy(config, component.name, force)
+        refuse_unless_remote_first(config, component.name, result)
+
+    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run), gate)
 
 
-def _update(run: Run, version: str | None, *, dry_run: bool, force: bool = False) -> None:
+def _update(run: Run, version: str | None, *, dry_run: bool) -> None:
     refuse_if_unfinished(run)
     if not dry_run:
-        refuse_by_policy(run, force)
         # what an earlier run cut short (a half-staged release, a download) goes first
         run.kind.cleanup(run.unversioned_context())
     try:
@@ -66,18 +72,44 @@ def refuse_if_unfinished(run: Run) -> None:
                       f"dunebugger-units rollback {pending.component}")
 
 
-def refuse_by_policy(run: Run, force: bool) -> None:
-    """A held component, or a show running (the show lock), refuses a person's update unless forced."""
+def refuse_by_policy(config: Config, name: str, force: bool, command: str = "update") -> None:
+    """A held component, or a show running (the show lock), refuses a person's update (or rollback on
+    request) unless forced."""
     from ..holds import is_held
     from ..rules.policy import manual_gate
     from ..showlock import show_lock_holder
+    from ..systemd import unit_of_pid
 
-    name = run.component.name
-    unit_of = run.systemd.unit_of_pid if run.systemd is not None else None
-    why = manual_gate(name, is_held(run.state_dir, name), show_lock_holder(run.config.policy.show_lock, unit_of),
-                      force)
+    why = manual_gate(name, is_held(Path(config.state_dir), name),
+                      show_lock_holder(config.policy.show_lock, unit_of_pid), force, command)
     if why is not None:
-        raise Refused(f"updating {name}: {why}")
+        raise Refused(f"{'updating' if command == 'update' else 'rolling back'} {name}: {why}")
+
+
+def refuse_unless_remote_first(config: Config, name: str, result: UpdateResult) -> None:
+    """The remote-first rule, from root's own facts: remote's version as root reads it on the device and its
+    latest release as GitHub tells root, never the check's cache. Its outcome opens the result's checks."""
+    if name == "remote" or config.policy.remote_first != "available":
+        return
+    outcome = remote_first_check(config.policy.remote_first, name, gather_remote(config, look_up=True))
+    result.checks = [outcome] if outcome is not None else []
+    if outcome is not None and not outcome.ok:
+        raise Refused(f"pre-update check failed: {outcome.line()}")
+
+
+def gather_remote(config: Config, *, look_up: bool) -> RemoteFacts | None:
+    """Remote's installed version (and why, when unknown), read by root; with `look_up`, its latest release."""
+    remote = config.components.get("remote")
+    if remote is None:
+        return None
+    installed = installed_version(config, remote)
+    if not look_up:
+        return RemoteFacts(installed.version, installed.why)
+    try:
+        lookup = GithubClient(config.github, read_token(config.github.token_file)).latest_release(remote.repo)
+    except UnitsError as exc:  # GitHub's answer, or the token file's
+        return RemoteFacts(installed.version, installed.why, lookup_error=str(exc))
+    return RemoteFacts(installed.version, installed.why, lookup.release.version if lookup.release else None)
 
 
 def prepare(run: Run, requested: str | None) -> tuple[UpdateContext, Prepared]:
@@ -87,16 +119,15 @@ def prepare(run: Run, requested: str | None) -> tuple[UpdateContext, Prepared]:
     current = read_current_version(config, component)
     target = choose_target(component.name, record, current, requested)
     found = gather_target_release(config, component, target)
+    # the check's record names a version; whether it may be installed is root's to judge
+    if why := prerelease_refusal(component.name, target.version, found.release.prerelease,
+                                 config.github.include_prerelease, target.explicit):
+        raise Refused(why)
     ctx = run.context(current, target.version, found.release, found.manifest)
     ctx.signed = found.signed
-    remote = config.components.get("remote")
-    remote_version = read_current_version(config, remote) if remote else None
-    checks = common_checks(component, found.manifest, remote_version, os.access(run.state_dir, os.W_OK),
-                           run.bus_error)
-    # display-grade facts (the check's cache merged with root's record): they can only hold an update back
-    views = state.component_views(run.state_dir, Path(config.check_cache_dir))
-    first = remote_first_check(config.policy.remote_first, component.name, views.get("remote", {}))
-    checks += [first] if first is not None else []
+    common = common_checks(component, found.manifest, gather_remote(config, look_up=False),
+                           os.access(run.state_dir, os.W_OK), run.bus_error)
+    checks = [*common[:2], *run.result.checks, *common[2:]]  # the remote-first outcome, decided before the lock
     if first_failure(checks) is not None:
         return ctx, Prepared(checks)
     ctx.progress("pre-update checks")

@@ -127,16 +127,19 @@ def decide_auto(facts: AutoFacts) -> AutoDecision:  # one return per rule, in or
     return AutoDecision(AutoAction.NONE, f"up to date at {facts.installed}")
 
 
-def manual_gate(component: str, held: bool, show_lock: str | None, force: bool) -> str | None:
-    """Pure: why a person's update must be refused (None: it may go ahead). `--force` overrides both."""
+def manual_gate(component: str, held: bool, show_lock: str | None, force: bool,
+                command: str = "update") -> str | None:
+    """Pure: why a person's `command` (update, or rollback on request) must be refused (None: it may go
+    ahead). `--force`, the operator's, overrides both."""
     if force:
         return None
+    forced = f"`dunebugger-units {command} {component} --force`"
     if held:
-        return (f"{component} is held: `dunebugger-units unhold {component}`, or update it anyway with "
-                f"`dunebugger-units update {component} --force`")
+        anyway = "update it anyway" if command == "update" else "roll it back anyway"
+        return f"{component} is held: `dunebugger-units unhold {component}`, or {anyway} with {forced}"
     if show_lock is not None:
-        return (f"a show is running: {show_lock}; update anyway with "
-                f"`dunebugger-units update {component} --force`")
+        anyway = "update anyway" if command == "update" else "roll back anyway"
+        return f"a show is running: {show_lock}; {anyway} with {forced}"
     return None
 
 

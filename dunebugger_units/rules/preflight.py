@@ -45,7 +45,36 @@ def choose_target(name: str, record: Mapping[str, Any], current: str, requested:
     return Target(strip_v(latest), explicit=False)
 
 
-def common_checks(component: ComponentConfig, manifest: Manifest, remote_version: str | None,
+def prerelease_refusal(name: str, version: str, marked: bool, include_prerelease: bool,
+                       explicit: bool) -> str | None:
+    """Pure: why root refuses a target taken from the check's record that is a prerelease (GitHub marks it, or
+    its version says so) while `github.include_prerelease` is false. A version a person names is their choice."""
+    parsed = parse_version(version)
+    if explicit or include_prerelease or not (marked or (parsed is not None and parsed.is_prerelease)):
+        return None
+    return (f"updating {name}: {version} is a prerelease and github.include_prerelease is false; install it by "
+            f"name with `dunebugger-units update {name} --version {version}`")
+
+
+@dataclass(frozen=True)
+class RemoteFacts:
+    """What root itself knows of remote: its installed version (with why, when unknown) and GitHub's latest."""
+
+    installed: str
+    unknown_why: str | None = None
+    latest: str | None = None  # None: nothing published
+    lookup_error: str | None = None
+
+
+REMOTE_RULE = "(rule: policy.remote_first: available)"
+
+
+def remote_unknown_detail(remote: RemoteFacts) -> str:
+    why = remote.unknown_why or "the compose file names no version for it"
+    return f"remote's installed version is unknown ({why})"
+
+
+def common_checks(component: ComponentConfig, manifest: Manifest, remote: RemoteFacts | None,
                   state_dir_writable: bool, bus_error: str | None) -> list[CheckOutcome]:
     """Pure: the checks every kind shares, from facts gathered by the caller."""
     outcomes = [
@@ -57,23 +86,43 @@ def common_checks(component: ComponentConfig, manifest: Manifest, remote_version
         outcomes.append(CheckOutcome("manifest", False, f"the release is a {manifest.component_type}, "
                                                          f"{component.name} is a {component.type}"))
     if manifest.min_remote_version:
-        needed = strip_v(manifest.min_remote_version)
-        have = remote_version or UNKNOWN
-        ok = have != UNKNOWN and not is_newer(needed, have)
-        outcomes.append(CheckOutcome(
-            "remote version", ok,
-            f"{have} installed, {needed} or newer needed" if ok
-            else f"Remote too old: {have} installed, {needed} needed (rule: the manifest's min_remote_version)"))
+        outcomes.append(min_remote_check(strip_v(manifest.min_remote_version), remote))
     return outcomes
 
 
-def remote_first_check(policy: str, name: str, remote_record: Mapping[str, Any]) -> CheckOutcome | None:
-    """Pure: the remote-first rule (policy.remote_first). `available`: core and scheduler wait while remote
-    has an update available; `running`: only while remote's update runs (the update lock refuses that)."""
+def min_remote_check(needed: str, remote: RemoteFacts | None) -> CheckOutcome:
+    """Pure: the manifest's min_remote_version against the remote root reads on the device."""
+    have = remote.installed if remote is not None else UNKNOWN
+    if have == UNKNOWN:
+        unknown = remote_unknown_detail(remote or RemoteFacts(UNKNOWN, "no remote component is configured"))
+        return CheckOutcome("remote version", False,
+                            f"{unknown}, and this release needs remote {needed} or newer (rule: the manifest's "
+                            "min_remote_version); update remote first: `dunebugger-units update remote`")
+    if is_newer(needed, have):
+        return CheckOutcome("remote version", False, f"Remote too old: {have} installed, {needed} needed "
+                                                     "(rule: the manifest's min_remote_version)")
+    return CheckOutcome("remote version", True, f"{have} installed, {needed} or newer needed")
+
+
+def remote_first_check(policy: str, name: str, remote: RemoteFacts | None) -> CheckOutcome | None:
+    """Pure: the remote-first rule (policy.remote_first), from root's own facts. `available`: core and scheduler
+    wait while remote has an update available; `running`: only while remote's update runs (the update lock
+    refuses that). A remote whose version or latest release cannot be had refuses with how to get past it."""
     if name == "remote" or policy != "available":
         return None
-    waiting = remote_record.get("update_available") is True
-    detail = (f"Cannot update {name} before remote: remote has an update available "
-              f"({remote_record.get('current')} -> {remote_record.get('latest')}); update remote first "
-              f"(rule: policy.remote_first: available)") if waiting else "remote has no update available"
-    return CheckOutcome("remote first", not waiting, detail)
+    if remote is None:
+        return CheckOutcome("remote first", True, "no remote component is configured")
+    before = f"Cannot update {name} before remote:"
+    way_out = "or set policy.remote_first: running " + REMOTE_RULE
+    if remote.lookup_error is not None:
+        return CheckOutcome("remote first", False, f"{before} whether remote has an update is not known "
+                                                   f"({remote.lookup_error}); try again later, {way_out}")
+    if remote.latest is None:
+        return CheckOutcome("remote first", True, "remote has no published release")
+    if remote.installed == UNKNOWN:
+        return CheckOutcome("remote first", False, f"{before} {remote_unknown_detail(remote)}; update remote "
+                                                   f"first (`dunebugger-units update remote`), {way_out}")
+    if is_newer(remote.latest, remote.installed):
+        return CheckOutcome("remote first", False, f"{before} remote has an update available ({remote.installed} "
+                                                   f"-> {remote.latest}); update remote first {REMOTE_RULE}")
+    return CheckOutcome("remote first", True, f"remote is up to date at {remote.installed}")

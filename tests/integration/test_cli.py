@@ -105,3 +105,15 @@ def test_config_check_validates_a_file(tmp_path: Path, text: str, code: int, wor
 def test_config_check_of_a_missing_file_exits_3(tmp_path: Path) -> None:
     code, _, err = cli("config", "--check", str(tmp_path / "absent.yaml"))
     assert code == 3 and "it does not exist" in err
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    pytest.param(("update",), "name a COMPONENT, or give --all", id="neither"),
+    pytest.param(("update", "--all", "core"), "--all takes no COMPONENT and no --version", id="all-and-a-component"),
+    pytest.param(("update", "--all", "--version", "1.2.0"), "--all takes no COMPONENT and no --version",
+                 id="all-and-a-version"),
+])
+def test_update_takes_a_component_or_all(args: tuple[str, ...], words: str) -> None:
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert words in err

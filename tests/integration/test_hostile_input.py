@@ -16,7 +16,7 @@ from kits.devicekit import Device, publish_defaults
 from kits.standin import GithubStandin
 
 from dunebugger_units.cli import main
-from dunebugger_units.github import redirect_allowed
+from dunebugger_units.net import redirect_allowed
 
 CheckRun = Callable[..., tuple[int, str, str]]  # the check_as_user fixture (conftest.py)
 

@@ -16,7 +16,7 @@ import pytest
 
 from dunebugger_units import journal, transaction
 from dunebugger_units.config import Config, parse_config
-from dunebugger_units.github import Release
+from dunebugger_units.github import Lookup, Release
 from dunebugger_units.manifest import Manifest
 from dunebugger_units.phases import run as run_phase
 from dunebugger_units.phases import update as update_phase
@@ -105,6 +105,16 @@ class FastWorld:
         raise PowerCut
 
 
+class NoRemoteReleases:
+    """GitHub's answer to root's own lookup of remote's latest release: none published."""
+
+    def __init__(self, *_args: object) -> None:
+        pass
+
+    def latest_release(self, repo: str, etag: str | None = None) -> Lookup:
+        return Lookup(release=None, etag=None)
+
+
 class PowerCut(BaseException):
     """Not an Exception: the run skeleton does not catch it, as nothing runs after a power cut."""
 
@@ -138,6 +148,7 @@ def fast_world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FastWorld:
     monkeypatch.setattr(run_phase, "notify_status", world.status_texts.append)
     monkeypatch.setattr(run_phase.Systemd, "connect", world.systemd.connect)
     monkeypatch.setattr(update_phase, "gather_target_release", gather)
+    monkeypatch.setattr(update_phase, "GithubClient", NoRemoteReleases)
     for name in ("INVOCATION_ID", "MONITOR_INVOCATION_ID", "MONITOR_SERVICE_RESULT"):
         monkeypatch.delenv(name, raising=False)
     return world

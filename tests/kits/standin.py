@@ -45,6 +45,11 @@ class GithubStandin:
     faults: dict[str, str] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     drop_after: dict[str, int] = field(default_factory=dict)  # blob path -> bytes to send, then hang up
+    # blob path -> (bytes sent at full speed, seconds between the single bytes that follow): a stall by a
+    # trickle, once (the next answer for the path is whole)
+    trickle_after: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # repo -> faults answered one per API call, before `faults` applies (None: answer normally)
+    fault_queue: dict[str, list[str | None]] = field(default_factory=dict)
     owner: str | None = None  # when set, another owner's repositories do not exist (404), as on GitHub
     server: ThreadingHTTPServer | None = None
     latency: float = 0.0  # seconds added to every API answer: GitHub is not on loopback
@@ -122,6 +127,9 @@ class GithubStandin:
 def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # the headers and the body go out in two writes: with Nagle's algorithm the body waits for the
+        # client's delayed ACK of the headers, a stall of up to 40 ms per answer that GitHub does not have
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -165,7 +173,8 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
         def _releases(self, parts: list[str], repo: str) -> None:
             if standin.latency:
                 time.sleep(standin.latency)
-            if self._fault(standin.faults.get(repo)):
+            queued = standin.fault_queue.get(repo)
+            if self._fault(queued.pop(0) if queued else standin.faults.get(repo)):
                 return
             releases = standin.releases.get(repo, [])
             if len(parts) == 6 and parts[4] == "tags":
@@ -200,6 +209,18 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
                 self._send(429, b'{"message": "slow down"}', {"Retry-After": "120"})
             elif fault == "500":
                 self._send(500, b'{"message": "boom"}')
+            elif fault == "ratelimit403-soon":  # the limit lifts within a second or two
+                self._send(403, b'{"message": "API rate limit exceeded"}',
+                           {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)})
+            elif fault == "reset":  # the connection dropped before any answer
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif fault == "cut-body":  # the connection dropped in the middle of the answer
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"tag_name": "v9.9.9", ')
+                self.close_connection = True
             elif fault == "timeout":
                 time.sleep(3)
                 self._send(200, b"[]")
@@ -234,6 +255,10 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
             if start:
                 headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
             chunk = data[start:]
+            trickle = standin.trickle_after.pop(path, None)
+            if trickle is not None:
+                self._trickle(status, chunk, headers, *trickle)
+                return
             limit = standin.drop_after.pop(path, None)
             if limit is not None:
                 # announce the whole body, send part of it, hang up: an interrupted download
@@ -241,6 +266,23 @@ def _make_handler(standin: GithubStandin) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self._send(status, chunk, headers)
+
+        def _trickle(self, status: int, chunk: bytes, headers: dict[str, str], fast: int, pause: float) -> None:
+            """Announce the whole body, send `fast` bytes, then one byte every `pause` s until the client
+            hangs up."""
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(chunk)))
+            self.end_headers()
+            self.close_connection = True
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(chunk[:fast])
+                self.wfile.flush()
+                for index in range(fast, len(chunk)):
+                    time.sleep(pause)
+                    self.wfile.write(chunk[index:index + 1])
+                    self.wfile.flush()
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                   length: int | None = None) -> None:

@@ -412,12 +412,18 @@ def test_upgrade_moves_an_old_state_dir_to_two_areas(installed: Harness, deb: Pa
     assert status["components"]["core"]["last_result"]["message"] == "an old failure"
 
 
-def rebuilt_with_version(deb: Path, version: str, out: Path) -> Path:
-    """The same package under another version: what an upgrade installs."""
+def rebuilt_with_version(deb: Path, version: str, out: Path, preinst_line: str | None = None) -> Path:
+    """The same package under another version: what an upgrade installs; `preinst_line` runs first in its
+    preinst (after the installed version's prerm, before dpkg unpacks the files)."""
     tree = out / "tree"
     subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True, timeout=120)
     control = tree / "DEBIAN" / "control"
     control.write_text(re.sub(r"(?m)^Version: .*$", f"Version: {version}", control.read_text()))
+    if preinst_line is not None:
+        preinst = tree / "DEBIAN" / "preinst"
+        lines = preinst.read_text().splitlines() if preinst.exists() else ["#!/bin/sh", "set -e", "exit 0"]
+        preinst.write_text("\n".join([lines[0], preinst_line, *lines[1:]]) + "\n")
+        preinst.chmod(0o755)
     new = out / f"dunebugger-units_{version}_amd64.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(new)], check=True, timeout=300,
                    capture_output=True)
@@ -468,6 +474,40 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
     dpkg(h, "-i", "/root/newer.deb")
     upgraded = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
     assert upgraded == f"{installed_version}+upgrade1"
+
+
+def test_the_upgrade_guard_holds_through_the_unpack(installed: Harness, gh: GithubStandin, deb: Path,
+                                                    tmp_path: Path) -> None:
+    """An update started after the installed version's prerm has looked (here: by the new package's preinst,
+    while dpkg unpacks it) is refused until the upgrade is over, then runs.
+
+    Against the code before the fix: the prerm's one look found nothing running, and the update the preinst
+    started went ahead while dpkg was replacing the code it ran: its result was "Update failed during apply:
+    installing the requirements ..." (no package index in the harness), not a refusal."""
+    from kits.corekit import MANIFEST_URL, publish, release_files, tarball
+
+    h = installed
+    installed_version = h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip()
+    newer = rebuilt_with_version(deb, f"{installed_version}+upgrade1", tmp_path,
+                                 preinst_line="systemctl start dunebugger-update@core.service || true")
+    h.write_file("/root/newer.deb", newer.read_bytes())
+    publish(gh, "1.2.0", tarball(release_files("1.2.0")))
+    config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
+    config["update"] = {"core_min_free_mb": 10}
+    h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+
+    dpkg(h, "-i", "/root/newer.deb")
+
+    [during] = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)
+    assert (during["action"], during["status"]) == ("update", "refused"), during
+    assert during["message"] == ("the dunebugger-units package is being upgraded or removed (dpkg): nothing is "
+                                 "changed until it has finished; try again then")
+    assert h.run(["dpkg-query", "-W", "-f=${Version}", "dunebugger-units"]).stdout.strip().endswith("+upgrade1")
+    assert not h.path("/run/dunebugger-units/package-changing").exists()
+    h.systemctl("start", "dunebugger-update@core.service", check=False, timeout=300)
+    after = json.loads(h.run(["dunebugger-units", "history", "--json"]).stdout)[0]
+    assert after["message"] != during["message"], after
 
 
 # ---- from the hand-built 0.1.0 package ------------------------------------------------------------------

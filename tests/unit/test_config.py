@@ -50,6 +50,11 @@ BAD = [
                  id="key-of-other-type"),
     pytest.param({"components": {"Bad_Name": {"type": "container"}}}, "components.Bad_Name:", id="bad-name"),
     pytest.param(["a", "b"], "configuration: expected a mapping", id="list-document"),
+    pytest.param({"update": {"stall_seconds": 0}}, "update.stall_seconds: must be above 0", id="no-stall-window"),
+    pytest.param({"update": {"stall_bytes_per_second": 1.5}}, "update.stall_bytes_per_second: expected a number of "
+                 "bytes a second", id="fractional-stall-rate"),
+    pytest.param({"update": {"download_retries": -1}}, "update.download_retries: must be above 0",
+                 id="negative-retries"),
 ]
 
 
@@ -131,6 +136,12 @@ def uncommented_conffile() -> str:
     lines = (PACKAGING / "updater.yaml").read_text().splitlines()
     keys = lines[lines.index("# github:"):]
     return "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in keys)
+
+
+def test_the_download_limits_default_as_the_man_page_says() -> None:
+    update = parse_config({}).update
+    assert (update.stall_bytes_per_second, update.stall_seconds, update.download_retries) == (1024, 60, 5)
+    assert parse_config({"update": {"download_retries": 0}}).update.download_retries == 0  # no resume at all
 
 
 def test_the_conffile_uncommented_is_the_defaults_with_one_policy_block() -> None:

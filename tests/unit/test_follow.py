@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from dunebugger_units.follow import own_result, rollback_expected, rollback_of, update_unit
-from dunebugger_units.results import Action
+from dunebugger_units.follow import AllResult, own_result, rollback_expected, rollback_of, update_order, update_unit
+from dunebugger_units.render import render_all
+from dunebugger_units.results import Action, Status, UpdateResult
 
 ASKED = "2026-12-24T18:00:00.000000Z"
 
@@ -71,3 +72,46 @@ def test_the_updater_imports_nothing_from_the_remotes_package() -> None:
                 if any(n.startswith("dunebugger_units.remote") for n in [absolute, *names]):
                     found.append(f"{path.name}: {absolute}")
     assert found == []
+
+
+# ---- update --all ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("names", "expected"), [
+    pytest.param(["core", "scheduler", "remote"], ["remote", "scheduler", "core"], id="the-defaults"),
+    pytest.param(["core", "lights", "remote", "scheduler", "audio"], ["remote", "scheduler", "lights", "audio", "core"],
+                 id="others-between-scheduler-and-core-as-configured"),
+    pytest.param(["core"], ["core"], id="core-alone"),
+])
+def test_update_order(names: list[str], expected: list[str]) -> None:
+    assert update_order(names) == expected
+
+
+def outcome(*rows: tuple[str, Status, str | None], action: Action = Action.UPDATE) -> AllResult:
+    return AllResult([UpdateResult(component=name, action=action, status=status, to_version=to,
+                                   message=f"{name} {status.value}", changed=status is not Status.REFUSED)
+                      for name, status, to in rows], action=action)
+
+
+@pytest.mark.parametrize(("all_result", "status", "code", "summary"), [
+    pytest.param(outcome(("remote", Status.UPDATED, "1.2.0"), ("scheduler", Status.UNCHANGED, None),
+                         ("core", Status.UPDATED, "1.2.0")), "updated", 0,
+                 "update --all: updated: remote 1.2.0, core 1.2.0", id="all-done"),
+    pytest.param(outcome(("remote", Status.UNCHANGED, None), ("scheduler", Status.UNCHANGED, None)), "unchanged", 0,
+                 "update --all: nothing updated", id="nothing-to-do"),
+    pytest.param(outcome(("remote", Status.UPDATED, "1.2.0"), ("scheduler", Status.ROLLED_BACK, "1.3.0"),
+                         ("core", Status.SKIPPED, None)), "rolled-back", 1,
+                 "update --all: updated: remote 1.2.0; scheduler rolled-back: scheduler rolled-back; not started: core",
+                 id="stopped-by-a-rollback"),
+    pytest.param(outcome(("remote", Status.REFUSED, "1.2.0"), ("scheduler", Status.SKIPPED, None)), "refused", 75,
+                 "update --all: nothing updated; remote refused: remote refused; not started: scheduler",
+                 id="stopped-by-a-refusal"),
+    pytest.param(outcome(("remote", Status.NEEDS_MANUAL, "1.2.0")), "needs-manual", 4,
+                 "update --all: nothing updated; remote needs-manual: remote needs-manual", id="rollback-failed"),
+])
+def test_all_result(all_result: AllResult, status: str, code: int, summary: str) -> None:
+    data = all_result.to_dict()
+    assert (data["status"], data["exit_code"], data["summary"]) == (status, code, summary)
+    assert int(all_result.exit_code()) == code
+    assert [c["component"] for c in data["components"]] == [r.component for r in all_result.results]
+    assert list(data)[-1] == "summary"
+    assert render_all(data).splitlines()[-1] == summary

@@ -83,6 +83,20 @@ def test_manual_gate(held: bool, lock: str | None, force: bool, refused: str | N
     assert manual_gate("scheduler", held, lock, force) == refused
 
 
+@pytest.mark.parametrize(("held", "lock", "force", "refused"), [
+    pytest.param(False, None, False, None, id="free"),
+    pytest.param(True, None, False, "core is held: `dunebugger-units unhold core`, or roll it back anyway with "
+                                    "`dunebugger-units rollback core --force`", id="held"),
+    pytest.param(False, "held by PID 812, dunebugger.service", False,
+                 "a show is running: held by PID 812, dunebugger.service; roll back anyway with "
+                 "`dunebugger-units rollback core --force`", id="show"),
+    pytest.param(True, "held by PID 812", True, None, id="forced"),
+])
+def test_manual_gate_of_a_rollback_on_request(held: bool, lock: str | None, force: bool,
+                                              refused: str | None) -> None:
+    assert manual_gate("core", held, lock, force, "rollback") == refused
+
+
 def test_window_state_in_utc() -> None:
     config = parse_config({"policy": {"maintenance_window": {"start": "*-*-* 02:00:00 UTC", "length": "3h"}}})
     window = config.policy.maintenance_window

@@ -7,7 +7,7 @@ import pytest
 from dunebugger_units.config import parse_config, validate_instance
 from dunebugger_units.errors import Refused
 from dunebugger_units.manifest import Manifest
-from dunebugger_units.rules.preflight import choose_target, common_checks
+from dunebugger_units.rules.preflight import RemoteFacts, choose_target, common_checks, prerelease_refusal
 
 CONFIG = parse_config({})
 CHECKED = {"last_checked": "2026-11-27T00:00:00Z", "latest": "1.2.0"}
@@ -58,15 +58,40 @@ def test_targets(record: dict[str, Any], current: str, requested: str | None, ve
 
 
 @pytest.mark.parametrize(("needed", "remote", "ok", "detail"), [
-    pytest.param("1.1.0", "1.0.0-beta.8", False, "Remote too old: 1.0.0-beta.8 installed, 1.1.0 needed", id="old"),
-    pytest.param("v1.0.0-beta.8", "1.0.0-beta.8", True, "1.0.0-beta.8 installed", id="equal"),
-    pytest.param("1.0.0", "unknown", False, "Remote too old: unknown installed", id="unknown"),
+    pytest.param("1.1.0", RemoteFacts("1.0.0-beta.8"), False, "Remote too old: 1.0.0-beta.8 installed, 1.1.0 needed",
+                 id="old"),
+    pytest.param("v1.0.0-beta.8", RemoteFacts("1.0.0-beta.8"), True, "1.0.0-beta.8 installed", id="equal"),
+    pytest.param("1.0.0", RemoteFacts("unknown", "reading compose file /opt/c.yml: Permission denied"), False,
+                 "remote's installed version is unknown (reading compose file /opt/c.yml: Permission denied), and "
+                 "this release needs remote 1.0.0 or newer (rule: the manifest's min_remote_version); update remote "
+                 "first: `dunebugger-units update remote`", id="unknown-says-why-and-how"),
+    pytest.param("1.0.0", RemoteFacts("unknown"), False,
+                 "remote's installed version is unknown (the compose file names no version for it)",
+                 id="unknown-no-version"),
+    pytest.param("1.0.0", None, False, "unknown (no remote component is configured)", id="no-remote"),
 ])
-def test_min_remote_version(needed: str, remote: str, ok: bool, detail: str) -> None:
+def test_min_remote_version(needed: str, remote: RemoteFacts | None, ok: bool, detail: str) -> None:
     outcomes = common_checks(CONFIG.component("scheduler"), Manifest(min_remote_version=needed), remote, True, None)
     remote_check = next(o for o in outcomes if o.name == "remote version")
     assert remote_check.ok is ok
     assert detail in remote_check.detail
+
+
+@pytest.mark.parametrize(("version", "marked", "include", "explicit", "refused"), [
+    pytest.param("1.3.0rc1", True, False, False, True, id="cache-names-a-prerelease"),
+    pytest.param("1.3.0", True, False, False, True, id="github-marks-it"),
+    pytest.param("1.3.0-beta.1", False, False, False, True, id="its-version-says-so"),
+    pytest.param("1.3.0rc1", True, True, False, False, id="include-prerelease"),
+    pytest.param("1.3.0rc1", True, False, True, False, id="named-by-a-person"),
+    pytest.param("1.3.0", False, False, False, False, id="a-release"),
+])
+def test_the_prerelease_rule_is_roots(version: str, marked: bool, include: bool, explicit: bool,
+                                      refused: bool) -> None:
+    why = prerelease_refusal("core", version, marked, include, explicit)
+    assert (why is not None) is refused
+    if why is not None:
+        assert why == (f"updating core: {version} is a prerelease and github.include_prerelease is false; install "
+                       f"it by name with `dunebugger-units update core --version {version}`")
 
 
 def test_common_checks_name_the_bus_and_state_dir() -> None:

@@ -32,7 +32,7 @@ from dunebugger_units.remote.client import (
 )
 from dunebugger_units.remote.door import NotServed, ServiceGone
 from dunebugger_units.remote.messages import broadcast_replies, handle, level_of
-from dunebugger_units.rules.preflight import remote_first_check
+from dunebugger_units.rules.preflight import RemoteFacts, remote_first_check
 from dunebugger_units.systemd import AccessDenied, BusDropped, BusUnreachable, JobTimeout, SystemdError
 
 # What the frontend accepts (websocket.js): a reply to its own connectionId or to broadcast, and of the
@@ -328,22 +328,41 @@ def test_a_check_without_a_bus_is_a_client_error_not_sdbus() -> None:
 
 # ---- the remote-first rule ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("policy", "name", "remote", "refused"), [
-    pytest.param("available", "scheduler", {"update_available": True, "current": "1.0.0", "latest": "1.2.0"}, True,
+RULE = "(rule: policy.remote_first: available)"
+
+
+@pytest.mark.parametrize(("policy", "name", "remote", "detail"), [
+    pytest.param("available", "scheduler", RemoteFacts("1.0.0", latest="1.2.0"),
+                 "remote has an update available (1.0.0 -> 1.2.0); update remote first (rule: policy.remote_first: "
+                 "available)",
                  id="available-scheduler-waits"),
-    pytest.param("available", "core", {"update_available": True}, True, id="available-core-waits"),
-    pytest.param("available", "remote", {"update_available": True}, False, id="remote-itself-goes"),
-    pytest.param("available", "scheduler", {"update_available": False}, False, id="nothing-for-remote"),
-    pytest.param("available", "scheduler", {}, False, id="remote-never-checked"),
-    pytest.param("running", "scheduler", {"update_available": True}, False, id="running-scheduler-goes"),
+    pytest.param("available", "core", RemoteFacts("1.0.0", latest="1.2.0"), "(1.0.0 -> 1.2.0)",
+                 id="available-core-waits"),
+    pytest.param("available", "remote", RemoteFacts("1.0.0", latest="1.2.0"), None, id="remote-itself-goes"),
+    pytest.param("available", "scheduler", RemoteFacts("1.2.0", latest="1.2.0"), None, id="nothing-for-remote"),
+    pytest.param("available", "scheduler", RemoteFacts("1.2.0", latest=None), None, id="nothing-published"),
+    pytest.param("available", "scheduler", None, None, id="no-remote-configured"),
+    pytest.param("running", "scheduler", RemoteFacts("1.0.0", latest="1.2.0"), None, id="running-scheduler-goes"),
+    pytest.param("available", "scheduler", RemoteFacts("unknown", "reading compose file /c.yml: Permission denied",
+                                                       latest="1.2.0"),
+                 "remote's installed version is unknown (reading compose file /c.yml: Permission denied); update "
+                 "remote first (`dunebugger-units update remote`), or set policy.remote_first: running",
+                 id="unknown-remote-says-why-and-how"),
+    pytest.param("available", "scheduler", RemoteFacts("1.0.0", lookup_error="GitHub answered HTTP 502"),
+                 "whether remote has an update is not known (GitHub answered HTTP 502); try again later, or set "
+                 "policy.remote_first: running", id="github-unreachable-says-how"),
 ])
-def test_remote_first_policy(policy: str, name: str, remote: dict[str, Any], refused: bool) -> None:
+def test_remote_first_policy(policy: str, name: str, remote: RemoteFacts | None, detail: str | None) -> None:
+    """Root's own facts decide (its reading of the device, its own GitHub answer); the check's cache is not an
+    input at all."""
     outcome = remote_first_check(policy, name, remote)
-    assert (outcome is not None and not outcome.ok) is refused
-    if refused:
+    refused = outcome is not None and not outcome.ok
+    assert refused is (detail is not None)
+    if detail is not None:
         assert outcome is not None
-        assert outcome.line().startswith(f"remote first: Cannot update {name} before remote")
-        assert "(rule: policy.remote_first: available)" in outcome.line()
+        assert outcome.line().startswith(f"remote first: Cannot update {name} before remote: ")
+        assert detail in outcome.line()
+        assert outcome.line().endswith(RULE)
 
 
 def test_remote_first_policy_config() -> None:

@@ -21,6 +21,7 @@ from kits.filekind import TYPE, register_file_kind
 from dunebugger_units import journal, state, transaction
 from dunebugger_units.config import parse_config
 from dunebugger_units.errors import Cancelled, ConfigError, ExitCode
+from dunebugger_units.holds import set_hold
 from dunebugger_units.manifest import load_manifest_text
 from dunebugger_units.phases.recover import run_recovery
 from dunebugger_units.phases.rollback import run_rollback
@@ -166,6 +167,49 @@ def test_a_rollback_on_request_returns_to_the_previous_version_once(world: FastW
     again = run_rollback(world.config, world.name)
     assert (again.status, again.exit_code()) == (Status.REFUSED, ExitCode.REFUSED)
     assert "there is no previous version to return to" in again.message
+
+
+def test_a_rollback_on_request_obeys_a_hold_unless_forced(world: FastWorld) -> None:
+    world.publish("2.0.0", "notes 2.0.0\n")
+    run_update(world.config, world.name, version="2.0.0")
+    set_hold(world.state_dir, world.name, True)
+    held = run_rollback(world.config, world.name)
+    assert (held.status, held.exit_code()) == (Status.REFUSED, ExitCode.REFUSED)
+    assert held.message == ("rolling back notes: notes is held: `dunebugger-units unhold notes`, or roll it back "
+                            "anyway with `dunebugger-units rollback notes --force`")
+    assert world.installed() == ("notes 2.0.0\n", "2.0.0")
+    assert world.systemd.connects == 1  # the update's: the refusal came before the lock and the bus
+    forced = run_rollback(world.config, world.name, force=True)
+    assert (forced.status, world.installed()) == (Status.ROLLED_BACK, ("notes 1.0.0\n", "1.0.0"))
+
+
+def test_the_rollback_after_a_failed_update_runs_even_when_held(world: FastWorld,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    world.publish("2.0.0", "broken notes\n")
+    run_update(world.config, world.name, version="2.0.0")
+    set_hold(world.state_dir, world.name, True)
+    # a person finishing it by hand, then OnFailure='s own start: neither asks the hold
+    back = run_rollback(world.config, world.name)
+    assert (back.status, world.installed()) == (Status.ROLLED_BACK, ("notes 1.0.0\n", "1.0.0"))
+    world.publish("2.1.0", "broken notes\n")
+    set_hold(world.state_dir, world.name, False)
+    run_update(world.config, world.name, version="2.1.0")
+    set_hold(world.state_dir, world.name, True)
+    monkeypatch.setenv("MONITOR_INVOCATION_ID", "inv-failed")
+    assert run_rollback(world.config, world.name).status is Status.ROLLED_BACK
+
+
+def test_nothing_changes_while_the_package_changes(world: FastWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    flag = world.root / "package-changing"
+    monkeypatch.setattr(state, "PACKAGE_CHANGING", flag)
+    flag.touch()
+    world.publish("2.0.0", "notes 2.0.0\n")
+    refused = run_update(world.config, world.name, version="2.0.0")
+    assert (refused.status, refused.exit_code()) == (Status.REFUSED, ExitCode.REFUSED)
+    assert "the dunebugger-units package is being upgraded or removed (dpkg)" in refused.message
+    assert world.installed() == ("notes 1.0.0\n", "1.0.0")
+    flag.unlink()
+    assert run_update(world.config, world.name, version="2.0.0").status is Status.UPDATED
 
 
 # ---- cancel -------------------------------------------------------------------------------------------------
