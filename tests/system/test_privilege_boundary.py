@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 import yaml
 from kits.corekit import (
     asset,
+    owners,
     publish,
     release_files,
     tarball,
@@ -181,3 +183,90 @@ def test_signed_releases_only(core: Harness, gh: GithubStandin, device: Device,
     download = next(c for c in newest["checks"] if c["name"] == "download")
     assert "the signed SHA256SUMS" in download["detail"]
     wait_healthy(h, "1.2.0")
+
+
+# ---- pi, and a release pi's code can publish, never steer root ------------------------------------------------
+
+RELEASES = "/opt/dunebugger/core.releases"
+# A release may ship a module named as a stdlib one; `python -m venv` run from the release dir would import it.
+PLANTED_VENV = b"import os, sys\nprint(f'ERROR planted code ran as uid {os.getuid()}', file=sys.stderr)\nsys.exit(1)\n"
+
+
+def update_core(h: Harness, version: str) -> dict[str, object]:
+    h.systemctl("start", UPDATE, check=False, timeout=300)
+    return history(h, "update")[0]
+
+
+def everything_said(h: Harness) -> str:
+    return json.dumps(history(h)) + "\n".join(h.journal_messages())
+
+
+def test_pi_never_runs_code_as_root(core: Harness, gh: GithubStandin, device: Device) -> None:
+    """Against the unfixed code: pi points the install link at a root-owned dir (`/usr/share/doc`), so the
+    owner of new files is taken to be root, and the venv of a release that ships `venv.py` is built by
+    `python -m venv` as uid 0 from inside that release: the update failed with "creating the venv of 1.2.0:
+    exited 1: ERROR planted code ran as uid 0". Now the owner is pi (the service's User=), a link out of the
+    releases dir is refused before anything is staged, and `python -I` from root's working directory never
+    imports the release's `venv.py` at all: the same release installs."""
+    h = core
+    publish(gh, "1.1.0", tarball(release_files("1.1.0")))
+    h.run(["dunebugger-units", "update", "core", "--version", "1.1.0"], timeout=300)
+    publish(gh, "1.2.0", tarball({**release_files("1.2.0"), "venv.py": PLANTED_VENV}))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    running = device.core_dir.resolve()
+    h.run(["ln", "-sfn", "/usr/share/doc", "/opt/dunebugger/core"], user="pi")
+    refused = update_core(h, "1.2.0")
+    assert refused["status"] == "refused", refused
+    assert "planted code ran" not in everything_said(h)
+    assert not h.path(f"{RELEASES}/1.2.0").exists()
+
+    h.run(["ln", "-sfn", f"core.releases/{running.name}", "/opt/dunebugger/core"], user="pi")
+    newest = update_core(h, "1.2.0")
+    assert (newest["status"], newest["message"]) == ("updated", "Updated core to 1.2.0"), newest
+    assert "planted code ran" not in everything_said(h)
+    assert owners(device.core_dir.resolve()) == {h.pi_uid}  # type: ignore[attr-defined]
+
+
+def test_root_never_copies_through_a_link_pi_planted(core: Harness, gh: GithubStandin, device: Device) -> None:
+    """Against the unfixed code: pi swaps the running release's site-packages for a link to /etc; the next
+    update with unchanged requirements copied (hard-linked) /etc into the new venv as root and chowned the
+    copies to pi: /etc/shadow itself became pi's, and its bytes readable by pi. Now the copy is made by pi in
+    the fenced child, which cannot read /etc/shadow any more than pi can."""
+    h = core
+    shadow = h.path("/etc/shadow")
+    secret, shadow_owner = shadow.read_bytes(), (shadow.stat().st_uid, shadow.stat().st_mode)
+    publish(gh, "1.1.0", tarball(release_files("1.1.0")))
+    h.run(["dunebugger-units", "update", "core", "--version", "1.1.0"], timeout=300)
+    [site] = h.path(f"{RELEASES}/1.1.0/.venv").glob("lib/python3*/site-packages")
+    inside = f"{RELEASES}/1.1.0/.venv/{site.relative_to(h.path(f'{RELEASES}/1.1.0/.venv'))}"
+    h.run(["mv", inside, f"{inside}.real"], user="pi")
+    h.run(["ln", "-s", "/etc", inside], user="pi")
+    publish(gh, "1.2.0", tarball(release_files("1.2.0")))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    update_core(h, "1.2.0")
+    assert (shadow.stat().st_uid, shadow.stat().st_mode) == shadow_owner
+    readable = h.run(["find", "/opt/dunebugger", "-type", "f", "-readable"], user="pi", check=False).stdout
+    found = [line for line in readable.splitlines() if h.path(line).read_bytes() == secret]
+    assert found == [], found
+
+
+def test_a_staged_release_reads_like_an_installed_one(core: Harness, gh: GithubStandin, device: Device) -> None:
+    """Against the unfixed code: the units' UMask=0077 made the release dir (and the releases dir) 0700, so
+    the check's user could not read VERSION: "Update available for core: unknown -> 1.2.0", and the same after
+    a rollback that restored the previous release from its tarball backup. Now both read as installed."""
+    h = core
+    publish(gh, "1.2.0", tarball(release_files("1.2.0")))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    newest = update_core(h, "1.2.0")
+    assert newest["status"] == "updated", newest
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    assert device.cache()["components"]["core"]["current"] == "1.2.0"
+
+    shutil.rmtree(h.path(f"{RELEASES}/1.0.0"))  # the rollback restores it from the tarball backup
+    h.run(["dunebugger-units", "rollback", "core"], timeout=300)
+    assert history(h)[0]["status"] == "rolled-back", history(h)[0]
+    wait_healthy(h, "1.0.0")
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    assert device.cache()["components"]["core"]["current"] == "1.0.0"
+    settings = h.path(f"{RELEASES}/1.0.0/app/config/gpio.conf")
+    assert settings.read_text() == "# only on this device\nrelay_pin = 17\n"
