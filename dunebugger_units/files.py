@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -49,3 +51,43 @@ def set_mode_owner(fd: int, mode: int | None, like: Path | None) -> None:
             os.fchown(fd, st.st_uid, st.st_gid)
     elif mode is not None:
         os.fchmod(fd, mode)
+
+
+def open_nofollow(path: Path, flags: int = os.O_RDONLY) -> int:
+    """A descriptor of `path` (absolute) opened one component at a time, none of them followed if it is a
+    link: root reads a tree another user can change only this way (a link planted anywhere on the way makes
+    this fail with ELOOP or ENOTDIR instead of leading root elsewhere)."""
+    if not path.is_absolute():
+        raise ValueError(f"opening {path}: not an absolute path")
+    parts = [p for p in path.parts[1:] if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError(f"opening {path}: '..' in the path")
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        if not parts:
+            return fd
+        last = os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    finally:
+        if parts:
+            os.close(fd)
+    return last
+
+
+def read_nofollow(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path` (at most `limit`), reached through no link (open_nofollow)."""
+    fd = open_nofollow(path)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
+        data = b""
+        while len(data) <= limit and (chunk := os.read(fd, limit + 1 - len(data))):
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"{path} is over {limit} bytes")
+    return data
