@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kits import containerkit
 from kits.corekit import (
     asset,
     owners,
@@ -274,3 +275,51 @@ def test_a_staged_release_reads_like_an_installed_one(core: Harness, gh: GithubS
     assert checked_version(h) == "1.0.0"
     settings = h.path(f"{RELEASES}/1.0.0/app/config/gpio.conf")
     assert settings.read_text() == "# only on this device\nrelay_pin = 17\n"
+
+
+# ---- the compose file: read once, written only while it is the same file ------------------------------------
+
+REAL_COMPOSE = "/opt/dunebugger/compose/dunebugger.yml"
+ROOT_ONLY = f"{STATE}/root-only.yml"
+
+
+def linked_compose(device: Device) -> None:
+    """The compose file is a link (in pi's /opt/dunebugger) to the real one, as some installers leave it."""
+    real = device.root / REAL_COMPOSE.lstrip("/")
+    real.parent.mkdir(parents=True)
+    real.write_bytes(device.compose_file.read_bytes())
+    device.compose_file.unlink()
+    device.compose_file.symlink_to("compose/dunebugger.yml")
+
+
+@pytest.mark.containers
+@pytest.mark.device.with_args(linked_compose)
+def test_the_compose_link_retargeted_during_the_pull_is_never_written_through(
+        product: Harness, gh: GithubStandin, device: Device) -> None:
+    """Against the unfixed code: the compose file was resolved through its link again after the pull, so pi,
+    retargeting the link to a file in root's state dir while the pull ran, had root replace that file with
+    the edited compose text (and the rollback then wrote root's file once more, with the backup's bytes):
+    `root-only.yml` no longer held root's bytes. Now the file the pre-checks read is the only one written,
+    and only while it is still that inode: root's file keeps its bytes, owner and mode."""
+    h = product
+    h.run(["useradd", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "pi"])
+    h.run(["chown", "-h", "pi:pi", "/opt/dunebugger", "/opt/dunebugger/docker-compose.yml"])
+    h.write_file(ROOT_ONLY, "root's own bytes\n", mode=0o600)
+    root_file = h.path(ROOT_ONLY)
+    before = (root_file.read_bytes(), root_file.stat().st_uid, root_file.stat().st_mode)
+    containerkit.publish(gh, "scheduler", "1.2.0")
+    h.run(["dunebugger-units", "check"], timeout=60)
+
+    h.systemctl("kill", "--signal=SIGSTOP", "docker-registry.service")  # the pull waits: pi's moment
+    try:
+        h.systemctl("start", "--no-block", "dunebugger-update@scheduler.service")
+        h.wait_for(lambda: "pulling" in h.systemctl("show", "-P", "StatusText",
+                                                  "dunebugger-update@scheduler.service").stdout, 120,
+                   "the update to pull")
+        h.run(["ln", "-sfn", ROOT_ONLY, "/opt/dunebugger/docker-compose.yml"], user="pi")
+    finally:
+        h.systemctl("kill", "--signal=SIGCONT", "docker-registry.service")
+    h.wait_for(lambda: history(h, "update") and not h.systemctl("list-jobs", "--no-legend").stdout.strip(), 300,
+               "the update, and a rollback if it failed")
+    assert (root_file.read_bytes(), root_file.stat().st_uid, root_file.stat().st_mode) == before
+    assert h.run(["cat", ROOT_ONLY], user="pi", check=False).returncode != 0
