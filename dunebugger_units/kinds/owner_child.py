@@ -3,7 +3,8 @@ into a new release, and give a new venv the previous release's installed package
 
 Root never copies, links or writes in a tree the app's user can change: a link planted there would lead
 root's copy out of the tree (to /etc/shadow, whose copy then became pi's) or its writes into root's state
-dir. This file runs instead as the owner (`python -I owner_child.py ...`, from root's working directory), so
+dir; a backup root wrote from such a tree would have been given to pi with whatever a swapped link led
+to. This file runs instead as the owner (`python -I owner_child.py ...`, from root's working directory), so
 that everything it reads and writes is what the owner could read and write anyway. It is run by the
 component's interpreter, not the updater's, so it imports only the standard library.
 """
@@ -14,10 +15,13 @@ import contextlib
 import os
 import shutil
 import sys
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
-USAGE = "usage: owner_child.py settings RUNNING NEW CONFIG_PATH... | venv OLD_VENV NEW_VENV SITE_REL"
+USAGE = ("usage: owner_child.py settings RUNNING NEW CONFIG_PATH... | venv OLD_VENV NEW_VENV SITE_REL"
+         " | backup RUNNING")
 
 
 def config_dirs(root: Path, config_paths: Sequence[str]) -> list[str]:
@@ -107,12 +111,27 @@ def copy_venv(old_venv: Path, new_venv: Path, site_rel: str) -> None:
         target.chmod(script.stat().st_mode & 0o7777)
 
 
+def write_backup(running: Path, out: BinaryIO) -> None:
+    """A .tar.gz of the running release without its venv (a restore rebuilds it), streamed to `out`."""
+
+    def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if info.name == ".venv" or info.name.startswith(".venv/") else info
+
+    with tarfile.open(fileobj=out, mode="w|gz", compresslevel=6) as tar:
+        for entry in sorted(running.iterdir()):
+            tar.add(entry, arcname=entry.name, filter=skip_venv)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 3 and argv[0] == "settings":
         copy_settings(Path(argv[1]), Path(argv[2]), argv[3:])
         return 0
     if len(argv) == 4 and argv[0] == "venv":
         copy_venv(Path(argv[1]), Path(argv[2]), argv[3])
+        return 0
+    if len(argv) == 2 and argv[0] == "backup":
+        write_backup(Path(argv[1]), sys.stdout.buffer)
+        sys.stdout.flush()
         return 0
     print(USAGE, file=sys.stderr)
     return 2

@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from ..config import ComponentConfig
 from ..errors import UnitsError
 from ..files import fsync_dir
 from ..versions import parse_version
+from .venv import BACKUP_DEADLINE, stream_as_owner
 
 # In a release dir while it is being staged; removed once it is complete. A dir that still has it was cut
 # short (a kill, a stop, a power cut): it is never counted by retention and the next run, the rollback and
@@ -168,22 +168,18 @@ def unfinished_releases(releases_dir: Path, keep: set[Path]) -> list[Path]:
 def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
     """backup_dir/core.<stamp>.tar.gz of the running release (without its venv: a restore rebuilds it).
 
-    Mode 0600 (it holds the device's settings), owned by `owner`; written to a mkstemp file (O_EXCL, an
-    unpredictable name) through its descriptor, so nothing planted in the backup dir is followed.
+    The owner's fenced child reads the release and streams the archive (owner_child.write_backup): root
+    only writes what comes down the pipe. Mode 0600 (it holds the device's settings), owned by `owner`;
+    written to a mkstemp file (O_EXCL, an unpredictable name) through its descriptor, so nothing planted in
+    the backup dir is followed.
     """
     backup.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".tmp", dir=backup.parent)
     tmp = Path(tmp_name)
-
-    def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        return None if info.name == ".venv" or info.name.startswith(".venv/") else info
-
     try:
         with os.fdopen(fd, "wb") as handle:
-            with tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6) as tar:
-                for entry in sorted(running.iterdir()):
-                    tar.add(entry, arcname=entry.name, filter=skip_venv)
-            handle.flush()
+            stream_as_owner(["backup", str(running)], f"backing up {running}", BACKUP_DEADLINE, running, owner,
+                            handle)
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), 0o600)
             with contextlib.suppress(PermissionError):

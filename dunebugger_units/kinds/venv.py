@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..config import ComponentConfig
 from ..errors import UnitsError
@@ -34,6 +35,7 @@ VENV_DEADLINE = 300.0
 CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOW_SPACE_BYTES = 64 * 1024 * 1024
 MAX_REQUIREMENTS = 1024 * 1024
+BACKUP_DEADLINE = 600.0
 OWNER_CHILD = Path(__file__).with_name("owner_child.py")
 
 
@@ -92,6 +94,21 @@ def run_child(argv: list[str], doing: str, deadline: float, where: Path, owner: 
             if st.f_bavail * st.f_frsize < LOW_SPACE_BYTES:
                 why += f" (No space left on device: {st.f_bavail * st.f_frsize // 1024} KB free on {where})"
         raise UnitsError(f"{doing}: exited {done.returncode}: {why}")
+
+
+def stream_as_owner(  # noqa: PLR0913, PLR0917  # run_child's arguments, and where the output goes
+    args: list[str], doing: str, deadline: float, where: Path, owner: tuple[int, int], out: BinaryIO,
+) -> None:
+    """owner_child.py `args` as `owner`, its standard output written to `out` (root reads only the pipe)."""
+    argv = as_owner([sys.executable, "-I", str(OWNER_CHILD), *args], owner, where, deadline)
+    try:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, timeout=deadline + 30, check=False,
+                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
+    except subprocess.TimeoutExpired:
+        raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
+    if done.returncode != 0:
+        lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        raise UnitsError(f"{doing}: exited {done.returncode}: {why_failed(lines)[:300]}")
 
 
 def build_venv(component: ComponentConfig, release_dir: Path, owner: tuple[int, int],
