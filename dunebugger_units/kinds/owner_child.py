@@ -12,6 +12,7 @@ component's interpreter, not the updater's, so it imports only the standard libr
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import sys
@@ -117,7 +118,8 @@ def write_backup(running: Path, out: BinaryIO) -> None:
     def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None if info.name == ".venv" or info.name.startswith(".venv/") else info
 
-    with tarfile.open(fileobj=out, mode="w|gz", compresslevel=6) as tar:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as packed, \
+            tarfile.open(fileobj=packed, mode="w|") as tar:
         for entry in sorted(running.iterdir()):
             tar.add(entry, arcname=entry.name, filter=skip_venv)
 

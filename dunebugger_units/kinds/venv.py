@@ -55,9 +55,10 @@ def pip_argv(python: Path, requirements: Path, index_url: str | None,
 
 def why_failed(lines: list[str]) -> str:
     """Pure: the line that says why a child failed: an OS error (a full disk, say) beats pip's ERROR, beats
-    the first line."""
+    a traceback's last line, beats the first line."""
+    traceback_end = lines[-1:] if "Traceback (most recent call last):" in lines else []
     for found in ([ln for ln in lines if "No space left on device" in ln or "[Errno" in ln],
-                  [ln for ln in lines if ln.startswith("ERROR")], lines):
+                  [ln for ln in lines if ln.startswith("ERROR")], traceback_end, lines):
         if found:
             return found[0]
     return "no output"

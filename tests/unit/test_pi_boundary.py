@@ -13,6 +13,7 @@ from dunebugger_units.errors import ConfigError, UnitsError
 from dunebugger_units.files import read_nofollow, read_with_stat, replace_in_place
 from dunebugger_units.kinds.owner import choose_owner
 from dunebugger_units.kinds.releases import recorded_paths
+from dunebugger_units.kinds.venv import why_failed
 
 
 @pytest.mark.parametrize(("configured", "service_user", "chosen"), [
@@ -110,3 +111,16 @@ def test_root_is_never_configured_as_the_owner(owner: str) -> None:
 
 def test_the_owner_key_is_taken() -> None:
     assert parse_config({"components": {"core": {"owner": "pi"}}}).components["core"].owner == "pi"
+
+
+@pytest.mark.parametrize(("lines", "why"), [
+    pytest.param(["Traceback (most recent call last):", '  File "x"', "TypeError: bad"], "TypeError: bad",
+                 id="a-traceback-says-its-last-line"),
+    pytest.param(["Traceback (most recent call last):", "OSError: [Errno 28] No space left on device"],
+                 "OSError: [Errno 28] No space left on device", id="an-os-error-first"),
+    pytest.param(["Collecting x", "ERROR: no matching distribution"], "ERROR: no matching distribution",
+                 id="pip-error"),
+    pytest.param([], "no output", id="silent"),
+])
+def test_why_a_child_failed(lines: list[str], why: str) -> None:
+    assert why_failed(lines) == why
