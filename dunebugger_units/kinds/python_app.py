@@ -272,13 +272,13 @@ class PythonAppKind:
         if ctx.systemd is None:
             raise UnitsError("rolling back: the system bus is not connected")
         install_dir, previous, new_dir = recorded_paths(ctx.component, Path(ctx.config.backup_dir), txn.backups)
-        owner = files_owner(ctx.systemd, ctx.component)
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         state_dir = Path(ctx.state_dir)
         if txn.step is Step.STARTED or (install_dir.is_dir() and not install_dir.is_symlink()):
             # the switch never happened: the old version is where it was; make sure it runs
             ctx.systemd.require_done("start", service, deadline)
         else:
+            owner = files_owner(ctx.systemd, ctx.component)
             if not is_complete(previous):
                 self._restore_from_backup(ctx, txn, previous, owner)
             running = install_dir.resolve()

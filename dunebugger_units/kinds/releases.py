@@ -114,7 +114,7 @@ def recorded_paths(component: ComponentConfig, backup_dir: Path,
     install_dir = Path(component.install_dir or "")
     releases_dir = Path(component.releases_dir or f"{install_dir}.releases")
     recorded = Path(backups.get("install_dir") or install_dir)
-    previous = Path(backups.get("previous_release") or "")
+    previous = Path(backups["previous_release"]) if backups.get("previous_release") else None
     new_dir = Path(backups["release_dir"]) if backups.get("release_dir") else None
     tarball = backups.get("tarball_backup")
     wrong = [f"install_dir {recorded}"] if recorded != install_dir else []
@@ -125,7 +125,7 @@ def recorded_paths(component: ComponentConfig, backup_dir: Path,
     if wrong:
         raise UnitsError(f"rolling back {component.name}: the record names {', '.join(wrong)}, outside "
                          f"{install_dir}, {releases_dir} and {backup_dir}")
-    return install_dir, previous, new_dir
+    return install_dir, previous or Path(), new_dir  # no previous release yet: the switch never happened
 
 
 def migrated_dir(layout: Layout, version: str, stamp: str) -> Path:

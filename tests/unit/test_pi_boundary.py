@@ -124,3 +124,8 @@ def test_the_owner_key_is_taken() -> None:
 ])
 def test_why_a_child_failed(lines: list[str], why: str) -> None:
     assert why_failed(lines) == why
+
+
+def test_a_record_from_before_the_switch_names_no_release(tmp_path: Path) -> None:
+    install_dir, previous, new_dir = recorded_paths(core(tmp_path), tmp_path, {})
+    assert (install_dir, previous, new_dir) == (tmp_path / "core", Path(), None)
