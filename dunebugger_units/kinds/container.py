@@ -13,6 +13,7 @@ registry unreachable (`--pull never`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -326,5 +327,8 @@ def _restore(target: Path, backup: Path, backups: Mapping[str, Any]) -> None:
         data = read_nofollow(backup, compose.MAX_FILE_BYTES)
     except OSError as exc:
         raise UnitsError(f"restoring {target} from {backup}: {exc.strerror or exc}") from None
+    with contextlib.suppress(OSError):
+        if read_nofollow(target, compose.MAX_FILE_BYTES) == data:
+            return  # never written, or written back already: nothing to do (a full disk stays harmless)
     owner = backups.get("compose_owner") or [backup.stat().st_uid, backup.stat().st_gid]
     replace_in_place(target, data, mode=int(backups.get("compose_mode") or 0o644), owner=(int(owner[0]), int(owner[1])))
