@@ -1,12 +1,14 @@
 """What the fenced child does inside the owner's trees (kinds/venv.py starts it): copy the device's settings
-into a new release, and give a new venv the previous release's installed packages.
+into a new release, give a new venv the previous release's installed packages, and archive the running
+release for its tarball backup.
 
 Root never copies, links or writes in a tree the app's user can change: a link planted there would lead
-root's copy out of the tree (to /etc/shadow, whose copy then became pi's) or its writes into root's state
-dir; a backup root wrote from such a tree would have been given to pi with whatever a swapped link led
-to. This file runs instead as the owner (`python -I owner_child.py ...`, from root's working directory), so
-that everything it reads and writes is what the owner could read and write anyway. It is run by the
-component's interpreter, not the updater's, so it imports only the standard library.
+root's copy out of the tree (to /etc/shadow, a copy of which would become pi's) or its writes into root's
+state dir, and a backup root made of such a tree would give pi whatever a swapped link led to. This file
+runs instead as the owner (`python -I owner_child.py ...`, from root's working directory), so that
+everything it reads and writes is what the owner could read and write anyway. It is run by the component's
+interpreter or the updater's, with `-I` (its own dir is not on `sys.path`), so it imports only the standard
+library; the backup goes to its standard output, for root to write.
 """
 
 from __future__ import annotations
