@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from .. import transaction
 from ..archive import ArchiveError, extract_archive, inspect_archive
 from ..config import ComponentConfig, Config, KeySpec
-from ..device import parse_version_file, read_current_version, read_small
+from ..device import MAX_FILE_BYTES, parse_version_file, read_current_version
 from ..download import (
     Checksum,
     ChecksumError,
@@ -34,7 +34,7 @@ from ..download import (
     find_asset,
 )
 from ..errors import ConfigError, Refused, UnitsError
-from ..files import fsync_dir
+from ..files import fsync_dir, read_nofollow
 from ..github import Asset
 from ..progress import every_tenth
 from ..redact import redact_credentials
@@ -110,8 +110,9 @@ class PythonAppKind:
             raise ConfigError(f"{where}.owner: root never owns a component's files, got {values['owner']!r}")
 
     def installed_version(self, config: Config, component: ComponentConfig) -> str:
-        version_path = Path(component.install_dir or "") / component.version_file
-        return parse_version_file(read_small(version_path)) or UNKNOWN
+        # the install link is followed once; a link in the release (VERSION -> /etc/shadow) never is
+        version_path = Path(os.path.realpath(component.install_dir or "")) / component.version_file
+        return parse_version_file(read_nofollow(version_path, MAX_FILE_BYTES).decode("utf-8", "replace")) or UNKNOWN
 
     # ---- pre-checks (nothing changes but the staging area of downloads) ------------------------------
 
