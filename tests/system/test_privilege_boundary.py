@@ -257,6 +257,26 @@ def test_root_never_copies_through_a_link_pi_planted(core: Harness, gh: GithubSt
     assert found == [], found
 
 
+def test_a_link_to_roots_state_dir_is_never_taken_for_a_release(core: Harness, gh: GithubStandin) -> None:
+    """Against the unfixed code: pi points the install link at root's state dir, which root then took for
+    the running release; the update to a release that crashes was rolled back to that "previous release",
+    found incomplete, so root removed its own state dir to restore it from the tarball backup: root's file
+    there was gone. Now a link anywhere but into the releases dir is refused before anything is staged, and
+    a rollback uses a recorded path only inside the configured dirs."""
+    h = core
+    publish(gh, "1.1.0", tarball(release_files("1.1.0")))
+    h.run(["dunebugger-units", "update", "core", "--version", "1.1.0"], timeout=300)
+    h.write_file(f"{STATE}/root-only", "root's own bytes\n", mode=0o600)
+    publish(gh, "1.3.0", tarball(release_files("1.3.0", crash=True)))
+    h.systemctl("start", "dunebugger-check.service", timeout=120)
+    h.run(["ln", "-sfn", STATE, "/opt/dunebugger/core"], user="pi")
+    h.systemctl("start", UPDATE, check=False, timeout=300)
+    h.wait_for(lambda: not h.systemctl("list-jobs", "--no-legend").stdout.strip(), 300, "a rollback to end")
+    assert h.path(f"{STATE}/root-only").read_text() == "root's own bytes\n"
+    newest = history(h, "update")[0]
+    assert newest["status"] == "refused" and "not at a release dir in" in newest["message"], newest
+
+
 def test_a_staged_release_reads_like_an_installed_one(core: Harness, gh: GithubStandin, device: Device) -> None:
     """Against the unfixed code: the units' UMask=0077 made the release dir (and the releases dir) 0700, so
     the check's user could not read VERSION: "Update available for core: unknown -> 1.2.0", and the same after
