@@ -260,9 +260,11 @@ def test_root_never_copies_through_a_link_pi_planted(core: Harness, gh: GithubSt
 def test_a_link_to_roots_state_dir_is_never_taken_for_a_release(core: Harness, gh: GithubStandin) -> None:
     """Against the unfixed code: pi points the install link at root's state dir, which root then took for
     the running release; the update to a release that crashes was rolled back to that "previous release",
-    found incomplete, so root removed its own state dir to restore it from the tarball backup: root's file
-    there was gone. Now a link anywhere but into the releases dir is refused before anything is staged, and
-    a rollback uses a recorded path only inside the configured dirs."""
+    found incomplete, so root emptied its own state dir to restore it from the tarball backup (the rmtree
+    stopped only at the dir itself, a mount point: "Rollback of core to unknown failed:
+    /var/lib/dunebugger-units: Read-only file system"): root's file there was gone. Now a link anywhere but
+    into the releases dir is refused before anything is staged, and a rollback uses a recorded path only
+    inside the configured dirs."""
     h = core
     publish(gh, "1.1.0", tarball(release_files("1.1.0")))
     h.run(["dunebugger-units", "update", "core", "--version", "1.1.0"], timeout=300)
