@@ -236,9 +236,10 @@ def test_pi_never_runs_code_as_root(core: Harness, gh: GithubStandin, device: De
 
 def test_root_never_copies_through_a_link_pi_planted(core: Harness, gh: GithubStandin, device: Device) -> None:
     """Against the unfixed code: pi swaps the running release's site-packages for a link to /etc; the next
-    update with unchanged requirements copied (hard-linked) /etc into the new venv as root and chowned the
-    copies to pi: /etc/shadow itself became pi's, and its bytes readable by pi. Now the copy is made by pi in
-    the fenced child, which cannot read /etc/shadow any more than pi can."""
+    update with unchanged requirements copied /etc into the new venv as root (hard links where /etc shares
+    the filesystem, which would have made /etc/shadow itself pi's) and chowned the copies to pi: pi read
+    the bytes of /etc/shadow at core.releases/1.2.0/.venv/lib/python3.11/site-packages/shadow. Now the copy
+    is made by pi in the fenced child, which cannot read /etc/shadow any more than pi can."""
     h = core
     shadow = h.path("/etc/shadow")
     secret, shadow_owner = shadow.read_bytes(), (shadow.stat().st_uid, shadow.stat().st_mode)
