@@ -216,11 +216,14 @@ def extract_archive(path: Path, dest: Path, max_unpacked: int, owner: tuple[int,
 
 
 def chown_tree(top: Path, owner: tuple[int, int]) -> None:
-    """lchown `top` and everything under it (links themselves, never what they point at)."""
-    os.lchown(top, *owner)
-    for root, dirs, names in os.walk(top):
+    """lchown everything under `top` and then `top` (links themselves, never what they point at).
+
+    Deepest first: a dir becomes the owner's only once root is done inside it, so the owner can never swap
+    a link into a path root is still walking."""
+    for root, dirs, names in os.walk(top, topdown=False):
         for entry in (*dirs, *names):
             os.lchown(os.path.join(root, entry), *owner)
+    os.lchown(top, *owner)
 
 
 def _second_opinion(info: tarfile.TarInfo, dest: Path) -> None:

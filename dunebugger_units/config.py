@@ -70,6 +70,8 @@ class ComponentConfig:
     python: str = "/usr/bin/python3"
     pip_index_url: str | None = None
     pip_find_links: tuple[str, ...] = ()
+    # who owns the release dirs and runs every child that builds in them; default: the service's User=
+    owner: str | None = None
     # both: optional HTTP health endpoint, e.g. http://localhost:8080/health
     health_url: str | None = None
     health_expected_status: int = 200

@@ -100,6 +100,10 @@ class ServiceInterface(DbusInterfaceCommonAsync, interface_name="org.freedesktop
     def result(self) -> str:
         raise NotImplementedError
 
+    @dbus_property_async("s", property_name="User")
+    def user(self) -> str:
+        raise NotImplementedError
+
 
 class ServiceUnit(UnitInterface, ServiceInterface):
     """A unit object of a service: both interfaces on one path."""
@@ -243,6 +247,10 @@ class Systemd:
 
     def unit_state(self, unit: str) -> UnitState:
         return self._runner.run(unit_state_async(self.bus, unit))
+
+    def service_user(self, unit: str) -> str:
+        """The `User=` a service runs as ("" for root), as systemd loaded it."""
+        return self._runner.run(service_user_async(self.bus, unit))
 
     def unit_of_pid(self, pid: int) -> str | None:
         """The unit a process runs in, as systemd knows it (no /proc needed: the update units hide other
@@ -406,6 +414,14 @@ async def unit_state_async(bus: SdBus, unit: str) -> UnitState:
         )
     except SdBusBaseError as exc:
         raise _dbus_error(f"reading the state of {unit}", exc) from None
+
+
+async def service_user_async(bus: SdBus, unit: str) -> str:
+    try:
+        path = await _manager(bus).load_unit(unit)
+        return str(await ServiceUnit.new_proxy(SYSTEMD, path, bus).user)
+    except SdBusBaseError as exc:
+        raise _dbus_error(f"reading the User= of {unit}", exc) from None
 
 
 def notify_status(text: str) -> None:

@@ -13,6 +13,7 @@ registry unreachable (`--pull never`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from .. import compose, transaction
 from ..config import ComponentConfig, Config, KeySpec
 from ..docker import Docker
 from ..errors import Refused, UnitsError
-from ..files import atomic_write, fsync_dir
+from ..files import fsync_dir, read_nofollow, replace_in_place
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..transaction import RollbackStep, Step, Transaction
@@ -45,6 +46,7 @@ from .container_checks import (
     judge_container,
     judge_running_image,
     post_checks,
+    read_once,
     read_text,
     service_of,
     written_file,
@@ -93,6 +95,8 @@ class ComposePlan:
     """What the update of one compose service does, as the pre-checks found it."""
 
     path: Path
+    target: Path  # the file `path` led to at the pre-checks: the one written, only while it is that file
+    identity: os.stat_result  # of `target` as read: its inode, owner and mode
     service: str
     before: bytes  # the compose file as read: the backup's contents
     after: bytes  # the same bytes but for the image tag
@@ -124,7 +128,9 @@ class ContainerKind:
                                            check_container, check_disk_space))
         if first_failure(outcomes) is not None:
             return Prepared(outcomes)
-        plan = ComposePlan(path=compose_path(ctx), service=service_of(ctx), before=facts.before,
+        assert facts.target is not None and facts.identity is not None  # check_compose found them, for mypy
+        plan = ComposePlan(path=compose_path(ctx), target=facts.target, identity=facts.identity,
+                           service=service_of(ctx), before=facts.before,
                            after=facts.after, image_from=facts.image_from, image_to=facts.image_to,
                            pinned=compose.parse_image_ref(facts.image_from).digest is not None,
                            digest=ctx.manifest.image_digest)
@@ -155,12 +161,18 @@ class ContainerKind:
         # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
         image_to, after = _pull(docker, plan, every_tenth(ctx.progress, "pulling"))
         ctx.progress("backing up the compose file")
-        backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, like=plan.path)
+        owner = (plan.identity.st_uid, plan.identity.st_gid)
+        backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, owner)
         state_dir = Path(ctx.state_dir)
         transaction.advance(state_dir, txn, Step.COMPOSE_WRITING, compose_file=str(plan.path),
-                            compose_backup=str(backup), service=plan.service, previous_image=plan.image_from,
-                            new_image=image_to)
-        atomic_write(written_file(plan.path), after, like=plan.path)
+                            compose_target=str(plan.target), compose_owner=list(owner),
+                            compose_mode=plan.identity.st_mode & 0o7777, compose_backup=str(backup),
+                            service=plan.service, previous_image=plan.image_from, new_image=image_to)
+        try:
+            replace_in_place(plan.target, after, mode=plan.identity.st_mode & 0o7777, owner=owner,
+                             same_as=plan.identity)
+        except OSError as exc:
+            raise UnitsError(f"writing compose file {plan.target}: {exc.strerror or exc}") from None
         transaction.advance(state_dir, txn, Step.RECREATING)
         ctx.progress("recreating the container")
         docker.up(plan.service, doing=f"recreating {plan.service} with {image_to}")
@@ -196,13 +208,13 @@ class ContainerKind:
 
     def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
         service = str(txn.backups.get("service") or service_of(ctx))
-        path = Path(txn.backups.get("compose_file") or ctx.config.compose_file)
+        path, target, backup = recorded_compose(ctx, txn.backups)
         docker, state_dir = Docker(path), Path(ctx.state_dir)
-        backup, image = txn.backups.get("compose_backup"), txn.backups.get("restore_image")
-        if backup:
-            _restore(path, Path(backup))
+        image = txn.backups.get("restore_image")
+        if backup is not None:
+            _restore(target, backup, txn.backups)
         elif image:  # on request: only this service's image goes back; later edits of the file stay
-            _set_image(path, service, str(image))
+            _set_image(target, service, str(image))
         transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
         previous = compose.service_image(read_text(path), service)
         if docker.image_id(previous) is None:
@@ -229,7 +241,8 @@ class ContainerKind:
             raise
         except UnitsError as exc:
             raise Refused(f"rolling back {service}: {exc}") from None
-        return {"service": service, "compose_file": str(path), "restore_image": str(image),
+        return {"service": service, "compose_file": str(path), "compose_target": str(written_file(path)),
+                "restore_image": str(image),
                 "previous_image": current, "new_image": current}
 
     def cleanup(self, ctx: UpdateContext) -> None:
@@ -268,24 +281,54 @@ def _describe_target(path: Path) -> str:
     return str(path) if target == path.absolute() else f"{target} (the target of the link {path})"
 
 
-def _write_backup(backup_dir: Path, stamp: str, data: bytes, like: Path) -> Path:
-    """Fsynced, with the compose file's owner (it belongs to pi) and mode 0600 (it may hold secrets)."""
+def _write_backup(backup_dir: Path, stamp: str, data: bytes, owner: tuple[int, int]) -> Path:
+    """Fsynced, with the compose file's owner as read (it belongs to pi) and mode 0600 (it may hold
+    secrets)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     backup = backup_dir / backup_name(stamp, set(os.listdir(backup_dir)))
-    atomic_write(backup, data, mode=0o600, like=like)
+    backup = backup_dir.resolve() / backup.name  # written through no link from here on
+    replace_in_place(backup, data, mode=0o600, owner=owner)
     return backup
 
 
-def _set_image(path: Path, service: str, image: str) -> None:
-    text = read_text(path)
+def recorded_compose(ctx: UpdateContext, backups: Mapping[str, Any]) -> tuple[Path, Path, Path | None]:
+    """The compose path, the file it led to when the update read it, and the backup, from root's record;
+    each checked against the configuration first (the path is the configured one, the file is where a link
+    in it led at the time, the backup is in the backup dir)."""
+    path = Path(ctx.config.compose_file)
+    recorded = Path(backups.get("compose_file") or path)
+    target = Path(backups.get("compose_target") or written_file(path))
+    backup = Path(backups["compose_backup"]) if backups.get("compose_backup") else None
+    backup_dir = Path(ctx.config.backup_dir)
+    wrong = [f"compose_file {recorded}"] if recorded != path else []
+    if not target.is_absolute() or ".." in target.parts:
+        wrong.append(f"compose_target {target}")
+    if backup is not None and backup.parent not in {backup_dir, backup_dir.resolve()}:
+        wrong.append(f"compose_backup {backup}")
+    if wrong:
+        raise UnitsError(f"rolling back {service_of(ctx)}: the record names {', '.join(wrong)}, not the "
+                         f"configured {path} and {backup_dir}")
+    return path, target, backup
+
+
+def _set_image(target: Path, service: str, image: str) -> None:
+    """On request: the image of one service, in the file the compose path leads to (read through no link)."""
+    _, data, st = read_once(target)
+    text = data.decode()
     if compose.service_image(text, service) != image:
-        atomic_write(written_file(path), compose.set_service_image(text, service, image).encode(), like=path)
+        replace_in_place(target, compose.set_service_image(text, service, image).encode(),
+                         mode=st.st_mode & 0o7777, owner=(st.st_uid, st.st_gid), same_as=st)
 
 
-def _restore(path: Path, backup: Path) -> None:
+def _restore(target: Path, backup: Path, backups: Mapping[str, Any]) -> None:
+    """The backup's bytes at the file the update wrote, with its owner and mode as recorded: a link swapped
+    in there since is replaced, never followed."""
     try:
-        data = backup.read_bytes()
+        data = read_nofollow(backup, compose.MAX_FILE_BYTES)
     except OSError as exc:
-        raise UnitsError(f"restoring {path} from {backup}: {exc.strerror}") from None
-    if not path.exists() or path.read_bytes() != data:
-        atomic_write(written_file(path), data, like=path)
+        raise UnitsError(f"restoring {target} from {backup}: {exc.strerror or exc}") from None
+    with contextlib.suppress(OSError):
+        if read_nofollow(target, compose.MAX_FILE_BYTES) == data:
+            return  # never written, or written back already: nothing to do (a full disk stays harmless)
+    owner = backups.get("compose_owner") or [backup.stat().st_uid, backup.stat().st_gid]
+    replace_in_place(target, data, mode=int(backups.get("compose_mode") or 0o644), owner=(int(owner[0]), int(owner[1])))

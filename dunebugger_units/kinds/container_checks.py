@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import compose
 from ..docker import Container, Docker, DockerError
 from ..errors import UnitsError
+from ..files import read_with_stat
 from ..progress import every_tenth
 from ..results import CheckOutcome, first_failure
 from ..signatures import unpinned_image
@@ -65,6 +66,8 @@ class ContainerFacts:
     """What the pre-checks learn, in order, for the ones after them and for the plan."""
 
     before: bytes = b""  # as read: CRLF line ends and all
+    target: Path | None = None  # the file the compose path led to when read: the only one apply writes
+    identity: os.stat_result | None = None  # of that file, read through its descriptor
     after: bytes = b""
     image_from: str = ""
     image_to: str = ""
@@ -134,7 +137,7 @@ def check_signed_pin(ctx: UpdateContext, _facts: ContainerFacts) -> CheckOutcome
 def check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
     path, service = compose_path(ctx), service_of(ctx)
     try:
-        facts.before = read_bytes(path)
+        facts.target, facts.before, facts.identity = read_once(path)
         facts.image_from = compose.service_image(facts.before.decode(), service)
     except UnitsError as exc:
         return [CheckOutcome("compose file", False, f"{path}: {exc}")]
@@ -148,7 +151,7 @@ def check_compose(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcom
 
 
 def check_permissions(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
-    path, backup_dir = written_file(compose_path(ctx)), Path(ctx.config.backup_dir)
+    path, backup_dir = facts.target or written_file(compose_path(ctx)), Path(ctx.config.backup_dir)
     problems = []
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         problems.append(f"compose file {path} (and its directory) not writable")
@@ -211,6 +214,21 @@ def docker_of(ctx: UpdateContext) -> Docker:
 def read_bytes(path: Path) -> bytes:
     """The compose file exactly as it is on disk (line ends, BOM and all)."""
     return compose.read_compose_text(path).encode()
+
+
+def read_once(path: Path) -> tuple[Path, bytes, os.stat_result]:
+    """The file the compose path leads to now, its bytes and its identity, read through its descriptor (a
+    link the app's user retargets later changes nothing root writes: apply writes this file, if still it)."""
+    target = written_file(path)
+    try:
+        data, st = read_with_stat(target, compose.MAX_FILE_BYTES)
+    except OSError as exc:
+        raise UnitsError(f"reading compose file {target}: {exc.strerror or exc}") from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnitsError(f"reading compose file {target}: not UTF-8 (byte {exc.start})") from None
+    return target, data, st
 
 
 def read_text(path: Path) -> str:

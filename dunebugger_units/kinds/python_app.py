@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import transaction
-from ..archive import ArchiveError, chown_tree, extract_archive, inspect_archive
+from ..archive import ArchiveError, extract_archive, inspect_archive
 from ..config import ComponentConfig, Config, KeySpec
-from ..device import parse_version_file, read_current_version, read_small
+from ..device import MAX_FILE_BYTES, parse_version_file, read_current_version
 from ..download import (
     Checksum,
     ChecksumError,
@@ -34,7 +34,7 @@ from ..download import (
     find_asset,
 )
 from ..errors import ConfigError, Refused, UnitsError
-from ..files import fsync_dir
+from ..files import fsync_dir, read_nofollow
 from ..github import Asset
 from ..progress import every_tenth
 from ..redact import redact_credentials
@@ -44,25 +44,27 @@ from ..transaction import RollbackStep, Step, Transaction
 from ..versions import UNKNOWN, parse_version
 from .base import BoundPlan, CheckList, Found, Prepared, UpdateContext
 from .health import Sample, http_health, stable_over
+from .owner import files_owner
+from .owner_child import config_files
 from .releases import (
     BACKUP_NAME,
     STAGING_MARK,
     Layout,
     backups_to_prune,
-    carry_settings,
-    config_files,
     existing_ancestor,
     is_complete,
+    is_release_dir,
     make_backup,
+    make_release_dir,
     migrated_dir,
-    owner_of,
     point_install_dir,
     read_layout,
+    recorded_paths,
     releases_to_prune,
     remove_tree,
     unfinished_releases,
 )
-from .venv import build_venv, pip_argv, reuse_venv
+from .venv import build_venv, carry_settings, pip_argv, reuse_venv
 
 MB = 1024 * 1024
 SAMPLE_INTERVAL = 0.25
@@ -81,6 +83,7 @@ class CorePlan:
     layout: Layout
     new_dir: Path  # releases_dir/<to_version>
     previous: Path  # the running release, or where a plain install dir is migrated to
+    owner: tuple[int, int]  # (uid, gid) of the component's files: kinds/owner.py
 
 
 class PythonAppKind:
@@ -95,6 +98,7 @@ class PythonAppKind:
         "releases_dir": ((str,), "a path", True),
         "python": ((str,), "an absolute path to an interpreter", False),
         "pip_index_url": ((str,), "a URL", True),
+        "owner": ((str,), "a user name or uid, never root", True),
         "pip_find_links": ((list,), "a list of paths or URLs", False),
     }
     required_keys = ("repo", "service", "install_dir")
@@ -102,10 +106,13 @@ class PythonAppKind:
     def check_config(self, values: Mapping[str, Any], where: str) -> None:
         if not str(values.get("python", "/")).startswith("/"):
             raise ConfigError(f"{where}.python: expected an absolute path, got {values['python']!r}")
+        if values.get("owner") in {"root", "0"}:
+            raise ConfigError(f"{where}.owner: root never owns a component's files, got {values['owner']!r}")
 
     def installed_version(self, config: Config, component: ComponentConfig) -> str:
-        version_path = Path(component.install_dir or "") / component.version_file
-        return parse_version_file(read_small(version_path)) or UNKNOWN
+        # the install link is followed once; a link in the release (VERSION -> /etc/shadow) never is
+        version_path = Path(os.path.realpath(component.install_dir or "")) / component.version_file
+        return parse_version_file(read_nofollow(version_path, MAX_FILE_BYTES).decode("utf-8", "replace")) or UNKNOWN
 
     # ---- pre-checks (nothing changes but the staging area of downloads) ------------------------------
 
@@ -120,7 +127,11 @@ class PythonAppKind:
         archive = checks.take(check_download(ctx, asset))
         if archive is None or not checks.add(check_archive(ctx, archive)):
             return Prepared(checks.outcomes)
-        plan = plan_update(ctx, asset, layout, archive)
+        try:
+            owner = files_owner(ctx.systemd, ctx.component)
+        except UnitsError as exc:
+            return Prepared([*checks.outcomes, CheckOutcome("files owner", False, str(exc))])
+        plan = plan_update(ctx, asset, layout, archive, owner)
         if isinstance(plan, CheckOutcome):
             return Prepared([*checks.outcomes, plan])
         return Prepared(checks.outcomes, BoundPlan(plan, self.describe, self.apply))
@@ -144,8 +155,7 @@ class PythonAppKind:
     # ---- apply ---------------------------------------------------------------------------------------
 
     def apply(self, ctx: UpdateContext, plan: CorePlan, txn: Transaction) -> None:
-        layout, new_dir = plan.layout, plan.new_dir
-        owner = owner_of(layout.running_dir)
+        layout, new_dir, owner = plan.layout, plan.new_dir, plan.owner
         # staging changes nothing the device runs: on failure it is removed and the record stays "started"
         created_releases_dir = not layout.releases_dir.exists()
         try:
@@ -163,7 +173,7 @@ class PythonAppKind:
         transaction.advance(Path(ctx.state_dir), txn, Step.SWITCHING, previous_release=str(plan.previous),
                             release_dir=str(new_dir), tarball_backup=str(backup),
                             install_dir=str(layout.install_dir), plain_dir_migrated=layout.plain)
-        self._switch(ctx, layout, plan.previous, new_dir)
+        self._switch(ctx, layout, plan.previous, new_dir, owner)
         transaction.advance(Path(ctx.state_dir), txn, Step.SWITCHED)
 
     def _stage(self, ctx: UpdateContext, layout: Layout, archive: Path, new_dir: Path,
@@ -171,23 +181,20 @@ class PythonAppKind:
         ctx.progress("staging")
         if new_dir.exists() or new_dir.is_symlink():
             remove_tree(new_dir)  # a leftover of an interrupted run: never the running or previous release
-        layout.releases_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(PermissionError):
-            os.chown(layout.releases_dir, *owner_of(layout.install_dir.parent))
-        new_dir.mkdir(mode=0o755)
+        if not layout.releases_dir.exists():
+            make_release_dir(layout.releases_dir, layout.running_dir, owner)
+        make_release_dir(new_dir, layout.running_dir, (0, 0))  # the owner's once extracted, not before
         (new_dir / STAGING_MARK).touch()
         extract_archive(archive, new_dir, ctx.config.update.max_unpacked_bytes, owner)
-        carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
+        carry_settings(layout.running_dir, new_dir, ctx.component.config_paths, owner)
         python = Path(ctx.component.python)
-        # requirements unchanged -> the previous release's packages, no pip (root copies them, so
-        # the new venv is given to the owner afterwards; a built one is the owner's already)
+        # requirements unchanged -> the previous release's packages, no pip; both ways the owner builds
         if not reuse_venv(layout.running_dir, new_dir, python, owner, ctx.progress, ctx.from_version):
             build_venv(ctx.component, new_dir, owner, ctx.progress)
-        chown_tree(new_dir / ".venv", owner)
-        os.lchown(new_dir, *owner)
         (new_dir / STAGING_MARK).unlink()
 
-    def _switch(self, ctx: UpdateContext, layout: Layout, previous: Path, new_dir: Path) -> None:
+    def _switch(self, ctx: UpdateContext, layout: Layout, previous: Path, new_dir: Path,
+                owner: tuple[int, int]) -> None:
         """The downtime: relink, then one restart job, judged by its result.
 
         The link is swapped while the old version still runs, and systemd then stops and starts back to back.
@@ -198,7 +205,7 @@ class PythonAppKind:
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         ctx.progress("switching")
         # again: a setting edited while the release was staging (pip takes minutes on a Pi) is not lost
-        carry_settings(layout.running_dir, new_dir, ctx.component.config_paths)
+        carry_settings(layout.running_dir, new_dir, ctx.component.config_paths, owner)
         if layout.plain:
             os.rename(layout.install_dir, previous)  # same filesystem (pre-checked): nothing is copied
         point_install_dir(layout.install_dir, new_dir, sync=False)
@@ -265,20 +272,20 @@ class PythonAppKind:
         re-check; then drop the failed release."""
         if ctx.systemd is None:
             raise UnitsError("rolling back: the system bus is not connected")
-        install_dir = Path(txn.backups.get("install_dir") or ctx.component.install_dir or "")
-        previous = Path(txn.backups.get("previous_release", ""))
-        new_dir = Path(txn.backups["release_dir"]) if txn.backups.get("release_dir") else None
+        install_dir, previous, new_dir = recorded_paths(ctx.component, Path(ctx.config.backup_dir), txn.backups)
         service, deadline = ctx.component.service or "", ctx.config.update.job_timeout
         state_dir = Path(ctx.state_dir)
         if txn.step is Step.STARTED or (install_dir.is_dir() and not install_dir.is_symlink()):
             # the switch never happened: the old version is where it was; make sure it runs
             ctx.systemd.require_done("start", service, deadline)
         else:
+            owner = files_owner(ctx.systemd, ctx.component)
             if not is_complete(previous):
-                self._restore_from_backup(ctx, txn, previous)
-            if txn.backups.get("carry_settings") and install_dir.resolve() != previous:
+                self._restore_from_backup(ctx, txn, previous, owner)
+            running = install_dir.resolve()
+            if txn.backups.get("carry_settings") and running != previous and is_release_dir(running, previous.parent):
                 # on request: the previous release gets the settings as they are now
-                carry_settings(install_dir.resolve(), previous, ctx.component.config_paths)
+                carry_settings(running, previous, ctx.component.config_paths, owner)
             ctx.progress("switching back")
             point_install_dir(install_dir, previous)
             transaction.advance_rollback(state_dir, txn, RollbackStep.RESTORED)
@@ -312,7 +319,8 @@ class PythonAppKind:
             for unfinished in unfinished_releases(layout.releases_dir, {layout.running_dir}):
                 remove_tree(unfinished)
 
-    def _restore_from_backup(self, ctx: UpdateContext, txn: Transaction, previous: Path) -> None:
+    def _restore_from_backup(self, ctx: UpdateContext, txn: Transaction, previous: Path,
+                             owner: tuple[int, int]) -> None:
         """Unpack the tarball backup where the previous release was, then rebuild its venv there (a venv
         is built in place: its scripts name their own path)."""
         backup = Path(txn.backups.get("tarball_backup") or "")
@@ -320,13 +328,11 @@ class PythonAppKind:
             raise UnitsError(f"rolling back: the previous release {previous} and its tarball backup "
                              f"{backup} are both gone")
         ctx.progress("restoring from backup")
-        owner = owner_of(previous.parent)
         remove_tree(previous)
-        previous.mkdir(mode=0o755)
+        make_release_dir(previous, previous.parent, (0, 0))  # the owner's once extracted, not before
         (previous / STAGING_MARK).touch()  # a restore cut short is done again, never taken as complete
         extract_archive(backup, previous, ctx.config.update.max_unpacked_bytes, owner)
         build_venv(ctx.component, previous, owner, ctx.progress)
-        chown_tree(previous, owner)
         (previous / STAGING_MARK).unlink()
         fsync_dir(previous.parent)
 
@@ -396,13 +402,14 @@ def check_archive(ctx: UpdateContext, archive: Path) -> CheckOutcome:
     return CheckOutcome("archive", True, f"{len(members)} entries, all safe")
 
 
-def plan_update(ctx: UpdateContext, asset: Asset, layout: Layout, archive: Path) -> CorePlan | CheckOutcome:
+def plan_update(ctx: UpdateContext, asset: Asset, layout: Layout, archive: Path,
+                owner: tuple[int, int]) -> CorePlan | CheckOutcome:
     """Pure: where the new release goes and where the running one is kept; never onto either of them."""
     previous = migrated_dir(layout, ctx.from_version, ctx.stamp) if layout.plain else layout.running_dir
     new_dir = layout.releases_dir / ctx.to_version
     if new_dir in (layout.running_dir, previous):
         return CheckOutcome("release dir", False, f"{new_dir} is the running or the previous release")
-    return CorePlan(asset=asset, archive=archive, layout=layout, new_dir=new_dir, previous=previous)
+    return CorePlan(asset=asset, archive=archive, layout=layout, new_dir=new_dir, previous=previous, owner=owner)
 
 
 def checksums_of(ctx: UpdateContext, asset: Asset) -> list[Checksum]:

@@ -1,5 +1,6 @@
 """Release-directory work for a Python app: the layout, staging, settings, backups, the link switch and
-retention. Touches the filesystem; the `*_to_prune` and `plan_settings` rules are pure.
+retention. Touches the filesystem; the `*_to_prune` and `plan_settings` rules are pure. Copying the settings
+is done by the owner's child (owner_child.py, through venv.carry_settings).
 
 Layout: every release lives in its own dir under `releases_dir` (default `<install_dir>.releases`) with its
 own `.venv`; `install_dir` is a symlink to the running one, replaced with `rename`. A plain install dir as
@@ -12,15 +13,17 @@ import contextlib
 import os
 import re
 import shutil
-import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import ComponentConfig
 from ..errors import UnitsError
 from ..files import fsync_dir
 from ..versions import parse_version
+from .venv import BACKUP_DEADLINE, stream_as_owner
 
 # In a release dir while it is being staged; removed once it is complete. A dir that still has it was cut
 # short (a kill, a stop, a power cut): it is never counted by retention and the next run, the rollback and
@@ -76,13 +79,53 @@ class Layout:
 
 
 def read_layout(component: ComponentConfig) -> Layout:
+    """The layout as it is; a link anywhere but to a release dir directly in the releases dir is refused:
+    the app's user can change the link, and root then would stage, back up or restore wherever it points."""
     install_dir = Path(component.install_dir or "")
     releases_dir = Path(component.releases_dir or f"{install_dir}.releases")
     if install_dir.is_symlink():
-        return Layout(install_dir, releases_dir, install_dir.resolve(), plain=False)
+        running = install_dir.resolve()
+        if releases_dir.is_symlink() or not is_release_dir(running, releases_dir):
+            raise UnitsError(f"reading the install dir {install_dir}: it points at {running}, not at a release "
+                             f"dir in {releases_dir}")
+        return Layout(install_dir, releases_dir, running, plain=False)
     if install_dir.is_dir():
         return Layout(install_dir, releases_dir, install_dir, plain=True)
     raise UnitsError(f"reading the install dir {install_dir}: it is neither a directory nor a link to one")
+
+
+def is_release_dir(path: Path, releases_dir: Path) -> bool:
+    """`path` is a dir directly in `releases_dir`, itself no link and no hidden name."""
+    return in_releases_dir(path, releases_dir) and path.is_dir()
+
+
+def in_releases_dir(path: Path, releases_dir: Path) -> bool:
+    """`path` is (or would be) directly in `releases_dir` (no link itself), is no link and has no hidden
+    name."""
+    return (not releases_dir.is_symlink() and path.parent == releases_dir.resolve()
+            and not path.name.startswith(".") and path.name not in {"", ".."} and not path.is_symlink())
+
+
+def recorded_paths(component: ComponentConfig, backup_dir: Path,
+                   backups: Mapping[str, Any]) -> tuple[Path, Path, Path | None]:
+    """The install dir, previous release and new release of root's record, each checked against the
+    configured dirs before a rollback acts on it: they were found through the app's user's link once, so a
+    record never sends root anywhere but this component's own release dirs and backup dir."""
+    install_dir = Path(component.install_dir or "")
+    releases_dir = Path(component.releases_dir or f"{install_dir}.releases")
+    recorded = Path(backups.get("install_dir") or install_dir)
+    previous = Path(backups["previous_release"]) if backups.get("previous_release") else None
+    new_dir = Path(backups["release_dir"]) if backups.get("release_dir") else None
+    tarball = backups.get("tarball_backup")
+    wrong = [f"install_dir {recorded}"] if recorded != install_dir else []
+    wrong += [f"{key} {path}" for key, path in (("previous_release", previous), ("release_dir", new_dir))
+              if path is not None and not in_releases_dir(path, releases_dir)]
+    if tarball and Path(tarball).parent != backup_dir:
+        wrong.append(f"tarball_backup {tarball}")
+    if wrong:
+        raise UnitsError(f"rolling back {component.name}: the record names {', '.join(wrong)}, outside "
+                         f"{install_dir}, {releases_dir} and {backup_dir}")
+    return install_dir, previous or Path(), new_dir  # no previous release yet: the switch never happened
 
 
 def migrated_dir(layout: Layout, version: str, stamp: str) -> Path:
@@ -92,26 +135,18 @@ def migrated_dir(layout: Layout, version: str, stamp: str) -> Path:
     return target if not target.exists() else layout.releases_dir / f"{name}-{stamp}"
 
 
-def owner_of(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_uid, st.st_gid
+def make_release_dir(path: Path, like: Path, owner: tuple[int, int]) -> None:
+    """A new, empty release dir with the mode of `like` (the install dir as it is: the units' UMask=0077
+    would make it 0700, and the check's user could no longer read the release), given to the owner."""
+    path.mkdir()
+    os.chmod(path, like.stat().st_mode & 0o755 | 0o700)
+    os.lchown(path, *owner)
 
 
 def existing_ancestor(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
-
-
-def config_dirs(root: Path, config_paths: tuple[str, ...]) -> list[str]:
-    """Every directory of the settings under root, relative to it, parents first (empty ones included)."""
-    found: list[str] = []
-    for rel in config_paths:
-        base = root / rel
-        if base.is_dir() and not base.is_symlink():
-            found.append(rel)
-            found += sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_dir() and not p.is_symlink())
-    return found
 
 
 def is_complete(release: Path) -> bool:
@@ -127,73 +162,24 @@ def unfinished_releases(releases_dir: Path, keep: set[Path]) -> list[Path]:
                   if p.is_dir() and not p.is_symlink() and (p / STAGING_MARK).exists() and p not in keep)
 
 
-def config_files(root: Path, config_paths: tuple[str, ...]) -> set[str]:
-    """Settings files under root, relative to it (a config path may name a dir or a single file)."""
-    found: set[str] = set()
-    for rel in config_paths:
-        base = root / rel
-        if base.is_file():
-            found.add(rel)
-        elif base.is_dir():
-            found.update(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file() or p.is_symlink())
-    return found
-
-
 # ---- staging, backup, switch ------------------------------------------------------------------------
-
-
-def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...]) -> SettingsPlan:
-    """Copy the device's settings over the tarball's defaults, byte for byte, with the mode and owner of every
-    file and directory kept (a directory only the device has, like app/config/sequences/, stays pi's).
-    Run again just before the switch, so that an edit made while the release was staging is not lost."""
-    plan = plan_settings(config_files(running, config_paths), config_files(new, config_paths))
-    for rel in config_dirs(running, config_paths):
-        _copy_dir_meta(running / rel, new / rel)
-    for rel in plan.from_device:
-        source, target = running / rel, new / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
-        shutil.copy2(source, target, follow_symlinks=False)
-        st = source.lstat()
-        os.lchown(target, st.st_uid, st.st_gid)
-    return plan
-
-
-def _copy_dir_meta(source: Path, target: Path) -> None:
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    target.mkdir(parents=True, exist_ok=True)
-    st = source.stat()
-    os.chown(target, st.st_uid, st.st_gid)
-    try:
-        os.chmod(target, st.st_mode & 0o7777)
-    except PermissionError:
-        # the units' RestrictSUIDSGID= refuses a setgid bit even on a directory: the rest of the mode is kept
-        os.chmod(target, st.st_mode & 0o1777)
 
 
 def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
     """backup_dir/core.<stamp>.tar.gz of the running release (without its venv: a restore rebuilds it).
 
-    Mode 0600 (it holds the device's settings), owned by `owner`; written to a mkstemp file (O_EXCL, an
-    unpredictable name) through its descriptor, so nothing planted in the backup dir is followed.
+    The owner's fenced child reads the release and streams the archive (owner_child.write_backup): root
+    only writes what comes down the pipe. Mode 0600 (it holds the device's settings), owned by `owner`;
+    written to a mkstemp file (O_EXCL, an unpredictable name) through its descriptor, so nothing planted in
+    the backup dir is followed.
     """
     backup.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".tmp", dir=backup.parent)
     tmp = Path(tmp_name)
-
-    def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        return None if info.name == ".venv" or info.name.startswith(".venv/") else info
-
     try:
         with os.fdopen(fd, "wb") as handle:
-            with tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6) as tar:
-                for entry in sorted(running.iterdir()):
-                    tar.add(entry, arcname=entry.name, filter=skip_venv)
-            handle.flush()
+            stream_as_owner(["backup", str(running)], f"backing up {running}", BACKUP_DEADLINE, running, owner,
+                            handle)
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), 0o600)
             with contextlib.suppress(PermissionError):

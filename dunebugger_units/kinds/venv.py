@@ -1,7 +1,9 @@
 """A release's venv: `python -m venv` and pip, run as child processes with deadlines. Touches the world.
 
-Both run as the owner of the install dir (`pi` on the device), never as root: pip runs the setup code of any
-sdist among core's requirements, and that code gets pi's rights, not ours. systemd makes the switch: each
+Both run as the component's owner (`pi` on the device: kinds/owner.py), never as root: pip runs the setup code
+of any sdist among core's requirements, and that code gets pi's rights, not ours; so does every copy into a
+tree pi can change (kinds/owner_child.py). Every interpreter runs with `-I` from root's working directory
+`/`: `python -m venv` run from a release dir would import a `venv.py` the release ships. systemd makes the switch: each
 child is a transient service (`systemd-run --wait --pipe`) with that user, so the update units need no
 CAP_SETUID of their own, and the child is fenced in further than pi ever is: it may write only the release
 dir, never reaches the docker socket (pi is in the docker group on a device: that would be root), gains no
@@ -16,26 +18,31 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..config import ComponentConfig
 from ..errors import UnitsError
+from ..files import read_nofollow
 from ..redact import redact_credentials
 
 PIP_DEADLINE = 900.0
 VENV_DEADLINE = 300.0
 CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOW_SPACE_BYTES = 64 * 1024 * 1024
+MAX_REQUIREMENTS = 1024 * 1024
+BACKUP_DEADLINE = 600.0
+OWNER_CHILD = Path(__file__).with_name("owner_child.py")
 
 
 def pip_argv(python: Path, requirements: Path, index_url: str | None,
              find_links: tuple[str, ...]) -> list[str]:
     """Pure: pip's command line for a release's requirements."""
-    argv = [str(python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+    argv = [str(python), "-I", "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
             "--no-cache-dir", "--retries", "1", "--timeout", "30", "-r", str(requirements)]
     if index_url:
         argv += ["--index-url", index_url]
@@ -48,23 +55,25 @@ def pip_argv(python: Path, requirements: Path, index_url: str | None,
 
 def why_failed(lines: list[str]) -> str:
     """Pure: the line that says why a child failed: an OS error (a full disk, say) beats pip's ERROR, beats
-    the first line."""
+    a traceback's last line, beats the first line."""
+    traceback_end = lines[-1:] if "Traceback (most recent call last):" in lines else []
     for found in ([ln for ln in lines if "No space left on device" in ln or "[Errno" in ln],
-                  [ln for ln in lines if ln.startswith("ERROR")], lines):
+                  [ln for ln in lines if ln.startswith("ERROR")], traceback_end, lines):
         if found:
             return found[0]
     return "no output"
 
 
 def as_owner(argv: list[str], owner: tuple[int, int], where: Path, deadline: float) -> list[str]:
-    """Pure: `argv` as a fenced transient service of `owner`, started and waited for by systemd."""
+    """Pure: `argv` as a fenced transient service of `owner`, started and waited for by systemd, that may
+    write only `where`; its working directory is root's `/`, never a dir the owner can fill."""
     uid, gid = owner
     fence = ["NoNewPrivileges=yes", "PrivateTmp=yes", "PrivateDevices=yes", "ProtectSystem=strict",
              "ProtectHome=yes", f"ReadWritePaths={where}", "RestrictSUIDSGID=yes",
              "InaccessiblePaths=-/run/docker.sock", "InaccessiblePaths=-/run/containerd",
              f"RuntimeMaxSec={max(1, int(deadline))}"]
     return ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--service-type=exec",
-            f"--uid={uid}", f"--gid={gid}", f"--working-directory={where}",
+            f"--uid={uid}", f"--gid={gid}", "--working-directory=/",
             "--setenv=HOME=/tmp", f"--setenv=PATH={CHILD_PATH}", "--setenv=LANG=C.UTF-8",
             *(arg for prop in fence for arg in ("-p", prop)), "--", *argv]
 
@@ -88,12 +97,27 @@ def run_child(argv: list[str], doing: str, deadline: float, where: Path, owner: 
         raise UnitsError(f"{doing}: exited {done.returncode}: {why}")
 
 
+def stream_as_owner(  # noqa: PLR0913, PLR0917  # run_child's arguments, and where the output goes
+    args: list[str], doing: str, deadline: float, where: Path, owner: tuple[int, int], out: BinaryIO,
+) -> None:
+    """owner_child.py `args` as `owner`, its standard output written to `out` (root reads only the pipe)."""
+    argv = as_owner([sys.executable, "-I", str(OWNER_CHILD), *args], owner, where, deadline)
+    try:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, timeout=deadline + 30, check=False,
+                              env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
+    except subprocess.TimeoutExpired:
+        raise UnitsError(f"{doing}: no result within {deadline:g} s") from None
+    if done.returncode != 0:
+        lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        raise UnitsError(f"{doing}: exited {done.returncode}: {why_failed(lines)[:300]}")
+
+
 def build_venv(component: ComponentConfig, release_dir: Path, owner: tuple[int, int],
                progress: Callable[[str], None]) -> None:
     """A fresh `.venv` in the release dir (built in place: its scripts name their own path), then pip; both
     as `owner`, who owns the release dir already."""
     progress("creating venv")
-    run_child([component.python, "-m", "venv", str(release_dir / ".venv")],
+    run_child([component.python, "-I", "-m", "venv", str(release_dir / ".venv")],
               f"creating the venv of {release_dir.name}", VENV_DEADLINE, release_dir, owner)
     requirements = release_dir / "requirements.txt"
     if requirements.is_file():
@@ -156,29 +180,9 @@ def can_reuse_venv(old_requirements: bytes | None, new_requirements: bytes | Non
     return True
 
 
-def rewrite_shebang(data: bytes, new_venv: Path) -> bytes:
-    """Pure: a console script of the old venv (`#!/any/path/.venv/bin/python3`) runs the new venv's python."""
-    first, sep, rest = data.partition(b"\n")
-    if not first.startswith(b"#!"):
-        return data
-    interpreter = Path(first[2:].decode("utf-8", "replace").strip().split(" ")[0])
-    if interpreter.parent.name != "bin" or interpreter.parent.parent.name != ".venv":
-        return data
-    return b"#!" + str(new_venv / "bin" / interpreter.name).encode() + sep + rest
-
-
 def site_packages(venv: Path) -> Path | None:
     found = sorted(venv.glob("lib/python3*/site-packages"))
     return found[0] if found else None
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    """Hard links where the old release is on the same filesystem (no extra space on the SD card, no copy
-    time); nothing rewrites an installed file in place (pip replaces files), so the two venvs stay apart."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def reuse_venv(  # noqa: PLR0913, PLR0917  # the two releases, the interpreter, who builds, how to say so
@@ -186,7 +190,9 @@ def reuse_venv(  # noqa: PLR0913, PLR0917  # the two releases, the interpreter, 
     old_version: str,
 ) -> bool:
     """Build the new release's own `.venv` from the old release's installed packages when `can_reuse_venv`
-    says it may; returns False (and builds nothing) when it may not."""
+    says it may; returns False (and builds nothing) when it may not. Root only reads the two requirements
+    files (through no link) and decides; the owner's fenced child makes the venv and copies into it, and may
+    write both releases' parent so that its copies can be hard links."""
     old_venv, new_venv = old_dir / ".venv", new_dir / ".venv"
     old_site = site_packages(old_venv)
     if not can_reuse_venv(_read(old_dir / "requirements.txt"), _read(new_dir / "requirements.txt"), old_site,
@@ -194,23 +200,26 @@ def reuse_venv(  # noqa: PLR0913, PLR0917  # the two releases, the interpreter, 
         return False
     assert old_site is not None  # can_reuse_venv checked it, for mypy
     progress(f"reusing the venv of {old_version} (requirements unchanged)")
-    run_child([str(python), "-m", "venv", "--without-pip", str(new_venv)],
+    run_child([str(python), "-I", "-m", "venv", "--without-pip", str(new_venv)],
               f"creating the venv of {new_dir.name}", VENV_DEADLINE, new_dir, owner)
-    new_site = new_venv / "lib" / old_site.parent.name / "site-packages"
-    shutil.copytree(old_site, new_site, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for script in sorted((old_venv / "bin").iterdir()):
-        target = new_venv / "bin" / script.name
-        if target.exists() or target.is_symlink() or script.is_symlink() or not script.is_file():
-            continue  # python links and activate scripts: the new venv made its own
-        target.write_bytes(rewrite_shebang(script.read_bytes(), new_venv))
-        target.chmod(script.stat().st_mode & 0o7777)
+    shared = Path(os.path.commonpath([old_dir, new_dir]))
+    run_child([str(python), "-I", str(OWNER_CHILD), "venv", str(old_venv), str(new_venv),
+               f"lib/{old_site.parent.name}/site-packages"], f"copying the packages of {old_version}",
+              VENV_DEADLINE, shared if shared != Path("/") else new_dir, owner)
     return True
+
+
+def carry_settings(running: Path, new: Path, config_paths: tuple[str, ...], owner: tuple[int, int]) -> None:
+    """The device's settings over the new release's defaults, copied by the owner's fenced child (see
+    owner_child.copy_settings). Run again just before the switch, so that an edit made while the release was
+    staging is not lost."""
+    run_child([sys.executable, "-I", str(OWNER_CHILD), "settings", str(running), str(new), *config_paths],
+              f"copying the settings of {running.name} into {new.name}", VENV_DEADLINE, new, owner)
 
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        return read_nofollow(path, MAX_REQUIREMENTS)
     except OSError:
         return None
 
@@ -218,8 +227,8 @@ def _read(path: Path) -> bytes | None:
 def _python_dir_name(python: Path) -> str | None:
     """`pythonX.Y` of an interpreter, asked once (a child: the updater's own Python may differ)."""
     try:
-        done = subprocess.run([str(python), "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, timeout=30, check=False,
+        done = subprocess.run([str(python), "-I", "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=30, check=False, cwd="/",
                               env={"PATH": CHILD_PATH, "LANG": "C.UTF-8"})
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dunebugger_units.kinds.owner_child import rewrite_shebang
 from dunebugger_units.kinds.releases import backups_to_prune, plan_settings, releases_to_prune
-from dunebugger_units.kinds.venv import can_reuse_venv, pip_argv, rewrite_shebang
+from dunebugger_units.kinds.venv import can_reuse_venv, pip_argv
 
 SETTINGS = [
     pytest.param({"app/config/a.conf"}, {"app/config/a.conf"}, ("app/config/a.conf",), (),
@@ -71,7 +72,7 @@ PIP = [
 @pytest.mark.parametrize(("index", "links", "tail"), PIP)
 def test_pip_options(index: str | None, links: tuple[str, ...], tail: list[str]) -> None:
     argv = pip_argv(Path("/r/.venv/bin/python"), Path("/r/requirements.txt"), index, links)
-    assert argv[:4] == ["/r/.venv/bin/python", "-m", "pip", "install"]
+    assert argv[:5] == ["/r/.venv/bin/python", "-I", "-m", "pip", "install"]
     assert argv[argv.index("-r") + 1] == "/r/requirements.txt"
     assert argv[argv.index("-r") + 2:] == tail
 

@@ -62,14 +62,14 @@ def test_plan_update(tmp_path: Path, plain: bool, releases: list[str], previous:
         (tmp_path / "core.releases" / name).mkdir(parents=True)
     running = tmp_path / ("core" if plain else "core.releases/1.0.0")
     layout = Layout(tmp_path / "core", tmp_path / "core.releases", running, plain=plain)
-    plan = plan_update(context(tmp_path), ASSET, layout, tmp_path / "a.tar.gz")
+    plan = plan_update(context(tmp_path), ASSET, layout, tmp_path / "a.tar.gz", (1000, 1000))
     assert isinstance(plan, CorePlan)
     assert (plan.previous, plan.new_dir) == (tmp_path / previous, tmp_path / new_dir)
 
 
 def test_the_plan_never_stages_over_the_running_release(tmp_path: Path) -> None:
     layout = Layout(tmp_path / "core", tmp_path / "core.releases", tmp_path / "core.releases/2.0.0", plain=False)
-    refused = plan_update(context(tmp_path), ASSET, layout, tmp_path / "a.tar.gz")
+    refused = plan_update(context(tmp_path), ASSET, layout, tmp_path / "a.tar.gz", (1000, 1000))
     assert refused == CheckOutcome("release dir", False,
                                    f"{tmp_path}/core.releases/2.0.0 is the running or the previous release")
 
@@ -151,7 +151,7 @@ def test_the_dry_run_plan_never_shows_the_index_credentials(tmp_path: Path) -> N
                                     install_dir=str(tmp_path / "opt/core"),
                                     pip_index_url="https://deploy:s3cret-token@pypi.example/simple")
     layout = Layout(tmp_path / "core", tmp_path / "core.releases", tmp_path / "core", plain=True)
-    plan = plan_update(ctx, ASSET, layout, tmp_path / "a.tar.gz")
+    plan = plan_update(ctx, ASSET, layout, tmp_path / "a.tar.gz", (1000, 1000))
     assert isinstance(plan, CorePlan)
     shown = PythonAppKind().describe(ctx, plan)
     assert "https://***@pypi.example/simple" in shown["pip"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from dunebugger_units.errors import ExitCode
-from dunebugger_units.kinds.releases import STAGING_MARK, carry_settings, is_complete, unfinished_releases
+from dunebugger_units.kinds.owner_child import copy_settings
+from dunebugger_units.kinds.releases import STAGING_MARK, is_complete, unfinished_releases
 from dunebugger_units.results import Action, Status, UpdateResult
 
 
@@ -55,7 +56,7 @@ def test_every_settings_dir_and_file_keeps_owner_and_mode(tmp_path: Path) -> Non
     (new / "app/config").mkdir(parents=True)
     (new / "app/config/settings.ini").write_text("volume = 5\n")  # the tarball's default
     (new / "app/config/colors.ini").write_text("red\n")  # a default the device does not have yet
-    carry_settings(running, new, ("app/config",))
+    copy_settings(running, new, ["app/config"])
     for rel in ["app/config", "app/config/sequences", "app/config/sequences/night", "app/config/empty",
                 "app/config/settings.ini", "app/config/sequences/night/show.json"]:
         src, dst = (running / rel).stat(), (new / rel).stat()
@@ -68,10 +69,10 @@ def test_carried_again_an_edit_made_while_staging_is_kept(tmp_path: Path) -> Non
     running = device_release(tmp_path)
     new = tmp_path / "1.2.0"
     new.mkdir()
-    carry_settings(running, new, ("app/config",))
+    copy_settings(running, new, ["app/config"])
     (running / "app/config/settings.ini").write_text("volume = 9\n")  # edited while pip runs
     (running / "app/config/sequences/new.json").write_text("{}\n")
-    carry_settings(running, new, ("app/config",))
+    copy_settings(running, new, ["app/config"])
     assert (new / "app/config/settings.ini").read_text() == "volume = 9\n"
     assert (new / "app/config/sequences/new.json").read_text() == "{}\n"
 
