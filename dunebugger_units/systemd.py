@@ -362,12 +362,17 @@ async def run_job_async(bus: SdBus, action: str, unit: str, deadline: float,
 async def _wait_job(bus: SdBus, unit: str, job: str, queue: asyncio.Queue[Any],
                     watch: Callable[[str], None] | None) -> str:
     """Wait for the job's JobRemoved; every half second the unit's status text is read, which also notices a
-    bus that went away (a closed connection delivers no signal, it would only look like a long job)."""
+    bus that went away (a closed connection delivers no signal, it would only look like a long job). The half
+    second is kept whatever other jobs' signals arrive meanwhile: a burst of them (docker's scope units while
+    a container is recreated) must not hide a status text."""
     shown = ""
+    loop = asyncio.get_running_loop()
+    next_read = loop.time() + 0.5
     while True:
         try:
-            message = await asyncio.wait_for(queue.get(), 0.5)
+            message = await asyncio.wait_for(queue.get(), max(0.0, next_read - loop.time()))
         except TimeoutError:
+            next_read = loop.time() + 0.5
             try:
                 text = await _status_text(bus, unit)
             except SdBusBaseError as exc:

@@ -158,9 +158,11 @@ def replaces_remote(status_text: str) -> bool:
 
 
 def already_current(result: Mapping[str, Any]) -> bool:
-    """A refusal because the component already runs what was asked: for the person, that is no failure."""
+    """The component already runs what was asked (`unchanged`, or a refusal saying so from an older result):
+    for the person, that is no failure."""
     message = str(result.get("message") or "")
-    return result.get("status") == "refused" and ("already up to date" in message or "is already installed" in message)
+    return result.get("status") == "unchanged" or (
+        result.get("status") == "refused" and ("already up to date" in message or "is already installed" in message))
 
 
 def final_fields(result: Mapping[str, Any] | None, job_result: str, asked: str) -> tuple[bool, str, str, str]:
