@@ -443,6 +443,8 @@ def test_upgrade_is_refused_while_an_update_runs(installed: Harness, gh: GithubS
     publish(gh, "1.2.0", tarball(release_files("1.2.0")))
     config = INSIDE.config(gh.url, manifest_url=MANIFEST_URL)
     config["update"] = {"core_min_free_mb": 10}
+    # the stand-in service has no User=: root never owns core's files, so the owner is configured
+    config["components"]["core"]["owner"] = "nobody"
     h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
     h.systemctl("start", "dunebugger-check.service", timeout=120)
     h.write_file("/etc/systemd/system/dunebugger-update@.service.d/pause.conf",
