@@ -173,7 +173,7 @@ def test_updates_up_to_date_rollback_and_a_failed_update_of_scheduler_and_core(s
     # polled once a second, as the remote does: a short phase may pass unseen, but never out of order
     order = ["starting", "downloading", "installing", "verifying"]
     seen_phases = phases(seen)
-    assert seen_phases[0] == "starting" and "verifying" in seen_phases
+    assert "verifying" in seen_phases  # "starting" is written first, and may be gone by the first poll
     assert seen_phases == sorted(seen_phases, key=order.index)
     assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
     assert left_in(h, "requests") == [] and left_in(h, "status") == []  # processed, and read by the remote
