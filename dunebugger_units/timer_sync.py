@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 TIMER = "dunebugger-auto-update.timer"
+SETTLE_ROUNDS = 5
 DROPIN = Path(f"/etc/systemd/system/{TIMER}.d/50-policy.conf")
 HEADER = ("# Written by `dunebugger-units sync-timers` from /etc/dunebugger/updater.yaml whenever it changes: edit\n"
           "# that file, not this one. To change the schedule yourself, add a drop-in sorting after this one.\n")
@@ -80,11 +81,17 @@ def sync_timers(ctx: Context, as_json: bool) -> None:
     from .render import emit, fail
 
     require_root("sync-timers writes a drop-in under /etc/systemd/system", as_json)
+    changed = False
     try:
-        config = ctx.config()
-        changed = write_dropin(timer_dropin(config))
-        if changed:
-            apply_to_systemd()
+        # A change saved while this runs fires no new start of the .path unit (its service is still active):
+        # read the configuration again after applying, until it is the one the drop-in follows.
+        for _ in range(SETTLE_ROUNDS):
+            wanted = timer_dropin(ctx.config())
+            if write_dropin(wanted):
+                apply_to_systemd()
+                changed = True
+            if timer_dropin(ctx.config()) == wanted:
+                break
     except UnitsError as exc:
         fail(exc, as_json)
     emit({"dropin": str(DROPIN), "changed": changed}, as_json,

@@ -38,6 +38,8 @@ const MAX_TEXT = 500; // characters of any other remote text shown
 const POLL_MS = 10000; // after a reconnect with no outcome yet: check this often ...
 const POLL_FOR_MS = 180000; // ... for this long
 const QUIET_MS = 600000; // someone else's run with no word for this long is let go (the client's own deadline)
+// progress of a component heard this soon after its run ended is that run's late echo, not a new run
+const LATE_PROGRESS_MS = 3000;
 const TICK_MS = 30000; // "checked 3 minutes ago" is redrawn this often
 
 // ---------------------------------------------------------------------------------------------------------
@@ -417,6 +419,7 @@ export class DunebuggerUpdates extends HTMLElement {
   #results = new Map(); // name -> {kind, message, success, action, dryRun}
   #rows = new Map(); // name -> row nodes
   #run = null; // the update, dry run or rollback running now (ours, or one we only hear about)
+  #ended = null; // the component and time of the run that ended last
   #queue = []; // what "Update all" has still to update, in order
   #checking = false;
   #checkError = "";
@@ -616,6 +619,9 @@ export class DunebuggerUpdates extends HTMLElement {
   #onProgress(component, body, legacy) {
     let run = this.#run;
     if (run && component && run.component && run.component !== component) return; // two at once: keep ours
+    if (!run && this.#ended?.component === component && Date.now() - this.#ended.at < LATE_PROGRESS_MS) {
+      return; // a late echo of the run that just ended (its broadcast may trail its result): no new run
+    }
     if (!run) {
       // someone else's run (the timer, a person on the device, another browser): the buttons wait for it too
       run = this.#run = { component, action: "update", phase: "", percent: null, progressSeen: false, legacy,
@@ -704,6 +710,7 @@ export class DunebuggerUpdates extends HTMLElement {
     clearTimeout(this.#poll);
     clearTimeout(this.#quiet);
     this.#run = null;
+    this.#ended = { component, at: Date.now() };
     const refocus = this.#ui.activity === this.shadowRoot.activeElement;
     const result = this.#record(component, body, run);
     if (outcomeOf(result.kind, run.action) !== "success") this.#queue = []; // "Update all" stops at a failure

@@ -87,7 +87,12 @@ def remote(product: Harness, tmp_path: Path) -> Harness:
     keys; then `docker compose up -d` starts the remote stand-in's container."""
     h = product  # install_product ran systemd-sysusers on the kit's file: dunebugger-remote, a free uid
     build_images(h, tmp_path / "images")
-    h.write_file(str(INSIDE.compose_file), merged_compose(h.run(["sh", str(KEYS), str(KIT)]).stdout))
+    # the script and its template as the package installs them (the checkout may not be visible inside `h`)
+    h.write_file("/usr/lib/dunebugger-units/remote-compose-keys", KEYS.read_bytes(), mode=0o755)
+    h.write_file("/usr/share/dunebugger-units/remote.override.yml", KIT.read_bytes())
+    keys = h.run(["sh", "/usr/lib/dunebugger-units/remote-compose-keys",
+                  "/usr/share/dunebugger-units/remote.override.yml"]).stdout
+    h.write_file(str(INSIDE.compose_file), merged_compose(keys))
     h.write_file("/etc/polkit-1/rules.d/50-dunebugger-units.rules",
                  (REPO / "packaging/polkit/50-dunebugger-units.rules").read_bytes())
     h.run(["install", "-d", "-m", "0755", "/var/lib/dunebugger-units"])
