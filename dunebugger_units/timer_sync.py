@@ -12,7 +12,9 @@ a person disabled stays disabled. docs/packaging.md, "The auto-update timer".
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
     from .config import Config
 
 TIMER = "dunebugger-auto-update.timer"
-SETTLE_ROUNDS = 5
+MAX_ROUNDS = 20
+POLL_SECONDS = 0.1
 DROPIN = Path(f"/etc/systemd/system/{TIMER}.d/50-policy.conf")
 HEADER = ("# Written by `dunebugger-units sync-timers` from /etc/dunebugger/updater.yaml whenever it changes: edit\n"
           "# that file, not this one. To change the schedule yourself, add a drop-in sorting after this one.\n")
@@ -56,6 +59,15 @@ def write_dropin(text: str, path: Path = DROPIN) -> bool:
     return True
 
 
+def file_identity(path: Path) -> tuple[int, ...] | None:
+    """What changes when the file is saved: in place (size, times) or by a rename over it (inode)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT,
                           check=False)
@@ -74,25 +86,39 @@ def apply_to_systemd() -> None:
 
 @click.command("sync-timers", hidden=True)
 @config_option
+@click.option("--settle", type=click.FloatRange(0, 60), default=0.0, metavar="SECONDS",
+              help="Keep watching the configuration this long after the last change, and follow it again.")
 @json_option("Print the drop-in's path and whether it changed, as JSON.")
 @click.pass_obj
-def sync_timers(ctx: Context, as_json: bool) -> None:
+def sync_timers(ctx: Context, settle: float, as_json: bool) -> None:
     """Write the auto-update timer's drop-in from the configuration (dunebugger-sync-timers.service)."""
+    from .config import config_path
     from .render import emit, fail
 
     require_root("sync-timers writes a drop-in under /etc/systemd/system", as_json)
+    # While this runs, the .path unit that started it does not watch: a change saved now fires no new start.
+    # So this watches itself until the file has been still for `settle` seconds (and once more at the end).
+    path = config_path(ctx.config_option)
     changed = False
     try:
-        # A change saved while this runs fires no new start of the .path unit (its service is still active):
-        # read the configuration again after applying, until it is the one the drop-in follows.
-        for _ in range(SETTLE_ROUNDS):
-            wanted = timer_dropin(ctx.config())
-            if write_dropin(wanted):
+        for _ in range(MAX_ROUNDS):
+            seen = file_identity(path)
+            if write_dropin(timer_dropin(ctx.config())):
                 apply_to_systemd()
                 changed = True
-            if timer_dropin(ctx.config()) == wanted:
+            if not _changes_within(path, seen, settle):
                 break
     except UnitsError as exc:
         fail(exc, as_json)
     emit({"dropin": str(DROPIN), "changed": changed}, as_json,
          lambda d: f"{d['dropin']}: written; {TIMER} follows it" if d["changed"] else f"{d['dropin']}: unchanged")
+
+
+def _changes_within(path: Path, seen: tuple[int, ...] | None, seconds: float) -> bool:
+    """True as soon as the file differs from `seen`, checking for `seconds` (at least once)."""
+    deadline = time.monotonic() + seconds
+    while file_identity(path) == seen:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True

@@ -611,6 +611,18 @@ def test_the_auto_update_timer_follows_the_configuration(installed: Harness, gh:
     h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
     h.wait_for(lambda: unit_state(h, "ActiveState", AUTO_TIMER) == "inactive", 60, "the timer to stop")
     assert is_enabled(h, AUTO_TIMER) == "enabled"
+
+    # two saves in quick succession: the second lands while the service of the first runs (and the .path unit
+    # is blind); the timer ends up following the last one
+    sync, exited = "dunebugger-sync-timers.service", "ExecMainExitTimestampMonotonic"
+    before = int(unit_state(h, exited, sync))
+    h.write_file(CONFIG, yaml.safe_dump(config, sort_keys=False))
+    h.wait_for(lambda: unit_state(h, "ActiveState", sync) == "activating", 60, "the sync service to run")
+    h.write_file(CONFIG, yaml.safe_dump(INSIDE.config(gh.url), sort_keys=False))
+    h.wait_for(lambda: unit_state(h, "ActiveState", sync) == "inactive" and int(unit_state(h, exited, sync)) > before
+               and "ConditionPathExists=!/" in h.path(AUTO_DROPIN).read_text(), 60,
+               "the drop-in to follow the last save")
+    assert unit_state(h, "ActiveState", AUTO_TIMER) == "inactive"
     # no Python ran for it: the service was never started
     assert unit_state(h, "ExecMainStartTimestampMonotonic", "dunebugger-auto-update.service") == "0"
 

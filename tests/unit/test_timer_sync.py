@@ -44,3 +44,31 @@ def test_the_dropin_is_written_only_when_it_changes(tmp_path: Path) -> None:
     assert not write_dropin("one\n", path)
     assert write_dropin("two\n", path)
     assert path.read_text() == "two\n"
+
+
+@pytest.mark.parametrize("save", ["rename-over", "in-place", "removed"])
+def test_a_save_during_the_settle_time_is_seen(tmp_path: Path, save: str) -> None:
+    import threading
+
+    from dunebugger_units.timer_sync import _changes_within, file_identity
+
+    path = tmp_path / "updater.yaml"
+    path.write_text("components: {}\n")
+    seen = file_identity(path)
+    assert not _changes_within(path, seen, 0.2)  # still: the watch ends after the settle time
+
+    def saving() -> None:
+        if save == "rename-over":
+            (tmp_path / "new").write_text("components: {}\n")  # the same size and text, another inode
+            (tmp_path / "new").rename(path)
+        elif save == "in-place":
+            with path.open("a") as f:
+                f.write("policy: {}\n")
+        else:
+            path.unlink()
+
+    timer = threading.Timer(0.3, saving)
+    timer.start()
+    assert _changes_within(path, seen, 10)
+    timer.join()
+    assert file_identity(path) != seen
