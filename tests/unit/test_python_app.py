@@ -14,9 +14,9 @@ from dunebugger_units.errors import ConfigError
 from dunebugger_units.github import Asset, Release
 from dunebugger_units.kinds import kind_of
 from dunebugger_units.kinds.base import UpdateContext
-from dunebugger_units.kinds.python_app import (
+from dunebugger_units.kinds.python_app import PythonAppKind
+from dunebugger_units.kinds.python_app_checks import (
     CorePlan,
-    PythonAppKind,
     asset_name,
     check_asset,
     check_disk,
