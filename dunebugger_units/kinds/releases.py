@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from .venv import BACKUP_DEADLINE, stream_as_owner
 # short (a kill, a stop, a power cut): it is never counted by retention and the next run, the rollback and
 # the recovery remove it.
 STAGING_MARK = ".dunebugger-staging"
+LINK_TRIES = 5
 BACKUP_NAME = re.compile(r"^\d{8}_\d{6}\.tar\.gz$")
 
 
@@ -193,13 +195,38 @@ def make_backup(running: Path, backup: Path, owner: tuple[int, int]) -> Path:
 
 
 def point_install_dir(install_dir: Path, release: Path, sync: bool = True) -> None:
-    """Atomically make install_dir a (relative) symlink to release: a temp link renamed over it."""
-    tmp = install_dir.with_name(f".{install_dir.name}.link-tmp")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(os.path.relpath(release, install_dir.parent))
-    os.replace(tmp, install_dir)
+    """Atomically make install_dir a (relative) symlink to release: a temp link renamed over it.
+
+    The temp link's name is random and never taken over: the owner of the install dir's parent can write
+    there, and a name they could guess would let them make the switch fail.
+    """
+    target = os.path.relpath(release, install_dir.parent)
+    _remove_stale_links(install_dir)
+    for _ in range(LINK_TRIES):
+        tmp = install_dir.with_name(f".{install_dir.name}.link-{secrets.token_hex(8)}")
+        try:
+            tmp.symlink_to(target)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise UnitsError(f"could not make a temporary link beside {install_dir}: every name tried exists")
+    try:
+        os.replace(tmp, install_dir)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if sync:
         fsync_dir(install_dir.parent)
+
+
+def _remove_stale_links(install_dir: Path) -> None:
+    """Temp links a power cut left between their making and their rename (links only, never followed)."""
+    stale = re.compile(rf"^\.{re.escape(install_dir.name)}\.link-[0-9a-f]{{16}}$")
+    with contextlib.suppress(OSError), os.scandir(install_dir.parent) as entries:
+        for entry in entries:
+            if stale.match(entry.name) and entry.is_symlink():
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def remove_tree(path: Path) -> None:

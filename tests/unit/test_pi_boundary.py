@@ -12,7 +12,7 @@ from dunebugger_units.config import ComponentConfig, parse_config
 from dunebugger_units.errors import ConfigError, UnitsError
 from dunebugger_units.files import read_nofollow, read_with_stat, replace_in_place
 from dunebugger_units.kinds.owner import choose_owner
-from dunebugger_units.kinds.releases import recorded_paths
+from dunebugger_units.kinds.releases import point_install_dir, recorded_paths
 from dunebugger_units.kinds.venv import why_failed
 
 
@@ -129,3 +129,22 @@ def test_why_a_child_failed(lines: list[str], why: str) -> None:
 def test_a_record_from_before_the_switch_names_no_release(tmp_path: Path) -> None:
     install_dir, previous, new_dir = recorded_paths(core(tmp_path), tmp_path, {})
     assert (install_dir, previous, new_dir) == (tmp_path / "core", Path(), None)
+
+
+def test_the_switch_link_cannot_be_blocked_by_a_guessed_name(tmp_path: Path) -> None:
+    # the owner of the install dir's parent plants a dir where a predictable temp name would have been (an
+    # unlink fails on it); a temp link a power cut left is there too
+    (tmp_path / "releases/1.0.0").mkdir(parents=True)
+    (tmp_path / "releases/2.0.0").mkdir()
+    install_dir = tmp_path / "dunebugger"
+    install_dir.symlink_to("releases/1.0.0")
+    (tmp_path / ".dunebugger.link-tmp").mkdir()
+    stale = tmp_path / ".dunebugger.link-0123456789abcdef"
+    stale.symlink_to("releases/1.0.0")
+
+    point_install_dir(install_dir, tmp_path / "releases/2.0.0")
+
+    assert os.readlink(install_dir) == "releases/2.0.0"
+    assert not stale.is_symlink()  # the power cut's leftover is gone
+    assert (tmp_path / ".dunebugger.link-tmp").is_dir()  # what is not ours is left alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dunebugger.link-tmp", "dunebugger", "releases"]
