@@ -1,6 +1,8 @@
-"""The check as a person runs it: an unprivileged user (nobody) in a child process. Run as root, `check`
-starts dunebugger-check.service instead (root never parses GitHub's answer), which needs a real systemd:
-tests/system/test_check_unit.py proves that side."""
+"""Fixtures of the integration tier: a device laid out in a dir others may enter, the check as a person runs it
+(an unprivileged user, nobody, in a child process), and the update panel's browser, page server and remote.
+
+Run as root, `check` starts dunebugger-check.service instead (root never parses GitHub's answer), which needs a
+real systemd: tests/system/test_check_unit.py proves that side."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kits.devicekit import Device
+from kits.webkit import PanelServer, Remote, chromium
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -55,3 +59,42 @@ def check_as_user(device: Device) -> CheckRun:
         return out.returncode, out.stdout, out.stderr
 
     return run
+
+
+# ---- the update panel in a real headless Chromium (test_web_panel_loopback.py, test_web_panel_dropin.py) ----
+
+
+@pytest.fixture
+def remote() -> Iterator[Remote]:
+    """The remote's side of the panel's WebSocket, played by the test."""
+    remote = Remote()
+    try:
+        yield remote
+    finally:
+        remote.fake.stop()
+
+
+@pytest.fixture
+def server(remote: Remote) -> Iterator[PanelServer]:
+    server = PanelServer(remote.fake.connect).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture
+def driver(browser: Any) -> Iterator[Any]:
+    """One Chromium for a module, in Rome's time zone; each test loads the page afresh and leaves the viewport
+    and the media emulation as it found them."""
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Europe/Rome"})
+    yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    browser.get("about:blank")

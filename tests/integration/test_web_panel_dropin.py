@@ -7,48 +7,13 @@ The same through the real stack (a real update, a real rollback) is tests/system
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kits.webkit import Page, PanelServer, Remote, chromium, components, reply
+from kits.webkit import Page, PanelServer, Remote, components, reply
 
 WINDOW = "2026-12-07T02:00:00+00:00"  # 03:00 in Rome, where the browser is told it is
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    remote = Remote()
-    try:
-        yield remote
-    finally:
-        remote.fake.stop()
-
-
-@pytest.fixture
-def server(remote: Remote) -> Iterator[PanelServer]:
-    server = PanelServer(remote.fake.connect).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
-
-
-@pytest.fixture
-def driver(browser: Any) -> Iterator[Any]:
-    """One Chromium for the module, in Rome's time zone; each test loads the page afresh and leaves the media
-    emulation as it found it."""
-    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Europe/Rome"})
-    yield browser
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
-    browser.get("about:blank")
 
 
 def open_panel(driver: Any, server: PanelServer, query: str = "") -> Page:

@@ -8,11 +8,9 @@ The real stack (browser -> remote stand-in -> D-Bus -> units -> containers) is t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from kits.webkit import Page, PanelServer, Remote, chromium, components, reply
+from kits.webkit import Page, PanelServer, Remote, components, reply
 
 HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 
@@ -30,38 +28,6 @@ HOSTILE = """# Release 1.2.0 <script>window.__pwned = 'heading'</script>
 <iframe src="javascript:window.__pwned='iframe'"></iframe>
 ```
 """
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    remote = Remote()
-    try:
-        yield remote
-    finally:
-        remote.fake.stop()
-
-
-@pytest.fixture
-def server(remote: Remote) -> Iterator[PanelServer]:
-    server = PanelServer(remote.fake.connect).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
-
-
-@pytest.fixture
-def driver(browser: Any) -> Iterator[Any]:
-    """One Chromium for the module; each test loads the page afresh (and leaves the viewport as it found it)."""
-    yield browser
-    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    browser.get("about:blank")
 
 
 def open_panel(driver: Any, server: PanelServer) -> Page:
