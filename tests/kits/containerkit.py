@@ -113,6 +113,11 @@ def build_images(h: Harness, root: Path) -> None:
     images_once(h, "busybox-images", build)
 
 
+def running_image(h: Harness, component: str) -> str:
+    """The image the component's container runs, as docker names it."""
+    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
+
+
 def wait_health(h: Harness, component: str, version: str, timeout: float = 30) -> None:
     url = f"http://127.0.0.1:{PORTS[component]}/health"
 

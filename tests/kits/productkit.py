@@ -23,6 +23,7 @@ from kits.harness import Harness
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "units"
+SHOW_LOCK = "/run/dunebugger/updates.lock"
 VENV = Path("/usr/local/lib/dunebugger-units/venv")
 CONFIG = "/etc/dunebugger/updater.yaml"
 
@@ -108,3 +109,16 @@ def history(h: Harness, action: str | None = None) -> list[dict[str, Any]]:
     first."""
     rows: list[dict[str, Any]] = json.loads(h.run(["dunebugger-units", "history", "--json", "-n", "1000"]).stdout)
     return [r for r in rows if action is None or r["action"] == action]
+
+
+def take_show_lock(h: Harness) -> int:
+    """A show: a real unit holding a real flock on the show lock (the README's one line). Returns its PID."""
+    h.run(["mkdir", "-p", "/run/dunebugger"])
+    h.run(["systemd-run", "--unit=dunebugger-show", "--collect", "flock", SHOW_LOCK, "sleep", "600"])
+
+    def holder() -> int:
+        pid = int(h.systemctl("show", "-P", "MainPID", "dunebugger-show.service").stdout.strip() or 0)
+        held = h.run(["flock", "--nonblock", SHOW_LOCK, "true"], check=False).returncode != 0
+        return pid if pid and held else 0
+
+    return h.wait_for(holder, 30, "the show to hold the show lock")

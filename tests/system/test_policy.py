@@ -11,14 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kits.containerkit import publish, ref, updater_config, wait_health
+from kits.containerkit import publish, ref, running_image, updater_config, wait_health
 from kits.harness import Harness
-from kits.productkit import history, write_config
+from kits.productkit import SHOW_LOCK, history, take_show_lock, write_config
 from kits.standin import GithubStandin
 
 from dunebugger_units import journal
 
-SHOW_LOCK = "/run/dunebugger/updates.lock"
 ALWAYS_OPEN = {"start": "*-*-* *:00:00 UTC", "length": "1h"}  # a window that starts every hour, for an hour
 AUTO = "dunebugger-auto-update.service"
 
@@ -65,21 +64,8 @@ def run_auto(h: Harness) -> None:
     h.systemctl("start", AUTO, check=False, timeout=300)
 
 
-def running_image(h: Harness, component: str) -> str:
-    return str(json.loads(h.docker("container", "inspect", f"dunebugger-{component}").stdout)[0]["Config"]["Image"])
 
 
-def take_show_lock(h: Harness) -> int:
-    """A show: a real unit holding a real flock on the show lock (the README's one line). Returns its PID."""
-    h.run(["mkdir", "-p", "/run/dunebugger"])
-    h.run(["systemd-run", "--unit=dunebugger-show", "--collect", "flock", SHOW_LOCK, "sleep", "600"])
-
-    def holder() -> int:
-        pid = int(h.systemctl("show", "-P", "MainPID", "dunebugger-show.service").stdout.strip() or 0)
-        held = h.run(["flock", "--nonblock", SHOW_LOCK, "true"], check=False).returncode != 0
-        return pid if pid and held else 0
-
-    return h.wait_for(holder, 30, "the show to hold the show lock")
 
 
 # ---- the unattended path ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 import pytest
-from kits.containerkit import publish, ref, updater_config, wait_health
+from kits.containerkit import publish, ref, running_image, updater_config, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
 from kits.productkit import history, write_config
@@ -42,8 +42,6 @@ def remote(product: Harness) -> Harness:
     return product
 
 
-def running_image(h: Harness, component: str) -> str:
-    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
 
 
 def test_check_over_websocket(remote: Harness) -> None:

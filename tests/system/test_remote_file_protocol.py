@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from kits import corekit, crashkit
-from kits.containerkit import IMAGES, PORTS, publish, ref, wait_health
+from kits.containerkit import IMAGES, PORTS, publish, ref, running_image, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.productkit import REPO, history, install_product
@@ -149,8 +149,6 @@ def wait_started(h: Harness, version: str, timeout: float = 120) -> None:
                f"the remote stand-in {version} to start")
 
 
-def running_image(h: Harness, component: str) -> str:
-    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
 
 
 def left_in(h: Harness, sub: str) -> list[str]:

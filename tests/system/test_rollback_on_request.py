@@ -9,7 +9,7 @@ import json
 import subprocess
 
 import pytest
-from kits.containerkit import COMPOSE, publish, ref, wait_health
+from kits.containerkit import COMPOSE, publish, ref, running_image, wait_health
 from kits.corekit import DEVICE_SETTINGS, INSTALL_DIR, owners, publish_all, wait_healthy
 from kits.devicekit import Device
 from kits.harness import Harness
@@ -21,8 +21,6 @@ def rollback(h: Harness, component: str) -> subprocess.CompletedProcess[str]:
     return h.run(["dunebugger-units", "rollback", component, "--json"], check=False, timeout=240)
 
 
-def image_of(h: Harness, component: str) -> str:
-    return json.loads(h.docker("container", "inspect", f"dunebugger-{component}").stdout)[0]["Config"]["Image"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.containers
@@ -44,7 +42,7 @@ def test_container_rollback_on_request_returns_to_the_previous_image(product: Ha
     assert result["message"] == "Rollback requested, rolled back to v1.0.0"
     assert (result["from_version"], result["to_version"]) == ("1.2.0", "1.0.0")
     assert device.compose_file.read_text() == COMPOSE
-    assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
     wait_health(h, "scheduler", "1.0.0", timeout=10)
     status = json.loads(h.run(["dunebugger-units", "status", "--json"]).stdout)["components"]["scheduler"]
     assert (status["current"], status["update_available"]) == ("1.0.0", True)
@@ -55,7 +53,7 @@ def test_container_rollback_on_request_returns_to_the_previous_image(product: Ha
         "rolling back scheduler: there is no previous version to return to (no update of scheduler has "
         "succeeded since the last rollback)")
     assert h.systemctl("show", "-P", "Result", "dunebugger-rollback@scheduler.service").stdout.strip() == "success"
-    assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
 
 
 @pytest.mark.containers

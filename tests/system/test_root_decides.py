@@ -14,16 +14,15 @@ from typing import Any
 
 import pytest
 from kits import corekit
-from kits.containerkit import publish, ref, wait_health
+from kits.containerkit import publish, ref, running_image, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import history
+from kits.productkit import history, take_show_lock
 from kits.standin import GithubStandin
 
 STATE = "/var/lib/dunebugger-units"
 CACHE = f"{STATE}/check/check.json"
 CHECK_USER = "dunebugger-units"
-SHOW_LOCK = "/run/dunebugger/updates.lock"
 
 
 def tamper_cache(h: Harness, component: str, **record: Any) -> None:
@@ -34,8 +33,6 @@ def tamper_cache(h: Harness, component: str, **record: Any) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def image_of(h: Harness, component: str) -> str:
-    return str(json.loads(h.docker("container", "inspect", f"dunebugger-{component}").stdout)[0]["Config"]["Image"])
 
 
 def start(h: Harness, *units: str) -> None:
@@ -44,17 +41,6 @@ def start(h: Harness, *units: str) -> None:
         h.wait_until_inactive(unit, timeout=240)
 
 
-def take_show_lock(h: Harness) -> int:
-    """A show: a real unit holding a real flock on the show lock. Returns its PID."""
-    h.run(["mkdir", "-p", "/run/dunebugger"])
-    h.run(["systemd-run", "--unit=dunebugger-show", "--collect", "flock", SHOW_LOCK, "sleep", "600"])
-
-    def holder() -> int:
-        pid = int(h.systemctl("show", "-P", "MainPID", "dunebugger-show.service").stdout.strip() or 0)
-        held = h.run(["flock", "--nonblock", SHOW_LOCK, "true"], check=False).returncode != 0
-        return pid if pid and held else 0
-
-    return h.wait_for(holder, 30, "the show to hold the show lock")
 
 
 # ---- the check's cache cannot steer root ----------------------------------------------------------------------
@@ -99,7 +85,7 @@ def test_the_cache_cannot_steer_remote_first(product: Harness, gh: GithubStandin
     tamper_cache(h, "remote", latest="9.9.9", update_available=True)
     h.systemctl("start", "dunebugger-update@scheduler.service", timeout=240)
     assert history(h)[0]["message"] == "Updated scheduler to 1.2.0", history(h)[0]
-    assert image_of(h, "scheduler") == ref("scheduler", "1.2.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
 
     # the other way: remote has an update on GitHub, the cache says it has none
     publish(gh, "remote", "1.2.0")
@@ -110,7 +96,7 @@ def test_the_cache_cannot_steer_remote_first(product: Harness, gh: GithubStandin
     refused = history(h)[0]
     assert refused["status"] == "refused", refused
     assert "Cannot update scheduler before remote" in refused["message"] and "1.2.0" in refused["message"]
-    assert image_of(h, "scheduler") == ref("scheduler", "1.2.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.2.0")
 
 
 # ---- a refusal never costs another request its turn --------------------------------------------------------
@@ -139,13 +125,13 @@ def test_scheduler_and_remote_together_remote_always_runs(product: Harness, gh: 
         scheduler_answers.add(scheduler["message"])
         # back to 1.0.0 for the next round (a rollback on request)
         h.run(["dunebugger-units", "rollback", "remote"], timeout=240)
-        assert image_of(h, "remote") == ref("remote", "1.0.0")
+        assert running_image(h, "remote") == ref("remote", "1.0.0")
     assert missed == []
     first = ("pre-update check failed: remote first: Cannot update scheduler before remote: remote has an update "
              "available (1.0.0 -> 1.2.0); update remote first (rule: policy.remote_first: available)")
     # scheduler, refused by the rule; or, had it looked after remote's compose edit, by remote's running update
     assert first in scheduler_answers and scheduler_answers <= {first, "update of remote in progress"}
-    assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
 
 
 # ---- a rollback on request respects the show ---------------------------------------------------------------
@@ -182,7 +168,7 @@ def test_a_rollback_on_request_respects_the_show(product: Harness, gh: GithubSta
     forced = h.run(["dunebugger-units", "rollback", "scheduler", "--force", "--json"], check=False, timeout=240)
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert json.loads(forced.stdout)["status"] == "rolled-back"
-    assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
     assert not h.path(f"{STATE}/requests/scheduler.rollback.json").exists()  # the force was for one run
 
     # the automatic rollback after a failed update always runs, show or not
@@ -192,7 +178,7 @@ def test_a_rollback_on_request_respects_the_show(product: Harness, gh: GithubSta
     h.wait_for(lambda: history(h, "rollback") and history(h, "rollback")[0]["to_version"] == "1.0.0"
                and history(h, "rollback")[0]["from_version"] == "1.3.0", 240, "the automatic rollback")
     assert history(h, "rollback")[0]["status"] == "rolled-back", history(h, "rollback")[0]
-    assert image_of(h, "scheduler") == ref("scheduler", "1.0.0")
+    assert running_image(h, "scheduler") == ref("scheduler", "1.0.0")
 
 
 # ---- a compose file the check cannot read ------------------------------------------------------------------

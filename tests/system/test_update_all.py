@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from kits import corekit
-from kits.containerkit import PORTS, publish, ref, wait_health
+from kits.containerkit import PORTS, publish, ref, running_image, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
 from kits.productkit import history, install_product
@@ -41,8 +41,6 @@ def device_of_three(booted: Harness, gh: GithubStandin, device: Device) -> Harne
     return booted
 
 
-def running_image(h: Harness, component: str) -> str:
-    return str(json.loads(h.docker("container", "inspect", f"dunebugger-{component}").stdout)[0]["Config"]["Image"])
 
 
 @pytest.mark.releases.with_args(releases("1.2.0"))

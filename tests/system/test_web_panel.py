@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.containerkit import publish, ref, wait_health
+from kits.containerkit import publish, ref, running_image, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
 from kits.remotekit import PORT, start_remote_standin
@@ -56,8 +56,6 @@ def page(product: Harness) -> Iterator[Page]:
         server.stop()
 
 
-def running_image(h: Harness, component: str) -> str:
-    return h.docker("inspect", "--format", "{{.Config.Image}}", f"dunebugger-{component}").stdout.strip()
 
 
 def run_in_browser(page: Page, component: str, action: str, timeout: float = 240) -> dict[str, str]:
