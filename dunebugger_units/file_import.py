@@ -19,7 +19,7 @@ import click
 
 from . import render, state
 from .cli_context import config_option, json_option, require_root
-from .errors import UnitsError
+from .errors import Refused, UnitsError
 from .fromfile import discard, request_of, stage, staged_from_request
 
 if TYPE_CHECKING:
@@ -130,10 +130,10 @@ def import_dir(config: Config, directory: Path, *, dry_run: bool, force: bool,
     try:
         names = [entry.name for entry in os.scandir(directory) if not entry.name.startswith(".")]
     except OSError as exc:
-        raise UnitsError(f"importing from {directory}: {exc.strerror}") from None
+        raise Refused(f"importing from {directory}: {exc.strerror}") from None
     plan = plan_import([config.component(n) for n in update_order(config.components)], names)
     if all(file is None for _, file in plan):
-        raise UnitsError(f"importing from {directory}: no release file of any component in it (named like "
+        raise Refused(f"importing from {directory}: no release file of any component in it (named like "
                          "dunebugger-1.3.0.tar.gz or scheduler-1.3.0.tar)")
     outcome = AllResult(action=Action.DRY_RUN if dry_run else Action.UPDATE)
     for name, file in plan:

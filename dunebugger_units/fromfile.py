@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from .errors import UnitsError
+from .errors import Refused
 from .files import fsync_dir
 from .signatures import SIGNATURE, SUMS
 from .state import root_dir
@@ -76,7 +76,7 @@ def file_version(component: ComponentConfig, name: str) -> str:
     version = version_from_name(component, name)
     if version is None:
         expected = file_pattern(component).format(version="<version>")
-        raise UnitsError(f"installing {component.name} from {name}: the name gives no version (expected "
+        raise Refused(f"installing {component.name} from {name}: the name gives no version (expected "
                          f"{expected})")
     return version
 
@@ -89,7 +89,7 @@ def plan_import(components: Iterable[ComponentConfig], names: Iterable[str]) -> 
     for component in components:
         found = [name for name in listed if version_from_name(component, name) is not None]
         if len(found) > 1:
-            raise UnitsError(f"importing {component.name}: more than one release file ({', '.join(found)}); "
+            raise Refused(f"importing {component.name}: more than one release file ({', '.join(found)}); "
                              "leave only the one to install")
         plan.append((component.name, found[0] if found else None))
     return plan
@@ -111,7 +111,7 @@ def stage(config: Config, component: ComponentConfig, given: Path) -> Staged:
     try:
         dir_fd = os.open(source.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise UnitsError(f"reading {source.parent}: {exc.strerror}") from None
+        raise Refused(f"reading {source.parent}: {exc.strerror}") from None
     try:
         copy_file(dir_fd, source, into, config.update.max_download_bytes, required=True)
         for extra in (f"{source.name}.sha256", SUMS, SIGNATURE):
@@ -128,14 +128,14 @@ def copy_file(dir_fd: int, source: Path, into: Path, cap: int, *, required: bool
         fd = os.open(source.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except FileNotFoundError:
         if required:
-            raise UnitsError(f"reading {source}: no such file") from None
+            raise Refused(f"reading {source}: no such file") from None
         return
     except OSError as exc:
         why = "it is a symbolic link, refused" if exc.errno == errno.ELOOP else exc.strerror
-        raise UnitsError(f"reading {source}: {why}") from None
+        raise Refused(f"reading {source}: {why}") from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnitsError(f"reading {source}: not a regular file, refused")
+            raise Refused(f"reading {source}: not a regular file, refused")
         _copy_capped(handle, source, into / source.name, cap)
 
 
@@ -149,14 +149,14 @@ def _copy_capped(handle: BinaryIO, source: Path, dest: Path, cap: int) -> None:
             while chunk := handle.read(CHUNK):
                 done += len(chunk)
                 if done > cap:
-                    raise UnitsError(f"copying {source}: over the {cap}-byte cap (update.max_download_bytes)")
+                    raise Refused(f"copying {source}: over the {cap}-byte cap (update.max_download_bytes)")
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
     except OSError as exc:  # the disk filled, say: one line, nothing kept
         tmp.unlink(missing_ok=True)
-        raise UnitsError(f"copying {source} to {dest}: {exc.strerror or exc}") from None
+        raise Refused(f"copying {source} to {dest}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -184,7 +184,7 @@ def staged_from_request(config: Config, component: ComponentConfig, request: dic
     name, version, source = request.get("file"), request.get("version"), request.get("source")
     if not (isinstance(name, str) and isinstance(source, str) and name == os.path.basename(name)
             and name not in ("", ".", "..") and version_from_name(component, name) == version):
-        raise UnitsError(f"installing {component.name} from a file: the request names {str(name)[:80]!r}, "
+        raise Refused(f"installing {component.name} from a file: the request names {str(name)[:80]!r}, "
                          "not a release file")
     return Staged(component.name, str(version), imports_dir(Path(config.state_dir), component.name) / name,
                   source)

@@ -10,7 +10,7 @@ import pytest
 
 from dunebugger_units.config import parse_config
 from dunebugger_units.download import ChecksumError
-from dunebugger_units.errors import UnitsError
+from dunebugger_units.errors import Refused, UnitsError
 from dunebugger_units.fromfile import plan_import, version_from_name
 from dunebugger_units.kinds.file_checks import checksums_beside, judge_saved_image, saved_images
 from dunebugger_units.signatures import SignatureError, SignedSums
@@ -68,7 +68,7 @@ def test_import_plans_one_file_per_component_in_the_order_given(names: list[str]
 
 
 def test_import_refuses_two_versions_of_one_component() -> None:
-    with pytest.raises(UnitsError, match=r"importing scheduler: more than one release file \(scheduler-1.2.0.tar, "
+    with pytest.raises(Refused, match=r"importing scheduler: more than one release file \(scheduler-1.2.0.tar, "
                                          r"scheduler-1.3.0.tar\)"):
         plan_import([CONFIG.component(n) for n in ORDER], ["scheduler-1.3.0.tar", "scheduler-1.2.0.tar"])
 
