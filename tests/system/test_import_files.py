@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from kits.containerkit import COMPOSE, ref, wait_health
+from kits.containerkit import COMPOSE, ref, updater_config, wait_health
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import history
+from kits.productkit import history, write_config
+from kits.signkit import make_signer, sha256sums
 from kits.standin import GithubStandin
 
 MEDIA = "/var/media"  # /var is the harness's own (an overlay); /srv would be the host's
+KEYRING = "/etc/dunebugger/trusted.gpg"
 
 pytestmark = [pytest.mark.containers]
 
@@ -103,3 +106,38 @@ def test_import_installs_remote_scheduler_core_in_order_and_stops_at_the_first_f
     assert (failed["status"], failed["source"]) == ("failed", f"file:{usb}/scheduler-1.3.0.tar")
     assert not [r for r in history(h) if r["component"] == "core"]
     assert gh.seen == []
+
+
+def test_with_trusted_keys_a_docker_save_is_loaded_only_when_the_signed_sums_list_it(
+        product: Harness, gh: GithubStandin, device: Device, tmp_path: Path) -> None:
+    h = product
+    signer = make_signer(tmp_path / "signer")
+    try:
+        h.write_file(KEYRING, signer.keyring.read_bytes())
+        write_config(h, {**updater_config(gh.url), "trusted_keys": KEYRING})
+        gh.seen.clear()
+        path = saved(h, ref("scheduler", "1.2.0"), f"{MEDIA}/usb/scheduler-1.2.0.tar")
+        release = b"# release marco-svitol/dunebugger-scheduler v1.2.0\n"
+        for listed, why in (({"scheduler-1.3.0.tar": b"another archive"},
+                             "scheduler-1.2.0.tar is not listed in the signed SHA256SUMS"),
+                            ({"scheduler-1.2.0.tar": b"another archive"},
+                             "from the signed SHA256SUMS")):
+            sums = release + sha256sums(listed)
+            h.write_file(f"{MEDIA}/usb/SHA256SUMS", sums)
+            h.write_file(f"{MEDIA}/usb/SHA256SUMS.gpg", signer.sign(sums))
+            code, body = run_json(h, "update", "scheduler", "--from", path)
+            assert (code, body["status"]) == (75, "refused"), body
+            assert why in body["message"], body["message"]
+            assert not is_local(h, ref("scheduler", "1.2.0")) and device.compose_file.read_text() == COMPOSE
+
+        sums = release + sha256sums({"scheduler-1.2.0.tar": h.path(path).read_bytes()})
+        h.write_file(f"{MEDIA}/usb/SHA256SUMS", sums)
+        h.write_file(f"{MEDIA}/usb/SHA256SUMS.gpg", signer.sign(sums))
+        code, body = run_json(h, "update", "scheduler", "--from", path)
+        assert (code, body["status"]) == (0, "updated"), body
+        [file_check] = [c for c in body["checks"] if c["name"] == "file"]
+        assert file_check["detail"] == f"{path}: scheduler-1.2.0.tar.sha256 and the signed SHA256SUMS verified"
+        wait_health(h, "scheduler", "1.2.0")
+        assert gh.seen == []
+    finally:
+        signer.stop()
