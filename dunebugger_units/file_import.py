@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from . import render, state
+from . import render
 from .cli_context import config_option, json_option, require_root
 from .errors import Refused, UnitsError
-from .fromfile import discard, request_of, stage, staged_from_request
 
 if TYPE_CHECKING:
     from .cli_context import Context
@@ -34,7 +33,9 @@ def install_staged(config: Config, staged: Staged, *, dry_run: bool, force: bool
                    on_progress: Callable[[str], None] | None = None) -> UpdateResult:
     """Hand the staged file to the update unit and follow it; then take the request back (a unit that joined
     a run already going never read it) and remove the copy. Not when following stopped: the unit reads them."""
+    from . import state
     from .follow import StoppedFollowing, follow_unit, update_unit
+    from .fromfile import discard, request_of
     from .results import Action
 
     state_dir, name = Path(config.state_dir), staged.component
@@ -59,7 +60,9 @@ def install_staged(config: Config, staged: Staged, *, dry_run: bool, force: bool
 def take_staged(config: Config, component: str, *, dry_run: bool, as_json: bool) -> Staged | None:
     """In the update unit: the staged file root's request names, or None without one. A request that does
     not hold up ends the run with its reason: it never falls back to a download."""
+    from . import state
     from .config import COMPONENT_NAME
+    from .fromfile import staged_from_request
 
     known = config.components.get(component)
     if known is None or not COMPONENT_NAME.match(component):
@@ -75,6 +78,7 @@ def update_from(ctx: Context, component: str | None, given: str, other_target: b
                 force: bool, as_json: bool) -> NoReturn:
     """`update COMPONENT --from FILE`; `other_target`: --all or --version was given too."""
     from .cli import follow_and_exit, known_component
+    from .fromfile import stage
     from .results import Action
 
     if component is None or other_target:
@@ -150,6 +154,7 @@ def import_dir(config: Config, directory: Path, *, dry_run: bool, force: bool,
 def _install_one(config: Config, name: str, file: Path, dry_run: bool, force: bool,  # noqa: PLR0913, PLR0917  # one component of import_dir
                  on_progress: Callable[[str], None] | None) -> UpdateResult:
     from .follow import not_run
+    from .fromfile import stage
     from .results import Action, Status
 
     try:
