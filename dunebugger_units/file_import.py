@@ -83,6 +83,8 @@ def update_from(ctx: Context, component: str | None, given: str, other_target: b
 
     if component is None or other_target:
         raise click.UsageError("--from takes one COMPONENT, without --all or --version (the file names its version)")
+    if force and dry_run:
+        raise click.UsageError("--force and --dry-run together are not supported")
     require_root(f"update --from copies {given} into root's staging area", as_json)
     config = ctx.config_or_exit(as_json)
     known_component(config, component)

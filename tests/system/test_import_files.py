@@ -90,6 +90,15 @@ def test_import_installs_remote_scheduler_core_in_order_and_stops_at_the_first_f
     h.write_file(f"{usb}/notes.txt", "what is on this stick\n")
     gh.seen.clear()
 
+    # a dry run of each file changes nothing and does not stop: the core file has no checksum beside it
+    code, body = run_json(h, "import", usb, "--dry-run")
+    assert code == 75, body
+    got = [(r["component"], r["status"], r.get("source")) for r in body["components"]]
+    assert got == [("remote", "dry-run", f"file:{usb}/remote-1.2.0.tar"),
+                   ("scheduler", "dry-run", f"file:{usb}/scheduler-1.3.0.tar"),
+                   ("core", "refused", f"file:{usb}/dunebugger-1.2.0.tar.gz")], body
+    assert not is_local(h, ref("remote", "1.2.0")) and device.compose_file.read_text() == COMPOSE
+
     code, body = run_json(h, "import", usb)
     assert code == 1, body
     got = [(r["component"], r["action"], r["status"]) for r in body["components"]]
@@ -104,7 +113,7 @@ def test_import_installs_remote_scheduler_core_in_order_and_stops_at_the_first_f
     wait_health(h, "scheduler", "1.0.0")
     failed = next(r for r in history(h, "update") if r["component"] == "scheduler")
     assert (failed["status"], failed["source"]) == ("failed", f"file:{usb}/scheduler-1.3.0.tar")
-    assert not [r for r in history(h) if r["component"] == "core"]
+    assert not [r for r in history(h, "update") if r["component"] == "core"]  # never started
     assert gh.seen == []
 
 
