@@ -1,6 +1,7 @@
 """What an update reads of its target release, as root and from GitHub itself (never the check's copy): the
 release, its signed checksums when `trusted_keys` is set, and its update manifest. Refused when any of them
-cannot be had; nothing here changes the device.
+cannot be had; nothing here changes the device. A release installed from a file is read from root's staged
+copy instead, with no GitHub call (`staged_target_release`, fromfile.py).
 """
 
 from __future__ import annotations
