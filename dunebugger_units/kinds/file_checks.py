@@ -2,7 +2,7 @@
 the rules of a download, and for a container the image its `docker save` carries. Nothing changes but the
 staging area (a file whose checksum does not match is removed from it).
 
-`checksums_beside`, `saved_images` and `judge_saved_image` are pure.
+`checksums_beside`, `saved_images`, `index_names` and `judge_saved_image` are pure.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .container_checks import ContainerFacts
 
 MAX_MANIFEST_JSON = 1024 * 1024
+IMAGE_NAME = "io.containerd.image.name"  # the annotation `docker load` names (tags) an image by
 
 
 def read_beside(staged: Staged, name: str) -> str | None:
@@ -96,6 +97,17 @@ def saved_images(manifest_json: bytes) -> list[list[str]]:
     return [[str(tag) for tag in (e.get("RepoTags") or [])] for e in entries]
 
 
+def index_names(index_json: bytes | None) -> list[str]:
+    """Pure: the image names an OCI index.json (a `docker save` of docker 25 and later) annotates: a load tags
+    each of them as well."""
+    try:
+        manifests = json.loads(index_json).get("manifests") if index_json else []
+    except (ValueError, AttributeError):
+        raise UnitsError("index.json is not a JSON object") from None
+    return [str(m["annotations"][IMAGE_NAME]) for m in manifests or []
+            if isinstance(m, dict) and isinstance(m.get("annotations"), dict) and IMAGE_NAME in m["annotations"]]
+
+
 def familiar(ref: str) -> str:
     """`docker.io/library/busybox:1` and `busybox:1` are one image (docker save writes the short form)."""
     for prefix in ("docker.io/library/", "docker.io/"):
@@ -104,29 +116,37 @@ def familiar(ref: str) -> str:
     return ref
 
 
-def judge_saved_image(images: list[list[str]], expected: str) -> str | None:
-    """Pure: None when the archive holds one image, tagged exactly `expected`; else why it is refused (a load
-    would then add or move tags nobody asked for)."""
+def judge_saved_image(images: list[list[str]], expected: str, names: list[str] | None = None) -> str | None:
+    """Pure: None when the archive holds one image, tagged exactly `expected` (in manifest.json and in the
+    names index.json annotates); else why it is refused (a load would add or move tags nobody asked for)."""
     if len(images) != 1:
         return f"it holds {len(images)} images, not one"
     tags = [familiar(tag) for tag in images[0]]
     if tags != [familiar(expected)]:
         return f"its image is tagged {', '.join(tags) or 'nothing'}, not {expected}"
+    if others := sorted({familiar(name) for name in names or []} - {familiar(expected)}):
+        return f"its index.json also names {', '.join(others)}"
     return None
 
 
-def read_saved_manifest(path: Path) -> bytes:
+def read_saved_index(path: Path) -> tuple[bytes, bytes | None]:
+    """The archive's manifest.json, and its index.json when it has one."""
     try:
         with tarfile.open(path, "r:") as tar:
-            member = tar.getmember("manifest.json")
-            handle = tar.extractfile(member) if member.isfile() and member.size <= MAX_MANIFEST_JSON else None
-            if handle is None:
-                raise UnitsError("its manifest.json is not a small regular file")
-            return handle.read()
-    except KeyError:
-        raise UnitsError("no manifest.json: not a docker save archive") from None
+            names = set(tar.getnames())
+            if "manifest.json" not in names:
+                raise UnitsError("no manifest.json: not a docker save archive")
+            return _small(tar, "manifest.json"), _small(tar, "index.json") if "index.json" in names else None
     except (tarfile.TarError, OSError) as exc:
         raise UnitsError(f"not a tar archive ({exc})") from None
+
+
+def _small(tar: tarfile.TarFile, name: str) -> bytes:
+    member = tar.getmember(name)
+    handle = tar.extractfile(member) if member.isfile() and member.size <= MAX_MANIFEST_JSON else None
+    if handle is None:
+        raise UnitsError(f"its {name} is not a small regular file")
+    return handle.read()
 
 
 def check_saved_image(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOutcome]:
@@ -139,7 +159,8 @@ def check_saved_image(ctx: UpdateContext, facts: ContainerFacts) -> list[CheckOu
         return [outcome, CheckOutcome("image file", False, f"{facts.image_from} is pinned by digest: a loaded "
                                                            "image has no registry digest to pin")]
     try:
-        why = judge_saved_image(saved_images(read_saved_manifest(path)), facts.image_to)
+        manifest, index = read_saved_index(path)
+        why = judge_saved_image(saved_images(manifest), facts.image_to, index_names(index))
     except UnitsError as exc:
         why = str(exc)
     if why is not None:

@@ -12,7 +12,7 @@ from dunebugger_units.config import parse_config
 from dunebugger_units.download import ChecksumError
 from dunebugger_units.errors import Refused, UnitsError
 from dunebugger_units.fromfile import plan_import, version_from_name
-from dunebugger_units.kinds.file_checks import checksums_beside, judge_saved_image, saved_images
+from dunebugger_units.kinds.file_checks import checksums_beside, index_names, judge_saved_image, saved_images
 from dunebugger_units.signatures import SignatureError, SignedSums
 
 CONFIG = parse_config({})
@@ -130,3 +130,16 @@ def test_the_tags_come_from_the_archives_manifest_json() -> None:
     assert saved_images(manifest) == [[REF]]
     with pytest.raises(UnitsError, match="not a list of images"):
         saved_images(b'{"RepoTags": []}')
+
+
+def test_a_name_index_json_gives_besides_the_target_is_refused() -> None:
+    index = json.dumps({"schemaVersion": 2, "manifests": [
+        {"digest": "sha256:aa", "annotations": {"io.containerd.image.name": REF,
+                                                "org.opencontainers.image.ref.name": "1.3.0"}},
+        {"digest": "sha256:bb", "annotations": {"io.containerd.image.name": "localhost:5000/dunebugger-remote:1.0.0"}},
+        {"digest": "sha256:cc"}]}).encode()
+    assert index_names(index) == [REF, "localhost:5000/dunebugger-remote:1.0.0"]
+    assert judge_saved_image([[REF]], REF, index_names(index)) == ("its index.json also names "
+                                                                   "localhost:5000/dunebugger-remote:1.0.0")
+    assert judge_saved_image([[REF]], REF, [REF]) is None
+    assert index_names(None) == []
