@@ -20,6 +20,7 @@ import click
 from . import journal, render
 from .cli_context import Context, Main, config_option, json_option, require_root
 from .errors import ExitCode, UnitsError
+from .file_import import import_releases, update_from
 from .timer_sync import sync_timers
 
 if TYPE_CHECKING:
@@ -224,19 +225,22 @@ def show_config(ctx: Context, check_file: str | None, as_json: bool) -> None:
               help="Every component with an update, one after another: remote, scheduler, then core.")
 @click.option("--version", "version", metavar="VERSION",
               help="Install this version (maybe older) instead of the latest: an explicit request.")
+@click.option("--from", "from_file", metavar="FILE", help="Install this release file (no network); root only.")
 @click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
 @click.option("--force", is_flag=True,
               help="Update a held component, or while a show runs (dunebugger-update-force@: a stronger right).")
 @json_option("Print the result as JSON.")
 @click.pass_obj
 def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
-    ctx: Context, component: str | None, every: bool, version: str | None, dry_run: bool, force: bool,
-    as_json: bool
+    ctx: Context, component: str | None, every: bool, version: str | None, from_file: str | None, dry_run: bool,
+    force: bool, as_json: bool
 ) -> None:
     """Start dunebugger-update@COMPONENT over D-Bus, show its progress and its result."""
     from .follow import request_update
     from .results import Action
 
+    if from_file is not None:
+        update_from(ctx, component, from_file, every or version is not None, dry_run, force, as_json)
     if every:
         update_every(ctx, component, version, dry_run=dry_run, force=force, as_json=as_json)
     if component is None:
@@ -352,14 +356,16 @@ def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click opt
     """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
     from . import state
     from .config import COMPONENT_NAME
+    from .file_import import take_staged
     from .phases.update import run_update
 
     journal.set_identifier("dunebugger-update")
     require_root(f"run-update changes {component}", as_json)
     config = ctx.config_or_exit(as_json)
+    staged = take_staged(config, component, dry_run=dry_run, as_json=as_json)
     if version is None and not dry_run and COMPONENT_NAME.match(component):
         version = state.take_request(Path(config.state_dir), component)
-    exit_with(run_update(config, component, version=version, dry_run=dry_run, force=force), as_json)
+    exit_with(run_update(config, component, version=version, dry_run=dry_run, force=force, staged=staged), as_json)
 
 
 @click.command("run-rollback", hidden=True)
@@ -435,6 +441,7 @@ main.add_command(run_rollback_command)
 main.add_command(recover)
 main.add_command(auto_update)
 main.add_command(sync_timers)
+main.add_command(import_releases)
 
 
 def run() -> None:  # pragma: no cover - console script shim

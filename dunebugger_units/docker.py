@@ -155,6 +155,10 @@ class Docker:
     def tag(self, source: str, target: str) -> None:
         self.run(["tag", source, target], f"tagging image {source} as {target}")
 
+    def load(self, archive: Path) -> None:
+        """`docker load` of a `docker save` archive (kinds/file_checks.py judged its image first)."""
+        self.run(["load", "--quiet", "--input", str(archive)], f"loading image file {archive.name}",
+                 timeout=PULL_TIMEOUT)
 
     def pull(self, ref: str, on_percent: Callable[[int], None] | None = None) -> None:
         """`docker pull`; with `on_percent`, its plain per-layer output becomes a percent as it comes."""

@@ -72,6 +72,8 @@ class UpdateResult:
     failed_invocation_id: str | None = None
     failed_service_result: str | None = None
     changed: bool = False
+    # where an update's release came from: "github", or "file:<path>" for one installed from a file
+    source: str | None = None
     checks: list[CheckOutcome] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)
 

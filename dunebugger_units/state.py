@@ -323,6 +323,20 @@ def take_forced_rollback(state_dir: Path, component: str) -> bool:
     return _take_request(state_dir, f"{component}.rollback.json").get("force") is True
 
 
+def write_file_request(state_dir: Path, component: str, data: dict[str, str], *, dry_run: bool) -> None:
+    """`update --from` and `import` (root): the release file root staged, for the update unit or its dry-run
+    twin (fromfile.py)."""
+    _write_request(state_dir, _file_request(component, dry_run), data)
+
+
+def take_file_request(state_dir: Path, component: str, *, dry_run: bool) -> dict[str, Any]:
+    return _take_request(state_dir, _file_request(component, dry_run))
+
+
+def _file_request(component: str, dry_run: bool) -> str:
+    return f"{component}.{'dry-run' if dry_run else 'update'}.file.json"
+
+
 def _write_request(state_dir: Path, name: str, data: dict[str, Any]) -> None:
     directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
     atomic_write(directory / name, json.dumps(data).encode(), mode=0o600)

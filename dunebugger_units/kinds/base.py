@@ -18,6 +18,7 @@ from ..results import CheckOutcome, first_failure
 
 if TYPE_CHECKING:
     from ..config import ComponentConfig, Config, KeySpec
+    from ..fromfile import Staged
     from ..github import Release
     from ..manifest import Manifest
     from ..signatures import SignedSums
@@ -43,6 +44,7 @@ class UpdateContext:
     progress: Callable[[str], None]  # names the phase reached: status text + journal
     stamp: str = ""  # YYYYmmdd_HHMMSS of this run, for backup names
     signed: SignedSums | None = None  # the release's verified SHA256SUMS, when `trusted_keys` is set
+    local: Staged | None = None  # installing from a file: root's staged copy, instead of a download
 
     @property
     def state_dir(self) -> str:

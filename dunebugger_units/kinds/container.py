@@ -51,6 +51,7 @@ from .container_checks import (
     service_of,
     written_file,
 )
+from .file_checks import check_saved_image
 
 __all__ = ["MB", "ContainerKind", "backup_name", "backups_to_remove", "disk_space_outcome", "images_to_prune",
            "judge_container", "judge_running_image"]
@@ -104,6 +105,7 @@ class ComposePlan:
     image_to: str  # the target by its tag; pinned to a digest once pulled when `pinned` or `digest`
     pinned: bool = False  # the compose entry names a digest: it stays pinned, to the new image's digest
     digest: str | None = None  # the digest the release's manifest pins: pulled by it, checked in RepoDigests
+    load: Path | None = None  # installing from a file: root's staged `docker save` archive, loaded, not pulled
 
 
 class ContainerKind:
@@ -124,8 +126,10 @@ class ContainerKind:
 
     def prepare(self, ctx: UpdateContext) -> Prepared:
         facts = ContainerFacts()
-        outcomes = run_checks(ctx, facts, (check_signed_pin, check_compose, check_permissions, check_docker,
-                                           check_container, check_disk_space))
+        # a file's own checksums (signed ones, with trusted_keys) stand for the digest a pull is pinned to
+        first = (check_compose, check_saved_image) if ctx.local is not None else (check_signed_pin, check_compose)
+        outcomes = run_checks(ctx, facts, (*first, check_permissions, check_docker, check_container,
+                                           check_disk_space))
         if first_failure(outcomes) is not None:
             return Prepared(outcomes)
         assert facts.target is not None and facts.identity is not None  # check_compose found them, for mypy
@@ -133,7 +137,7 @@ class ContainerKind:
                            service=service_of(ctx), before=facts.before,
                            after=facts.after, image_from=facts.image_from, image_to=facts.image_to,
                            pinned=compose.parse_image_ref(facts.image_from).digest is not None,
-                           digest=ctx.manifest.image_digest)
+                           digest=ctx.manifest.image_digest, load=ctx.local.file if ctx.local else None)
         return Prepared(outcomes, BoundPlan(plan, self.describe, self.apply))
 
     def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
@@ -144,11 +148,12 @@ class ContainerKind:
             "service": service,
             "image_from": plan.image_from,
             "image_to": plan.image_to,
-            "pull": _pull_ref(plan),
+            "pull": None if plan.load else _pull_ref(plan),
+            "load": str(plan.load) if plan.load else None,
             "pinned_to_digest": plan.pinned or plan.digest is not None,
             "backup": str(backup),
             "compose_diff": compose.unified_diff(plan.before.decode(), plan.after.decode(), str(path)),
-            "steps": [f"docker pull {_pull_ref(plan)}", f"back up {path} to {backup}",
+            "steps": [_fetch_step(plan), f"back up {path} to {backup}",
                       f"set {service}'s image to {plan.image_to} in {_describe_target(path)}",
                       f"docker compose -f {path} up -d {service}"],
         }
@@ -157,9 +162,10 @@ class ContainerKind:
 
     def apply(self, ctx: UpdateContext, plan: ComposePlan, txn: Transaction) -> None:
         docker = Docker(plan.path)
-        ctx.progress("pulling")
+        ctx.progress("loading" if plan.load else "pulling")
         # Not a change yet: the old container keeps running, and a failed pull leaves the device as it was.
-        image_to, after = _pull(docker, plan, every_tenth(ctx.progress, "pulling"))
+        image_to, after = (_load(docker, plan) if plan.load else
+                           _pull(docker, plan, every_tenth(ctx.progress, "pulling")))
         ctx.progress("backing up the compose file")
         owner = (plan.identity.st_uid, plan.identity.st_gid)
         backup = _write_backup(Path(ctx.config.backup_dir), ctx.stamp, plan.before, owner)
@@ -250,6 +256,20 @@ class ContainerKind:
         target = written_file(compose_path(ctx))
         for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
+
+
+def _fetch_step(plan: ComposePlan) -> str:
+    return f"docker load --input {plan.load}" if plan.load else f"docker pull {_pull_ref(plan)}"
+
+
+def _load(docker: Docker, plan: ComposePlan) -> tuple[str, bytes]:
+    """Load the staged archive (its one image, tagged image_to, was checked before): the compose file names
+    the target by its tag."""
+    assert plan.load is not None  # only called with a file, for mypy
+    docker.load(plan.load)
+    if docker.image_id(plan.image_to) is None:
+        raise UnitsError(f"loading {plan.load.name}: docker has no image {plan.image_to} afterwards")
+    return plan.image_to, plan.after
 
 
 def _pull_ref(plan: ComposePlan) -> str:

@@ -28,6 +28,7 @@ from ..progress import every_tenth
 from ..results import CheckOutcome
 from ..state import root_dir
 from .base import Found, UpdateContext
+from .file_checks import check_staged_file
 from .releases import Layout, existing_ancestor, migrated_dir, read_layout
 
 MB = 1024 * 1024
@@ -98,6 +99,8 @@ def check_disk(ctx: UpdateContext, layout: Layout) -> CheckOutcome:
 
 
 def check_download(ctx: UpdateContext, asset: Asset) -> Found[Path]:
+    if ctx.local is not None:
+        return check_staged_file(ctx)
     try:
         archive, verified_by = download_asset(ctx, asset)
     except (ChecksumError, DownloadError) as exc:

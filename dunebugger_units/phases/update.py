@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import journal, state, transaction
 from ..config import ComponentConfig, Config
@@ -22,30 +22,36 @@ from ..rules.preflight import RemoteFacts, choose_target, common_checks, prerele
 from ..transaction import Step, TxnStatus
 from .endings import kept
 from .run import Run, error_line, execute, now_iso, trace_if_bug
-from .target_release import gather_target_release
+from .target_release import gather_target_release, staged_target_release
+
+if TYPE_CHECKING:
+    from ..fromfile import Staged
 
 
-def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False,
-               force: bool = False) -> UpdateResult:
+def run_update(config: Config, name: str, *, version: str | None = None, dry_run: bool = False,  # noqa: PLR0913  # every way an update is asked for
+               force: bool = False, staged: Staged | None = None) -> UpdateResult:
     """The whole update of one component; always returns a recorded result (its exit code is its own).
-    `force` (dunebugger-update-force@) overrides a hold and the show lock."""
+    `force` (dunebugger-update-force@) overrides a hold and the show lock; `staged`, a release file root
+    staged (fromfile.py), is installed instead of a download, with no GitHub call."""
     action = Action.DRY_RUN if dry_run else Action.UPDATE
 
     def gate(component: ComponentConfig, result: UpdateResult) -> None:
         if not dry_run:
             refuse_by_policy(config, component.name, force)
-        refuse_unless_remote_first(config, component.name, result)
+        if staged is None:  # the remote-first rule asks GitHub; a file is installed on a device offline
+            refuse_unless_remote_first(config, component.name, result)
 
-    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run), gate)
+    return execute(config, name, action, lambda run: _update(run, version, dry_run=dry_run, staged=staged), gate)
 
 
-def _update(run: Run, version: str | None, *, dry_run: bool) -> None:
+def _update(run: Run, version: str | None, *, dry_run: bool, staged: Staged | None = None) -> None:
+    run.result.source = f"file:{staged.source}" if staged is not None else "github"
     refuse_if_unfinished(run)
     if not dry_run:
         # what an earlier run cut short (a half-staged release, a download) goes first
         run.kind.cleanup(run.unversioned_context())
     try:
-        ctx, prepared = prepare(run, version)
+        ctx, prepared = prepare(run, version, staged)
     except OSError as exc:  # e.g. the disk filled while downloading: nothing the device runs was changed
         raise Refused(f"pre-update checks of {run.component.name}: {error_line(exc)}") from None
     result, plan = run.result, prepared.plan
@@ -112,19 +118,20 @@ def gather_remote(config: Config, *, look_up: bool) -> RemoteFacts | None:
     return RemoteFacts(installed.version, installed.why, lookup.release.version if lookup.release else None)
 
 
-def prepare(run: Run, requested: str | None) -> tuple[UpdateContext, Prepared]:
+def prepare(run: Run, requested: str | None, staged: Staged | None = None) -> tuple[UpdateContext, Prepared]:
     """Gather and decide: everything up to and including the pre-checks, with nothing changed."""
     config, component = run.config, run.component
-    record = checked_record(config, component.name)
+    record = checked_record(config, component.name) if staged is None else {}
     current = read_current_version(config, component)
-    target = choose_target(component.name, record, current, requested)
-    found = gather_target_release(config, component, target)
+    target = choose_target(component.name, record, current, staged.version if staged else requested)
+    found = (staged_target_release(config, component, staged) if staged is not None
+             else gather_target_release(config, component, target))
     # the check's record names a version; whether it may be installed is root's to judge
     if why := prerelease_refusal(component.name, target.version, found.release.prerelease,
                                  config.github.include_prerelease, target.explicit):
         raise Refused(why)
     ctx = run.context(current, target.version, found.release, found.manifest)
-    ctx.signed = found.signed
+    ctx.signed, ctx.local = found.signed, staged
     common = common_checks(component, found.manifest, gather_remote(config, look_up=False),
                            os.access(run.state_dir, os.W_OK), run.bus_error)
     checks = [*common[:2], *run.result.checks, *common[2:]]  # the remote-first outcome, decided before the lock

@@ -22,7 +22,7 @@ INTERNAL = {"run-update", "run-rollback", "recover", "auto-update", "sync-timers
 # every verb, with the arguments it needs to reach its configuration
 VERBS = {"check": (), "status": (), "history": (), "list": ("core",), "config": (), "update": ("core",),
          "rollback": ("core",), "hold": ("core",), "unhold": ("core",), "run-update": ("core",),
-         "run-rollback": ("core",), "recover": (), "auto-update": (), "sync-timers": ()}
+         "run-rollback": ("core",), "recover": (), "auto-update": (), "sync-timers": (), "import": ("/media/usb",)}
 
 
 def cli(*args: str) -> tuple[int, str, str]:
