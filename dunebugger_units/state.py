@@ -20,7 +20,8 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -337,9 +338,29 @@ def _file_request(component: str, dry_run: bool) -> str:
     return f"{component}.{'dry-run' if dry_run else 'update'}.file.json"
 
 
+# A request is for the run its writer starts right after writing it. One a killed CLI left behind must not
+# steer a later run (an unattended update would install the file or version a person once asked for), so a
+# request names the boot and the time since boot (neither jumps when NTP sets a Pi's clock) and expires.
+REQUEST_MAX_AGE = 600.0
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def request_is_current(data: Mapping[str, Any], boot_id: str, now: float, max_age: float = REQUEST_MAX_AGE) -> bool:
+    """Pure: written in this boot, at most max_age seconds ago (by the time since boot)."""
+    written = data.get("written_boottime")
+    return (data.get("boot_id") == boot_id and isinstance(written, (int, float))
+            and 0 <= now - written <= max_age)
+
+
+def _this_boot() -> tuple[str, float]:
+    return BOOT_ID.read_text().strip(), time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
 def _write_request(state_dir: Path, name: str, data: dict[str, Any]) -> None:
     directory = root_dir(root_dir(state_dir) / REQUESTS_DIR, mode=0o700)
-    atomic_write(directory / name, json.dumps(data).encode(), mode=0o600)
+    boot_id, now = _this_boot()
+    stamped = {**data, "boot_id": boot_id, "written_boottime": now}
+    atomic_write(directory / name, json.dumps(stamped).encode(), mode=0o600)
 
 
 def _take_request(state_dir: Path, name: str) -> dict[str, Any]:
@@ -354,4 +375,6 @@ def _take_request(state_dir: Path, name: str) -> dict[str, Any]:
     except (OSError, ValueError, StateError):
         data = {}
     path.unlink(missing_ok=True)
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict) or not request_is_current(data, *_this_boot()):
+        return {}  # left behind by a writer that never started its run: not for this one
+    return {k: v for k, v in data.items() if k not in {"boot_id", "written_boottime"}}

@@ -127,6 +127,23 @@ def test_explicit_version_request_is_consumed_once(config_file: Path, device: De
     assert state.take_request(device.state_dir, "scheduler") is None
 
 
+@pytest.mark.parametrize("stale", [
+    pytest.param({"boot_id": "another-boot"}, id="written-in-another-boot"),
+    pytest.param({"written_boottime": 1.0}, id="written-long-ago-in-this-boot"),
+    pytest.param({"boot_id": None, "written_boottime": None}, id="unstamped"),
+])
+def test_a_request_left_behind_steers_no_later_run(device: Device, stale: dict[str, object]) -> None:
+    """A CLI killed between writing its request and starting its run leaves the request: a later run (an
+    unattended update, the remote's) must not install what that person once asked for."""
+    state.write_request(device.state_dir, "scheduler", "0.9.0")
+    path = device.state_dir / state.REQUESTS_DIR / "scheduler.json"
+    data = json.loads(path.read_text())
+    assert {"version", "boot_id", "written_boottime"} <= set(data)
+    path.write_text(json.dumps(data | stale))
+    assert state.take_request(device.state_dir, "scheduler") is None
+    assert not path.exists()  # and it is gone, not kept for yet another run
+
+
 def test_status_and_check_say_an_update_is_unresolved(config_file: Path, device: Device,
                                                       check_as_user: CheckRun) -> None:
     check_as_user(config_file)
