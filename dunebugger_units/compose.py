@@ -309,8 +309,12 @@ def image_source(text: str, service: str) -> ImageSource:
 
 
 def service_image(text: str, service: str) -> str:
-    """The image of `service` in the compose text, as written (an interpolated one with its `${...}`)."""
-    return image_source(text, service).value
+    """The image of `service` in the compose text, as written (an interpolated one with its `${...}`). A plain
+    file is read without ruamel (compose_light.py), with the same answer."""
+    from .compose_light import plain_service_image
+
+    quick = plain_service_image(text, service)
+    return quick if quick is not None else image_source(text, service).value
 
 
 def set_service_image(text: str, service: str, image: str) -> str:
