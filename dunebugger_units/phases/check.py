@@ -204,7 +204,7 @@ def _each(work: Callable[[ComponentConfig], CheckFacts], components: Sequence[Co
     def run(index: int) -> None:
         try:
             done[index] = work(components[index])
-        except BaseException as exc:  # noqa: BLE001  # raised again below, on the caller's thread
+        except BaseException as exc:  # raised again below, on the caller's thread
             done[index] = exc
 
     size = max(1, workers or len(components))
@@ -217,7 +217,7 @@ def _each(work: Callable[[ComponentConfig], CheckFacts], components: Sequence[Co
     for outcome in done:
         if isinstance(outcome, BaseException):
             raise outcome
-    return [outcome for outcome in done if outcome is not None]
+    return [outcome for outcome in done if isinstance(outcome, CheckFacts)]
 
 
 def _holds(state_dir: Path, warnings: list[str]) -> dict[str, Any]:

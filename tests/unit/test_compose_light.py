@@ -32,8 +32,10 @@ ODD = {
     "key-without-colon": "services:\n  scheduler\n  remote:\n    image: x\n",
     "tab-in-indentation": "services:\n  scheduler:\n\timage: x\n",
     "unclosed-quote": 'services:\n  scheduler:\n    image: "x\n',
-    "later-document-wins": "services:\n  scheduler:\n    image: x:1.0.0\n---\nservices:\n  scheduler:\n    image: x:2.0.0\n",
-    "later-document-no-image": "services:\n  scheduler:\n    image: x:1.0.0\n---\nservices:\n  scheduler:\n    restart: no\n",
+    "later-document-wins": "services:\n  scheduler:\n    image: x:1.0.0\n---\n"
+                           "services:\n  scheduler:\n    image: x:2.0.0\n",
+    "later-document-no-image": "services:\n  scheduler:\n    image: x:1.0.0\n---\n"
+                               "services:\n  scheduler:\n    restart: no\n",
     "multi-line-plain": "services:\n  scheduler:\n    image: x:1.0.0\n      y\n",
 }
 CASES = [pytest.param(case.text.decode(), service, id=f"{name}-{service}")
@@ -45,7 +47,7 @@ CASES += [pytest.param(text, service, id=f"{name}-{service}") for name, text in 
 def ruamel_read(text: str, service: str) -> str | Exception:
     try:
         return compose.image_source(text, service).value
-    except Exception as exc:  # noqa: BLE001  # whatever it raises, service_image must raise too
+    except Exception as exc:  # whatever it raises, service_image must raise too
         return exc
 
 
