@@ -194,9 +194,10 @@ def stopped_at(entries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None
     return next((e for e in entries if e.get("status") in STOPS), None)
 
 
-def entry(component: str, status: str, message: str, **more: Any) -> dict[str, Any]:
+def entry(component: str, status: str, message: str, to_version: str | None = None) -> dict[str, Any]:
+    """One component's entry of `all` (`to_version`: the version it was updated, or tried, to)."""
     return {"component": component, "status": status, "success": status in INFO_STATUSES, "message": message,
-            **more}
+            "to_version": to_version}
 
 
 def summary_of(entries: Sequence[Mapping[str, Any]]) -> str:
@@ -251,7 +252,7 @@ def _update_all(client: Client, request: Request) -> Iterator[dict[str, Any]]:
                                    + (f"; {', '.join(rest)} then wait for another update all" if rest else ""))
             result = yield from _follow(client, one)
             found = entry(name, str(result.get("status") or ("updated" if result.get("success") else "failed")),
-                          str(result.get("message", "")), to_version=result.get("to_version"))
+                          str(result.get("message", "")), result.get("to_version"))
         entries.append(found)
         # held, or not started after a failure: nothing went wrong with this one
         yield one.final(found["success"], found["message"],
