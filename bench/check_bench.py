@@ -4,8 +4,8 @@ Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/check_bench.py
 1. One check of 3 components against the loopback GitHub stand-in, concurrent vs sequential, in the same run,
    with 0 ms and 100 ms of added answer latency (GitHub is not on loopback). Requests and 304s are counted.
 2. The cold start of `dunebugger-units --help` and `dunebugger-units check` as an unprivileged user, against
-   `python -c pass` and the bare imports a check cannot do without in the same run, with the load average beside the figures (run it as root: it drops to
-   nobody for the commands).
+   `python -c pass` and the bare imports a check cannot do without in the same run, with the load average
+   beside the figures (run it as root: it drops to nobody for the commands).
 """
 
 from __future__ import annotations
