@@ -11,7 +11,6 @@ ends. The result is then parsed again and must equal the old document with only 
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from dataclasses import dataclass
@@ -375,5 +374,7 @@ def _differences(want: Any, got: Any, path: str) -> list[str]:
 
 def unified_diff(before: str, after: str, path: str) -> str:
     """The dry run's view of the edit."""
+    import difflib  # deferred: only a dry run shows it, and a person's check reads this module
+
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"{path} (now)", tofile=f"{path} (after update)"))

@@ -24,7 +24,7 @@ LIST_MODULES = ("import atexit, json, sys\n"
                 "run()\n")
 # what a check never needs: the update's and the remote's modules, the system bus, the compose editor
 NOT_FOR_CHECK = ("ruamel", "sdbus", "asyncio", "concurrent.futures", "logging", "requests", "urllib3", "hashlib",
-                 "tarfile", "gzip",
+                 "tarfile", "gzip", "difflib",
                  "dunebugger_units.systemd", "dunebugger_units.remote", "dunebugger_units.follow",
                  "dunebugger_units.phases.update", "dunebugger_units.phases.run")
 NOT_FOR_HELP = (*NOT_FOR_CHECK, "yaml", "http.client", "ssl", "dunebugger_units.kinds", "dunebugger_units.config",
