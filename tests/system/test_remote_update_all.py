@@ -81,3 +81,32 @@ def test_update_all_over_websocket_updates_scheduler_then_core(remote_of_three: 
     updates = list(reversed(history(h, "update")))
     assert [(u["component"], u["status"]) for u in updates] == [("scheduler", "updated"), ("core", "updated")]
     assert updates[0]["finished_at"] <= updates[1]["started_at"]
+
+
+def scheduler_breaks(gh: GithubStandin) -> None:
+    """scheduler 1.3.0 exits at start; core 1.2.0 is fine."""
+    publish(gh, "scheduler", "1.3.0")
+    corekit.publish_all(gh, ["1.2.0"])
+
+
+@pytest.mark.releases.with_args(scheduler_breaks)
+def test_update_all_over_websocket_stops_at_the_first_failure(remote_of_three: Harness) -> None:
+    h = remote_of_three
+    with frontend(h) as ws:
+        ws.send(json.dumps({"subject": "updater.check_updates", "connectionId": "check-1"}))
+        while receive(ws, 120)["subject"] != "update_check_result":
+            pass
+        replies = ask_all(ws, {"subject": "updater.perform_update", "body": {"component": "all"}})
+    results = [r["body"] for r in replies if r["subject"] == "update_result"]
+    *each, summary = results
+    assert [(e["component"], e["success"]) for e in each] == [("remote", True), ("scheduler", False),
+                                                              ("core", False)]
+    assert each[1]["message"] == "Post-update checks failed, rolled back to v1.0.0"
+    assert each[2]["message"] == "not started: scheduler did not update"
+    assert (summary["component"], summary["success"]) == ("all", False)
+    assert summary["summary"] == ("update all: nothing updated; scheduler rolled-back: Post-update checks failed, "
+                                  "rolled back to v1.0.0; not started: core")
+    # scheduler is back on what it ran; core was never started
+    wait_health(h, "scheduler", "1.0.0", timeout=30)
+    corekit.wait_healthy(h, "1.0.0")
+    assert h.systemctl("show", "-P", "InvocationID", "dunebugger-update@core.service").stdout.strip() == ""
