@@ -1,7 +1,9 @@
 """The one compose parser: reading a service's image, image references, the tag edit and the dry-run diff.
 
 `check`, `status` and the update all read the compose file through `read_compose_text` and `service_image`,
-so they cannot disagree. Everything but `read_compose_text` is pure: text in, text out.
+so they cannot disagree; `service_image` takes the answer of compose_light.py (PyYAML, no ruamel to import)
+where that reader is sure to agree, and reads with ruamel otherwise. Everything but `read_compose_text` is
+pure: text in, text out.
 
 The edit uses ruamel.yaml's round-trip parser, which records where each scalar sits in the text: the new
 scalar is written at exactly that spot, in the old one's quoting, and nothing else moves. Re-emitting the
