@@ -17,14 +17,17 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-import tarfile
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UnitsError
+
+if TYPE_CHECKING:
+    import tarfile
 
 CHUNK = 256 * 1024
 MAX_LINK_HOPS = 40  # as the kernel's own limit on links followed in one path
@@ -139,6 +142,8 @@ def _as_member(info: tarfile.TarInfo) -> Member:
 @contextmanager
 def _reading(path: Path) -> Iterator[tarfile.TarFile]:
     """Open for streaming; a truncated or corrupt archive becomes one ArchiveError line."""
+    import tarfile  # deferred: a person's check imports this module, never reads an archive (docs/performance.md)
+
     try:
         with tarfile.open(path, mode="r|*") as tar:
             yield tar
@@ -228,6 +233,8 @@ def chown_tree(top: Path, owner: tuple[int, int]) -> None:
 
 def _second_opinion(info: tarfile.TarInfo, dest: Path) -> None:
     """Python's own data filter, where the interpreter has it, against the links already on disk."""
+    import tarfile
+
     data_filter = getattr(tarfile, "data_filter", None)
     if data_filter is None:
         return

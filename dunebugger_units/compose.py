@@ -1,7 +1,9 @@
 """The one compose parser: reading a service's image, image references, the tag edit and the dry-run diff.
 
 `check`, `status` and the update all read the compose file through `read_compose_text` and `service_image`,
-so they cannot disagree. Everything but `read_compose_text` is pure: text in, text out.
+so they cannot disagree; `service_image` takes the answer of compose_light.py (PyYAML, no ruamel to import)
+where that reader is sure to agree, and reads with ruamel otherwise. Everything but `read_compose_text` is
+pure: text in, text out.
 
 The edit uses ruamel.yaml's round-trip parser, which records where each scalar sits in the text: the new
 scalar is written at exactly that spot, in the old one's quoting, and nothing else moves. Re-emitting the
@@ -11,7 +13,6 @@ ends. The result is then parsed again and must equal the old document with only 
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from dataclasses import dataclass
@@ -309,8 +310,12 @@ def image_source(text: str, service: str) -> ImageSource:
 
 
 def service_image(text: str, service: str) -> str:
-    """The image of `service` in the compose text, as written (an interpolated one with its `${...}`)."""
-    return image_source(text, service).value
+    """The image of `service` in the compose text, as written (an interpolated one with its `${...}`). A plain
+    file is read without ruamel (compose_light.py), with the same answer."""
+    from .compose_light import plain_service_image
+
+    quick = plain_service_image(text, service)
+    return quick if quick is not None else image_source(text, service).value
 
 
 def set_service_image(text: str, service: str, image: str) -> str:
@@ -371,5 +376,7 @@ def _differences(want: Any, got: Any, path: str) -> list[str]:
 
 def unified_diff(before: str, after: str, path: str) -> str:
     """The dry run's view of the edit."""
+    import difflib  # deferred: only a dry run shows it, and a person's check reads this module
+
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"{path} (now)", tofile=f"{path} (after update)"))

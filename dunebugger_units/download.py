@@ -12,7 +12,6 @@ whole file is verified); a 4xx stops at once. Only a verified file is renamed to
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -139,6 +138,8 @@ def fetch_bytes(url: str, max_bytes: int, timeout: float, redirect_hosts: tuple[
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib  # deferred: a person's check imports this module, never hashes (docs/performance.md)
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1024 * 1024):

@@ -16,7 +16,6 @@ fetches.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import tempfile
@@ -100,6 +99,8 @@ def manifest_coverage(signed: SignedSums, manifest: bytes | None) -> str | None:
         return None if listed is None else f"the signed {SUMS} lists {MANIFEST}, but the release has none"
     if listed is None:
         return f"{MANIFEST} is not listed in the signed {SUMS}"
+    import hashlib  # deferred: a person's check imports this module, never hashes (docs/performance.md)
+
     if hashlib.sha256(manifest).hexdigest() != listed:
         return f"{MANIFEST} does not match its SHA-256 in the signed {SUMS}"
     return None

@@ -8,10 +8,13 @@ is never accepted: the children would run as root, and a release could then run 
 from __future__ import annotations
 
 import pwd
+from typing import TYPE_CHECKING
 
-from ..config import ComponentConfig
 from ..errors import UnitsError
-from ..systemd import Systemd
+
+if TYPE_CHECKING:
+    from ..config import ComponentConfig
+    from ..systemd import Systemd  # a type only: sdbus and asyncio stay out of a person's check
 
 
 def choose_owner(component: str, configured: str | None, service_user: str) -> str:

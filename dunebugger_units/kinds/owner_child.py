@@ -14,11 +14,9 @@ library; the backup goes to its standard output, for root to write.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import shutil
 import sys
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -116,6 +114,9 @@ def copy_venv(old_venv: Path, new_venv: Path, site_rel: str) -> None:
 
 def write_backup(running: Path, out: BinaryIO) -> None:
     """A .tar.gz of the running release without its venv (a restore rebuilds it), streamed to `out`."""
+
+    import gzip
+    import tarfile  # deferred: a person's check imports this module, never writes a backup (docs/performance.md)
 
     def skip_venv(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None if info.name == ".venv" or info.name.startswith(".venv/") else info

@@ -5,8 +5,8 @@ gather (device + GitHub, concurrently) -> decide (pure: the new record) -> act (
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,9 +169,7 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     cache_dir = Path(config.check_cache_dir)
     stored, warnings = _load_stored(cache_dir, now)
     client = GithubClient(config.github, read_token(config.github.token_file))
-    with ThreadPoolExecutor(max_workers=workers or max(1, len(components))) as pool:
-        futures = [pool.submit(gather_facts, client, config, c, stored.get(c.name, {}), now) for c in components]
-        all_facts = [f.result() for f in futures]
+    all_facts = _each(lambda c: gather_facts(client, config, c, stored.get(c.name, {}), now), components, workers)
     records = {facts.component: decide_record(facts, now) for facts in all_facts}
     held = _holds(Path(config.state_dir), warnings)
     waits_until = next_window(config.policy.maintenance_window, now)
@@ -194,6 +192,32 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
     report = CheckReport(components=records, warnings=tuple(warnings))
     report_to_journal(report)
     return report
+
+
+def _each(work: Callable[[ComponentConfig], CheckFacts], components: Sequence[ComponentConfig],
+          workers: int | None) -> list[CheckFacts]:
+    """`work` of each component, `workers` at a time (all at once by default), in the components' order; the
+    first one's exception is raised. Plain threads: concurrent.futures imports logging, which a person's
+    check would pay for at every start (docs/performance.md)."""
+    done: list[CheckFacts | BaseException | None] = [None] * len(components)
+
+    def run(index: int) -> None:
+        try:
+            done[index] = work(components[index])
+        except BaseException as exc:  # raised again below, on the caller's thread
+            done[index] = exc
+
+    size = max(1, workers or len(components))
+    for first in range(0, len(components), size):
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(first, min(first + size, len(components)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [outcome for outcome in done if isinstance(outcome, CheckFacts)]
 
 
 def _holds(state_dir: Path, warnings: list[str]) -> dict[str, Any]:
