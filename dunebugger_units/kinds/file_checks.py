@@ -8,7 +8,6 @@ staging area (a file whose checksum does not match is removed from it).
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,8 @@ from ..signatures import SIGNATURE, SUMS, SignatureError, SignedSums, parse_sums
 from .base import Found, UpdateContext
 
 if TYPE_CHECKING:
+    import tarfile
+
     from ..fromfile import Staged
     from .container_checks import ContainerFacts
 
@@ -131,6 +132,8 @@ def judge_saved_image(images: list[list[str]], expected: str, names: list[str] |
 
 def read_saved_index(path: Path) -> tuple[bytes, bytes | None]:
     """The archive's manifest.json, and its index.json when it has one."""
+    import tarfile  # deferred: a person's check imports the kinds, never reads an archive (docs/performance.md)
+
     try:
         with tarfile.open(path, "r:") as tar:
             names = set(tar.getnames())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -203,7 +202,7 @@ def point_install_dir(install_dir: Path, release: Path, sync: bool = True) -> No
     target = os.path.relpath(release, install_dir.parent)
     _remove_stale_links(install_dir)
     for _ in range(LINK_TRIES):
-        tmp = install_dir.with_name(f".{install_dir.name}.link-{secrets.token_hex(8)}")
+        tmp = install_dir.with_name(f".{install_dir.name}.link-{os.urandom(8).hex()}")
         try:
             tmp.symlink_to(target)
             break
