@@ -340,20 +340,28 @@ def _file_request(component: str, dry_run: bool) -> str:
 
 # A request is for the run its writer starts right after writing it. One a killed CLI left behind must not
 # steer a later run (an unattended update would install the file or version a person once asked for), so a
-# request names the boot and the time since boot (neither jumps when NTP sets a Pi's clock) and expires.
+# request carries the time since boot (it does not jump when NTP sets a Pi's clock) and expires, and the boot's
+# id where the writer may read it (a unit with ProcSubset=pid may not): a request from another boot is stale.
 REQUEST_MAX_AGE = 600.0
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-def request_is_current(data: Mapping[str, Any], boot_id: str, now: float, max_age: float = REQUEST_MAX_AGE) -> bool:
-    """Pure: written in this boot, at most max_age seconds ago (by the time since boot)."""
-    written = data.get("written_boottime")
-    return (data.get("boot_id") == boot_id and isinstance(written, (int, float))
-            and 0 <= now - written <= max_age)
+def request_is_current(data: Mapping[str, Any], boot_id: str | None, now: float,
+                       max_age: float = REQUEST_MAX_AGE) -> bool:
+    """Pure: written at most max_age seconds ago by the time since boot, and in this boot when both sides know
+    its id."""
+    written, written_in = data.get("written_boottime"), data.get("boot_id")
+    if not isinstance(written, (int, float)) or isinstance(written, bool) or not 0 <= now - written <= max_age:
+        return False
+    return written_in is None or boot_id is None or written_in == boot_id
 
 
-def _this_boot() -> tuple[str, float]:
-    return BOOT_ID.read_text().strip(), time.clock_gettime(time.CLOCK_BOOTTIME)
+def _this_boot() -> tuple[str | None, float]:
+    try:
+        boot_id: str | None = BOOT_ID.read_text().strip()
+    except OSError:
+        boot_id = None
+    return boot_id, time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
 def _write_request(state_dir: Path, name: str, data: dict[str, Any]) -> None:
