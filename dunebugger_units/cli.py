@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import journal, render
-from .cli_context import Context, Main, config_option, json_option, require_root
+from .cli_context import Context, Main, config_option, json_option, known_component, require_root
 from .errors import ExitCode, UnitsError
 from .file_import import import_releases, update_from
 from .timer_sync import sync_timers
+from .unit_commands import UNIT_COMMANDS
 
 if TYPE_CHECKING:
     from .config import Config
@@ -43,13 +44,6 @@ def _print_version(ctx: click.Context) -> None:
         ctx.exit()
 
 
-def known_component(config: Config, component: str) -> None:
-    """For a person's command, a name that is not a component is a usage error (exit 2), not a refusal."""
-    if component not in config.components:
-        raise click.BadParameter(f"{component!r} is not a component (known: {', '.join(config.components)})",
-                                 param_hint="COMPONENT")
-
-
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     """`--since` as the UTC time the results are compared with; "yesterday" and "today" are midnight UTC."""
     if value is None:
@@ -66,28 +60,10 @@ def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def exit_with(result: UpdateResult, as_json: bool, asked: Action | None = None) -> NoReturn:
-    """Print a result (of this process, or of a followed unit) and exit with its code for what was asked."""
-    render.emit(result.to_dict(), as_json, render.render_result)
-    sys.exit(int(result.exit_code(asked)))
-
-
 def follow_and_exit(start: Callable[[Callable[[str], None]], UpdateResult], as_json: bool,
                     asked: Action) -> NoReturn:
     """Show a followed unit's progress as it comes (stderr with --json), then its result."""
-    from .follow import StoppedFollowing
-
-    view = render.ProgressView(as_json)
-    try:
-        result = start(view.show)
-    except StoppedFollowing as stop:
-        view.end()
-        render.stopped_following(stop.unit)
-    except UnitsError as exc:
-        view.end()
-        render.fail(exc, as_json)
-    view.end()
-    exit_with(result, as_json, asked)
+    render.exit_with(render.followed(start, as_json), as_json, asked)
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -261,21 +237,13 @@ def update(  # noqa: PLR0913, PLR0917  # one parameter per click option
 def update_every(ctx: Context, component: str | None, version: str | None, *, dry_run: bool, force: bool,  # noqa: PLR0913  # the options of update
                  as_json: bool) -> NoReturn:
     """`update --all`: each component's result as it comes, then the summary as the last line."""
-    from .follow import StoppedFollowing, update_all
+    from .follow import update_all
 
     if component is not None or version is not None:
         raise click.UsageError("--all takes no COMPONENT and no --version")
     config = ctx.config_or_exit(as_json)
-    view = render.ProgressView(as_json)
-    try:
-        outcome = update_all(config, dry_run=dry_run, force=force, on_progress=view.show)
-    except StoppedFollowing as stop:
-        view.end()
-        render.stopped_following(stop.unit)
-    except UnitsError as exc:
-        view.end()
-        render.fail(exc, as_json)
-    view.end()
+    outcome = render.followed(lambda show: update_all(config, dry_run=dry_run, force=force, on_progress=show),
+                              as_json)
     render.emit(outcome.to_dict(), as_json, render.render_all)
     sys.exit(int(outcome.exit_code()))
 
@@ -341,92 +309,6 @@ def unhold(ctx: Context, component: str, as_json: bool) -> None:
 
 # ---- internal: what the units run ---------------------------------------------------------------------------
 
-@click.command("run-update", hidden=True)
-@config_option
-@click.argument("component")
-@click.option("--version", "version", metavar="VERSION",
-              help="Install this version (maybe older) instead of the latest.")
-@click.option("--dry-run", is_flag=True, help="Run every check and show the plan; change nothing.")
-@click.option("--force", is_flag=True, help="Update even if held or while a show holds the show lock.")
-@json_option("Print the result as JSON.")
-@click.pass_obj
-def run_update_command(  # noqa: PLR0913, PLR0917  # one parameter per click option
-    ctx: Context, component: str, version: str | None, dry_run: bool, force: bool, as_json: bool
-) -> None:
-    """Update COMPONENT in this process (what dunebugger-update@COMPONENT.service runs)."""
-    from . import state
-    from .config import COMPONENT_NAME
-    from .file_import import take_staged
-    from .phases.update import run_update
-
-    journal.set_identifier("dunebugger-update")
-    require_root(f"run-update changes {component}", as_json)
-    config = ctx.config_or_exit(as_json)
-    staged = take_staged(config, component, dry_run=dry_run, as_json=as_json)
-    if version is None and not dry_run and COMPONENT_NAME.match(component):
-        version = state.take_request(Path(config.state_dir), component)
-    exit_with(run_update(config, component, version=version, dry_run=dry_run, force=force, staged=staged), as_json)
-
-
-@click.command("run-rollback", hidden=True)
-@config_option
-@click.argument("component")
-@click.option("--force", is_flag=True, help="Roll back on request even if held or while a show holds the show lock.")
-@json_option("Print the result as JSON.")
-@click.pass_obj
-def run_rollback_command(ctx: Context, component: str, force: bool, as_json: bool) -> None:
-    """Roll COMPONENT back in this process (what dunebugger-rollback@COMPONENT.service runs)."""
-    from . import state
-    from .config import COMPONENT_NAME
-    from .phases.rollback import run_rollback
-
-    journal.set_identifier("dunebugger-rollback")
-    require_root(f"run-rollback changes {component}", as_json)
-    config = ctx.config_or_exit(as_json)
-    if COMPONENT_NAME.match(component):
-        force = state.take_forced_rollback(Path(config.state_dir), component) or force
-    exit_with(run_rollback(config, component, force=force), as_json)
-
-
-@click.command(hidden=True)
-@config_option
-@json_option("Print the result as JSON.")
-@click.pass_obj
-def recover(ctx: Context, as_json: bool) -> None:
-    """Finish or roll back an update that was interrupted (what dunebugger-recover.service runs at boot)."""
-    from .phases.recover import run_recovery
-
-    journal.set_identifier("dunebugger-recover")
-    require_root("recover changes the device", as_json)
-    try:
-        result = run_recovery(ctx.config())
-    except UnitsError as exc:
-        render.fail(exc, as_json)
-    if result is None:
-        render.emit({"status": "none", "message": "no interrupted update"}, as_json, render.render_recovery_none)
-        return
-    exit_with(result, as_json)
-
-
-@click.command("auto-update", hidden=True)
-@config_option
-@json_option("Print each component's decision as JSON.")
-@click.pass_obj
-def auto_update(ctx: Context, as_json: bool) -> None:
-    """Unattended updates of the components with policy auto (what dunebugger-auto-update.service runs)."""
-    from .phases.auto import run_auto
-
-    journal.set_identifier("dunebugger-auto-update")
-    require_root("auto-update changes the device", as_json)
-    try:
-        report = run_auto(ctx.config())
-    except UnitsError as exc:
-        render.fail(exc, as_json)
-    render.emit(report.to_dict(), as_json, render.render_auto)
-    if report.failed:
-        sys.exit(int(ExitCode.UPDATE_FAILED))
-
-
 main.add_command(check)
 main.add_command(status)
 main.add_command(history)
@@ -436,10 +318,8 @@ main.add_command(update)
 main.add_command(rollback)
 main.add_command(hold)
 main.add_command(unhold)
-main.add_command(run_update_command)
-main.add_command(run_rollback_command)
-main.add_command(recover)
-main.add_command(auto_update)
+for command in UNIT_COMMANDS:
+    main.add_command(command)
 main.add_command(sync_timers)
 main.add_command(import_releases)
 

@@ -75,3 +75,10 @@ def require_root(what: str, as_json: bool) -> None:
     """Exit 77 (EX_NOPERM), naming what needs root and the fix, before anything is read or written."""
     if os.geteuid() != 0:
         render.fail(NeedsRoot(f"needs root: {what} (run it with sudo)"), as_json)
+
+
+def known_component(config: Config, component: str) -> None:
+    """For a person's command, a name that is not a component is a usage error (exit 2), not a refusal."""
+    if component not in config.components:
+        raise click.BadParameter(f"{component!r} is not a component (known: {', '.join(config.components)})",
+                                 param_hint="COMPONENT")

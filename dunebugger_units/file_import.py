@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import render
-from .cli_context import config_option, json_option, require_root
+from .cli_context import config_option, json_option, known_component, require_root
 from .errors import Refused, UnitsError
 
 if TYPE_CHECKING:
@@ -77,7 +77,6 @@ def take_staged(config: Config, component: str, *, dry_run: bool, as_json: bool)
 def update_from(ctx: Context, component: str | None, given: str, other_target: bool, dry_run: bool,  # noqa: PLR0913, PLR0917  # the options of update
                 force: bool, as_json: bool) -> NoReturn:
     """`update COMPONENT --from FILE`; `other_target`: --all or --version was given too."""
-    from .cli import follow_and_exit, known_component
     from .fromfile import stage
     from .results import Action
 
@@ -92,8 +91,9 @@ def update_from(ctx: Context, component: str | None, given: str, other_target: b
         staged = stage(config, config.component(component), Path(given))
     except UnitsError as exc:
         render.fail(exc, as_json)
-    follow_and_exit(lambda show: install_staged(config, staged, dry_run=dry_run, force=force, on_progress=show),
-                    as_json, Action.DRY_RUN if dry_run else Action.UPDATE)
+    result = render.followed(
+        lambda show: install_staged(config, staged, dry_run=dry_run, force=force, on_progress=show), as_json)
+    render.exit_with(result, as_json, Action.DRY_RUN if dry_run else Action.UPDATE)
 
 
 @click.command("import")
@@ -105,20 +105,10 @@ def update_from(ctx: Context, component: str | None, given: str, other_target: b
 @click.pass_obj
 def import_releases(ctx: Context, directory: str, dry_run: bool, force: bool, as_json: bool) -> None:
     """Install the release files in DIR (a USB stick): remote, scheduler, then core."""
-    from .follow import StoppedFollowing
-
     require_root(f"import copies the files of {directory} into root's staging area", as_json)
     config = ctx.config_or_exit(as_json)
-    view = render.ProgressView(as_json)
-    try:
-        outcome = import_dir(config, Path(directory), dry_run=dry_run, force=force, on_progress=view.show)
-    except StoppedFollowing as stop:
-        view.end()
-        render.stopped_following(stop.unit)
-    except UnitsError as exc:
-        view.end()
-        render.fail(exc, as_json)
-    view.end()
+    outcome = render.followed(
+        lambda show: import_dir(config, Path(directory), dry_run=dry_run, force=force, on_progress=show), as_json)
     data = {**outcome.to_dict(), "directory": str(Path(directory).absolute())}
     data["summary"] = "import: " + str(data["summary"]).removeprefix("update --all: ")
     render.emit(data, as_json, render.render_all)

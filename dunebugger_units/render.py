@@ -12,12 +12,17 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from .errors import UnitsError
 from .progress import PERCENT, percent_of
+
+if TYPE_CHECKING:
+    from .results import Action, UpdateResult
+
+T = TypeVar("T")
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped with Ctrl-C
 
@@ -193,3 +198,27 @@ class ProgressView:
         if self.drawn:
             click.echo("", err=self.err)
             self.drawn = False
+
+
+def followed(start: Callable[[Callable[[str], None]], T], as_json: bool) -> T:
+    """What `start` returns, showing the progress it reports as it comes (stderr with --json). A person who
+    stops following (Ctrl-C), or an error, ends the command with one line."""
+    from .follow import StoppedFollowing
+
+    view = ProgressView(as_json)
+    try:
+        outcome = start(view.show)
+    except StoppedFollowing as stop:
+        view.end()
+        stopped_following(stop.unit)
+    except UnitsError as exc:
+        view.end()
+        fail(exc, as_json)
+    view.end()
+    return outcome
+
+
+def exit_with(result: UpdateResult, as_json: bool, asked: Action | None = None) -> NoReturn:
+    """Print a result (of this process, or of a followed unit) and exit with its code for what was asked."""
+    emit(result.to_dict(), as_json, render_result)
+    sys.exit(int(result.exit_code(asked)))
