@@ -42,6 +42,7 @@ def run_update(config: Config, name: str, *, version: str | None = None, dry_run
 def _update(run: Run, version: str | None, *, dry_run: bool) -> None:
     refuse_if_unfinished(run)
     if not dry_run:
+        stop_preparation(run)
         # what an earlier run cut short (a half-staged release, a download) goes first
         run.kind.cleanup(run.unversioned_context())
     try:
@@ -62,6 +63,22 @@ def _update(run: Run, version: str | None, *, dry_run: bool) -> None:
                   journal.Priority.NOTICE, journal.UPDATE_STARTED, component=ctx.component.name, phase="apply",
                   from_version=ctx.from_version, to_version=ctx.to_version)
     apply_and_verify(run, ctx, plan)
+
+
+def stop_preparation(run: Run) -> None:
+    """A preparation ahead yields to an update: its unit is stopped, and has cleaned up, before the update
+    touches the release dirs (it never started an update, so waiting for it cannot deadlock)."""
+    from ..systemd import NoSuchUnit
+    from .prepare import PREPARE_UNIT
+
+    if run.systemd is None:
+        return
+    try:
+        run.systemd.require_done("stop", PREPARE_UNIT, run.config.update.job_timeout)
+    except NoSuchUnit:
+        return  # not installed: nothing prepares
+    except UnitsError as exc:
+        raise Refused(f"stopping the preparation ahead: {exc}") from None
 
 
 def refuse_if_unfinished(run: Run) -> None:
@@ -154,6 +171,8 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
     phase = "apply"
     try:
         transaction.advance(run.state_dir, txn, Step.STARTED)
+        # a release prepared ahead is installed now, or gone with a failed apply: no longer ready to install
+        state.set_prepared(run.state_dir, ctx.component.name, None, only=ctx.to_version)
         ctx.progress("applying")
         plan.apply(ctx, txn)
         transaction.advance(run.state_dir, txn, Step.APPLIED)
