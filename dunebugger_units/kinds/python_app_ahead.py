@@ -77,6 +77,7 @@ def check_prepared(ctx: UpdateContext, asset: Asset, layout: Layout,
 def fetch_for_staging(ctx: UpdateContext) -> tuple[Layout, Path, str]:
     """The pre-checks of a preparation, up to the verified and inspected archive: the layout, the archive
     and its SHA-256. UnitsError with the first failing check."""
+    ctx.progress(f"preparing {ctx.to_version}")
     checks = CheckList()
     asset = checks.take(check_asset(ctx))
     layout = checks.take(check_layout(ctx)) if asset is not None else None

@@ -40,8 +40,9 @@ BACKUP_DEADLINE = 600.0
 OWNER_CHILD = Path(__file__).with_name("owner_child.py")
 # The priority of a preparation ahead (units/dunebugger-prepare.service): each child is a transient service of
 # its own, outside the preparing unit's cgroup, so it is given the same settings; and it is stopped with that
-# unit (an update stops the preparation: no pip may go on writing into a release dir meanwhile).
-LOW_PRIORITY = ("Nice=19", "CPUWeight=1", "IOWeight=1", "IOSchedulingClass=idle", "PartOf=dunebugger-prepare.service")
+# unit, or ends when it dies (an update stops the preparation: no pip may go on writing into a release dir).
+LOW_PRIORITY = ("Nice=19", "CPUWeight=1", "IOWeight=1", "IOSchedulingClass=idle",
+                "BindsTo=dunebugger-prepare.service")
 _child_priority: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("child_priority", default=())
 
 
