@@ -163,7 +163,5 @@ def main() -> None:
     except UnitsError as exc:
         print(f"{NAME}: {exc}", file=sys.stderr)
         raise SystemExit(int(exc.exit_code)) from None
-    report = run_prepare(config)
-    for name, line in report.lines.items():
-        print(f"{name}: {line}")
+    report = run_prepare(config)  # each component's line is in the journal
     raise SystemExit(1 if report.failed else 0)
