@@ -161,7 +161,7 @@ def test_an_update_started_during_a_preparation_stops_it_and_succeeds(
     configure(h, device, gh)
     gh.trickle_after[f"/download/dunebugger/v1.2.0/{corekit.asset('1.2.0')}"] = (1024, 5.0)  # a slow link
     h.run(["dunebugger-units", "check"], check=False, timeout=120)
-    wait_status(h, "preparing 1.2.0")
+    wait_status(h, "downloading")  # for minutes: one byte every 5 s
     result = update_core(h)
     assert (result["status"], result["message"]) == ("updated", "Updated core to 1.2.0"), result
     assert h.systemctl("show", "-P", "ActiveState", PREPARE).stdout.strip() == "inactive"
