@@ -115,7 +115,7 @@ def busy_rate(h: Harness, tag: str, during: Any = None) -> float:
     return sum(int(h.path(f"{out}.{i}").read_text() or 0) for i in range(procs)) / BUSY_SECONDS
 
 
-def main(rounds: int) -> None:  # noqa: PLR0914  # one bench, its figures side by side
+def main(rounds: int) -> None:
     restarts, unprepared, prepared, idle, sharing, prep_seconds = [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="prepare-ahead-") as tmp:
         root = Path(tmp)
