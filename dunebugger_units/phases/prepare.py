@@ -142,6 +142,14 @@ def gather_facts(config: Config, client: GithubClient, kind: Kind, component: Co
                         prepared_intact=prepared is not None and kind.is_prepared(config, component, record or {}))
 
 
+def forget_if_gone(config: Config, component: ComponentConfig) -> None:
+    """After an update's retention: a prepared release it pruned is no longer ready to install."""
+    state_dir = Path(config.state_dir)
+    record = recorded(state_dir, component.name)
+    if record is not None and not kind_of(component.type).is_prepared(config, component, record):
+        state.set_prepared(state_dir, component.name, None)
+
+
 def recorded(state_dir: Path, name: str) -> dict[str, Any] | None:
     try:
         entry = state.load_state(state_dir)["components"].get(name)

@@ -7,6 +7,7 @@ FAILED and change once proven.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..results import Action, Status, UpdateResult, first_failure
 from ..rules.preflight import RemoteFacts, choose_target, common_checks, prerelease_refusal, remote_first_check
 from ..transaction import Step, TxnStatus
 from .endings import kept
+from .prepare import PREPARE_UNIT, forget_if_gone
 from .run import Run, error_line, execute, now_iso, trace_if_bug
 from .target_release import gather_target_release
 
@@ -69,7 +71,6 @@ def stop_preparation(run: Run) -> None:
     """A preparation ahead yields to an update: its unit is stopped, and has cleaned up, before the update
     touches the release dirs (it never started an update, so waiting for it cannot deadlock)."""
     from ..systemd import NoSuchUnit
-    from .prepare import PREPARE_UNIT
 
     if run.systemd is None:
         return
@@ -192,6 +193,8 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
             raise  # KeyboardInterrupt, SystemExit: recorded as failed above, and the process ends
         return
     kept(run.state_dir, txn, result, f"Updated {ctx.component.name} to {ctx.to_version}")
+    with contextlib.suppress(UnitsError, OSError):  # display only: the update itself is done
+        forget_if_gone(run.config, ctx.component)
 
 
 def fail_after_change(run: Run, txn: transaction.Transaction, phase: str, exc: BaseException) -> None:
