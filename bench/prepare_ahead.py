@@ -13,7 +13,13 @@ In the same run:
    same way. Target: at most the stability window plus 2x the bare restart.
 4. the show's share of the CPU: a CPU-busy loop, one process per core, in a service of its own (the show's
    stand-in), counts its iterations for a fixed window, alone and then while a preparation (staging a release
-   with pip) runs at the priority the unit ships with.
+   with pip) runs at the priority the unit ships with;
+5. the priority itself, robust to other load on the machine: the same busy loop beside a CPU hog (the same loop)
+   started with the unit's priority settings, then at the default priority; the hog's iterations as a share of
+   the busy loop's, in the same window.
+The test systemd gets no cgroup controllers on a cgroup-v1 host (its cgroup.subtree_control is empty), so there
+CPUWeight=, IOWeight= and IOSchedulingClass= change nothing and only Nice= acts; on a device systemd enables the
+cpu and io controllers for them.
 """
 
 from __future__ import annotations
@@ -115,8 +121,25 @@ def busy_rate(h: Harness, tag: str, during: Any = None) -> float:
     return sum(int(h.path(f"{out}.{i}").read_text() or 0) for i in range(procs)) / BUSY_SECONDS
 
 
+def hog_share(h: Harness, tag: str, priority: list[str]) -> float:
+    """The hog's iterations over the busy loop's, both running through the same window."""
+    procs = os.cpu_count() or 2
+    hog = f"/root/hog-{tag}"
+    h.run(["systemd-run", "--quiet", f"--unit=hog-{tag}", *priority, "python3", "/root/busy.py",
+           str(BUSY_SECONDS + 2), hog, str(procs)])
+    busy = busy_rate(h, f"beside-{tag}")
+    h.wait_for(lambda: all(h.path(f"{hog}.{i}").exists() for i in range(procs)), 120, "the hog to end")
+    time.sleep(0.2)
+    return sum(int(h.path(f"{hog}.{i}").read_text() or 0) for i in range(procs)) / (BUSY_SECONDS + 2) / busy
+
+
+LOW = ["-p", "Nice=19", "-p", "CPUWeight=1", "-p", "IOWeight=1", "-p", "IOSchedulingClass=idle"]
+
+
 def main(rounds: int) -> None:
     restarts, unprepared, prepared, idle, sharing, prep_seconds = [], [], [], [], [], []
+    low_share: list[float] = []
+    normal_share: list[float] = []
     with tempfile.TemporaryDirectory(prefix="prepare-ahead-") as tmp:
         root = Path(tmp)
         device = Device(root / "device").lay_out()
@@ -142,6 +165,8 @@ def main(rounds: int) -> None:
                                                                         timeout=120)))
                 h.wait_for(lambda: prepare_runs(h) > runs, 1800, "the preparation to finish")  # noqa: B023
                 prep_seconds.append(time.monotonic() - started)
+                low_share.append(hog_share(h, f"low-{i}", LOW))
+                normal_share.append(hog_share(h, f"normal-{i}", []))
         finally:
             gh.stop()
             h.poweroff()
@@ -156,6 +181,8 @@ def main(rounds: int) -> None:
     print(f"busy loop alone                                   {med(idle):9.0f} it/s")
     print(f"busy loop during a preparation (low priority)     {med(sharing):9.0f} it/s "
           f"({med(sharing) / med(idle):.1%} of alone); the preparation took {med(prep_seconds):.1f} s")
+    print(f"a CPU hog beside the busy loop, at the unit's priority: {med(low_share):.1%} of the loop's iterations; "
+          f"at the default priority: {med(normal_share):.1%}")
 
 
 if __name__ == "__main__":
