@@ -233,6 +233,17 @@ def set_prepared(state_dir: Path, name: str, record: dict[str, Any] | None, *, o
     update_state(state_dir, mutate)
 
 
+def read_prepared(state_dir: Path, name: str) -> dict[str, Any] | None:
+    """Root's own record of what it prepared for `name` (`prepared_release`); None when there is none or the
+    state cannot be read."""
+    try:
+        entry = load_state(state_dir)["components"].get(name)
+    except StateError:
+        return None
+    found = entry.get("prepared_release") if isinstance(entry, dict) else None
+    return found if isinstance(found, dict) else None
+
+
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------
 
 RESULTS_DIR = "results"

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import state
 from ..download import Checksum, ChecksumError, DownloadError, sha256_of
-from ..errors import StateError, UnitsError
+from ..errors import UnitsError
 from ..github import Asset
 from ..results import CheckOutcome, first_failure
 from .base import CheckList, UpdateContext
@@ -49,12 +49,7 @@ def usable_prepared(record: Mapping[str, Any] | None, version: str, new_dir: Pat
 
 def prepared_record(ctx: UpdateContext) -> Mapping[str, Any] | None:
     """Root's own record of what it prepared for this component (state.set_prepared); None when unreadable."""
-    try:
-        entry = state.load_state(Path(ctx.state_dir))["components"].get(ctx.component.name)
-    except StateError:
-        return None
-    record = entry.get("prepared_release") if isinstance(entry, dict) else None
-    return record if isinstance(record, dict) else None
+    return state.read_prepared(Path(ctx.state_dir), ctx.component.name)
 
 
 def check_prepared(ctx: UpdateContext, asset: Asset, layout: Layout,

@@ -23,7 +23,7 @@ from typing import Any
 from .. import journal, state, transaction
 from ..config import ComponentConfig, Config, config_path, load_config
 from ..device import read_current_version
-from ..errors import Cancelled, ExitCode, StateError, UnitsError
+from ..errors import Cancelled, ExitCode, UnitsError
 from ..github import GithubClient, read_token
 from ..kinds import kind_of
 from ..kinds.base import Kind, UpdateContext
@@ -102,7 +102,7 @@ def run_prepare(config: Config) -> PrepareReport:
 def prepare_component(config: Config, client: GithubClient, systemd: Systemd | None,
                       component: ComponentConfig) -> str:
     kind, state_dir = kind_of(component.type), Path(config.state_dir)
-    record = recorded(state_dir, component.name)
+    record = state.read_prepared(state_dir, component.name)
     facts = gather_facts(config, client, kind, component, record)
     decision = choose_preparation(facts)
     if decision.drop and record is not None:
@@ -145,18 +145,9 @@ def gather_facts(config: Config, client: GithubClient, kind: Kind, component: Co
 def forget_if_gone(config: Config, component: ComponentConfig) -> None:
     """After an update's retention: a prepared release it pruned is no longer ready to install."""
     state_dir = Path(config.state_dir)
-    record = recorded(state_dir, component.name)
+    record = state.read_prepared(state_dir, component.name)
     if record is not None and not kind_of(component.type).is_prepared(config, component, record):
         state.set_prepared(state_dir, component.name, None)
-
-
-def recorded(state_dir: Path, name: str) -> dict[str, Any] | None:
-    try:
-        entry = state.load_state(state_dir)["components"].get(name)
-    except StateError:
-        return None
-    found = entry.get("prepared_release") if isinstance(entry, dict) else None
-    return found if isinstance(found, dict) else None
 
 
 def main() -> None:
