@@ -47,6 +47,9 @@ PREPARE = "dunebugger-prepare.service"
 SETUPTOOLS = next(Path("/usr/share/python-wheels").glob("setuptools-*.whl"))
 PIN = f"setuptools=={SETUPTOOLS.name.split('-')[1]}"
 STABILITY = 3.0
+# where the busy loops write their counts: a dir of this run's own (the test systemd may share /root and /tmp
+# with the host, and a count left by an earlier run must never be read)
+WORK = f"/var/tmp/prepare-bench-{os.getpid()}-{int(time.time())}"
 BUSY_SECONDS = 20.0
 BUSY = """\
 import os, sys, time
@@ -109,9 +112,9 @@ def update(h: Harness, gh: GithubStandin, device: Device, version: str, *, ahead
 def busy_rate(h: Harness, tag: str, during: Any = None) -> float:
     """Iterations per second of the busy loop (all its processes) over BUSY_SECONDS; `during()` is started
     with it."""
-    out = f"/root/busy-{tag}"
+    out = f"{WORK}/busy-{tag}"
     procs = os.cpu_count() or 2
-    h.run(["systemd-run", "--quiet", f"--unit=show-busy-{tag}", "python3", "/root/busy.py", str(BUSY_SECONDS),
+    h.run(["systemd-run", "--quiet", f"--unit=show-busy-{tag}", "python3", f"{WORK}/busy.py", str(BUSY_SECONDS),
            out, str(procs)])
     if during is not None:
         during()
@@ -124,8 +127,8 @@ def busy_rate(h: Harness, tag: str, during: Any = None) -> float:
 def hog_share(h: Harness, tag: str, priority: list[str]) -> float:
     """The hog's iterations over the busy loop's, both running through the same window."""
     procs = os.cpu_count() or 2
-    hog = f"/root/hog-{tag}"
-    h.run(["systemd-run", "--quiet", f"--unit=hog-{tag}", *priority, "python3", "/root/busy.py",
+    hog = f"{WORK}/hog-{tag}"
+    h.run(["systemd-run", "--quiet", f"--unit=hog-{tag}", *priority, "python3", f"{WORK}/busy.py",
            str(BUSY_SECONDS + 2), hog, str(procs)])
     busy = busy_rate(h, f"beside-{tag}")
     h.wait_for(lambda: all(h.path(f"{hog}.{i}").exists() for i in range(procs)), 120, "the hog to end")
@@ -149,7 +152,8 @@ def main(rounds: int) -> None:
             install_product(h, core_config(device, gh.url))
             install_core(h, device)
             shutil.copy(SETUPTOOLS, device.root / "opt/dunebugger/wheelhouse" / SETUPTOOLS.name)
-            h.write_file("/root/busy.py", BUSY)
+            h.run(["mkdir", "-p", WORK])
+            h.write_file(f"{WORK}/busy.py", BUSY)
             for i in range(rounds):
                 restarts.append(timed(h, "restart", SERVICE))
                 unprepared.append(update(h, gh, device, f"1.{10 + 2 * i}.0", ahead=False))
@@ -168,6 +172,7 @@ def main(rounds: int) -> None:
                 low_share.append(hog_share(h, f"low-{i}", LOW))
                 normal_share.append(hog_share(h, f"normal-{i}", []))
         finally:
+            h.run(["rm", "-rf", WORK], check=False)
             gh.stop()
             h.poweroff()
     med = statistics.median
