@@ -112,6 +112,11 @@ def prepare_component(config: Config, client: GithubClient, systemd: Systemd | N
         return decision.why
     if (unfinished := transaction.load(state_dir)) is not None:
         return f"not prepared: the update of {unfinished.component} is unfinished"
+    try:  # taken for a moment only: an update that runs now (it stops this unit when it begins) is never raced
+        with state.update_lock(state_dir, f"{component.name} (preparing)"):
+            pass
+    except state.Busy as busy:
+        return f"not prepared: the update of {busy.holder} is running"
     found = gather_target_release(config, component, Target(decision.version, explicit=False))
     ctx = UpdateContext(config=config, component=component, from_version=facts.current,
                         to_version=decision.version, release=found.release, manifest=found.manifest,

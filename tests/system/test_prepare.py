@@ -231,3 +231,24 @@ def test_a_newer_release_supersedes_the_prepared_one(core: Harness, gh: GithubSt
     result = update_core(h)
     assert (result["status"], result["to_version"]) == ("updated", "1.2.1"), result
     assert asset_downloads(gh, "1.2.1") == 1
+
+
+@pytest.mark.releases.with_args(lambda gh: corekit.publish_all(gh, ["1.2.0"]))
+def test_a_preparation_started_during_an_update_prepares_nothing(
+        core: Harness, gh: GithubStandin, device: Device) -> None:
+    h = core
+    configure(h, device, gh, core=False)
+    check_and_prepare(h)  # the check, and the preparation it starts (nothing: prepare_ahead is off) done
+    configure(h, device, gh)
+    gh.trickle_after[f"/download/dunebugger/v1.2.0/{corekit.asset('1.2.0')}"] = (1024, 0.02)  # the update's
+    h.systemctl("start", "--no-block", "dunebugger-update@core.service")
+    h.wait_for(lambda: "downloading" in h.systemctl("show", "-P", "StatusText", "dunebugger-update@core.service")
+               .stdout, 60, "the update to download")
+    h.systemctl("start", PREPARE, timeout=120)  # as a check that finished meanwhile would
+    lines = h.journal_messages("SYSLOG_IDENTIFIER=dunebugger-prepare", "PHASE=prepare")
+    assert "core: not prepared: the update of core is running" in lines, lines
+    h.wait_for(lambda: h.systemctl("show", "-P", "ActiveState", "dunebugger-update@core.service").stdout.strip()
+               in ("inactive", "failed"), 300, "the update to end")
+    corekit.wait_healthy(h, "1.2.0")
+    assert core_record(h).get("prepared") is None
+    assert asset_downloads(gh, "1.2.0") == 1  # the update's own download, nobody else's
