@@ -159,7 +159,7 @@ def test_an_update_started_during_a_preparation_stops_it_and_succeeds(
         core: Harness, gh: GithubStandin, device: Device) -> None:
     h = core
     configure(h, device, gh)
-    gh.trickle_after[f"/download/dunebugger/v1.2.0/{corekit.asset('1.2.0')}"] = (1024, 5.0)  # a slow link
+    gh.trickle_after[f"/download/dunebugger/v1.2.0/{corekit.asset('1.2.0')}"] = (1024, 1.0)  # a slow link: 6 min
     h.run(["dunebugger-units", "check"], check=False, timeout=120)
     wait_status(h, "downloading")  # for minutes: one byte every 5 s
     result = update_core(h)
@@ -170,6 +170,8 @@ def test_an_update_started_during_a_preparation_stops_it_and_succeeds(
     assert "prepared" not in core_record(h)
     lines = h.journal_messages("SYSLOG_IDENTIFIER=dunebugger-prepare", "PHASE=prepare")
     assert any(line.startswith("core: stopped (stopped by SIGTERM)") for line in lines), lines
+    # it yielded at once: never waited for the rest of the slow body until systemd killed it
+    assert not [m for m in h.journal_messages("_PID=1", f"UNIT={PREPARE}") if "timed out" in m]
 
 
 @pytest.mark.releases.with_args(lambda gh: corekit.publish_all(gh, ["1.2.0"]))
