@@ -79,6 +79,7 @@ class ComponentConfig:
     policy: str = "notify"
     auto_limit: str = "minor"
     auto_prerelease: bool = False  # may an unattended update install a prerelease?
+    prepare_ahead: bool = True  # after a check finds an update, root downloads and stages it (phases/prepare.py)
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -201,6 +202,7 @@ _COMMON_COMPONENT_KEYS: dict[str, KeySpec] = {
     "policy": ((str,), "notify or auto", False),
     "auto_limit": ((str,), "patch, minor or major", False),
     "auto_prerelease": ((bool,), "true or false", False),
+    "prepare_ahead": ((bool,), "true or false", False),
 }
 _POLICY_KEYS: dict[str, KeySpec] = {
     "maintenance_window": ((dict,), "a mapping with start and length", True),

@@ -124,6 +124,10 @@ class Response:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is not None:
+            # a stop (SIGTERM) or an error mid-body: never wait for the rest of a slow answer, drop the connection
+            self.connection.close()
+            return
         self.close()
 
 

@@ -67,7 +67,8 @@ def _version_line(name: str, record: Mapping[str, Any]) -> str:
     elif not checked:
         return f"{name:<10} {current:<16} not checked yet (dunebugger-units check)" + _policy_marks(record)
     elif record.get("update_available"):
-        state = f"update available: {latest}"
+        ready = record.get("prepared") == latest
+        state = f"update available: {latest}" + (", ready to install" if ready else "")
     elif latest is None:
         state = "no release published"
     else:

@@ -191,6 +191,8 @@ def merge_view(checked: State, own: State) -> dict[str, dict[str, Any]]:
         for key in ("last_result", "held"):  # root's own: its last result, and a hold set since the check
             if key in mine:
                 view[key] = mine[key]
+        prepared = mine.get("prepared")  # ready to install only while it is newer than what runs
+        view["prepared"] = prepared if isinstance(prepared, str) and is_newer(prepared, view["current"]) else None
         views[name] = view
     return views
 
@@ -214,6 +216,33 @@ def set_previous(state_dir: Path, name: str, previous: dict[str, Any] | None) ->
             record["previous"] = previous
 
     update_state(state_dir, mutate)
+
+
+def set_prepared(state_dir: Path, name: str, record: dict[str, Any] | None, *, only: str | None = None) -> None:
+    """What root prepared ahead of an update (phases/prepare.py): `prepared` is its version, for people and
+    the remote; `prepared_release` is root's own detail (where it is staged, the archive's SHA-256). None
+    drops both; with `only`, only when that version is the one prepared."""
+
+    def mutate(data: State) -> None:
+        entry = data["components"].setdefault(name, {})
+        if record is not None:
+            entry.update(prepared=record["version"], prepared_release=record)
+        elif only is None or entry.get("prepared") == only:
+            entry.pop("prepared", None)
+            entry.pop("prepared_release", None)
+
+    update_state(state_dir, mutate)
+
+
+def read_prepared(state_dir: Path, name: str) -> dict[str, Any] | None:
+    """Root's own record of what it prepared for `name` (`prepared_release`); None when there is none or the
+    state cannot be read."""
+    try:
+        entry = load_state(state_dir)["components"].get(name)
+    except StateError:
+        return None
+    found = entry.get("prepared_release") if isinstance(entry, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 # ---- results: one JSON file per update, dry run or rollback -----------------------------------------------

@@ -171,6 +171,17 @@ class Kind(Protocol):
         """The kind's pre-checks (disk space, service status, permissions, the verified download) and the
         plan they produced; nothing the device runs changes."""
 
+    def prepare_ahead(self, ctx: UpdateContext) -> dict[str, Any]:
+        """Get ctx.to_version ready for a later update without changing anything the device runs (core: the
+        release downloaded, verified and staged; a container: its image pulled); return root's record of it
+        (`version` and what the kind needs to find it again). A stop leaves nothing half-made."""
+
+    def drop_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> None:
+        """Remove what a superseded preparation left, never what runs; quietly, as far as it can."""
+
+    def is_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> bool:
+        """What root's record of a preparation names is still there, complete."""
+
     def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
         """Post-update checks: running, stable, healthy within the deadline, the target version."""
 

@@ -140,6 +140,34 @@ class ContainerKind:
                            digest=ctx.manifest.image_digest, load=ctx.local.file if ctx.local else None)
         return Prepared(outcomes, BoundPlan(plan, self.describe, self.apply))
 
+    # -- prepared ahead (phases/prepare.py): the image pulled, the compose file untouched ----------------------
+
+    def prepare_ahead(self, ctx: UpdateContext) -> dict[str, Any]:
+        prepared = self.prepare(ctx)
+        failed = first_failure(prepared.checks)
+        plan = prepared.plan.plan if isinstance(prepared.plan, BoundPlan) else None
+        if failed is not None or not isinstance(plan, ComposePlan):
+            raise UnitsError(f"preparing {ctx.component.name} {ctx.to_version}: "
+                             f"{failed.line() if failed else 'no plan'}")
+        ctx.progress("pulling")
+        docker_of(ctx).pull(_pull_ref(plan), on_percent=every_tenth(ctx.progress, "pulling"))
+        return {"version": ctx.to_version, "image": _pull_ref(plan)}
+
+    def is_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> bool:
+        image = record.get("image")
+        try:
+            return isinstance(image, str) and Docker(Path(config.compose_file)).image_id(image) is not None
+        except UnitsError:
+            return False
+
+    def drop_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> None:
+        """A superseded image goes unless a container uses it (docker refuses then); never the running one."""
+        image = record.get("image")
+        with contextlib.suppress(UnitsError, OSError):
+            if isinstance(image, str) and image and record.get("version") != self.installed_version(config,
+                                                                                                  component):
+                Docker(Path(config.compose_file)).remove_image(image)
+
     def describe(self, ctx: UpdateContext, plan: ComposePlan) -> dict[str, Any]:
         backup = Path(ctx.config.backup_dir) / backup_name(ctx.stamp or "YYYYmmdd_HHMMSS", set())
         path, service = plan.path, plan.service

@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from .base import BoundPlan, CheckList, Prepared, UpdateContext
 from .health import Sample, http_health, stable_over
 from .owner import files_owner
 from .owner_child import config_files
+from .python_app_ahead import check_prepared, fetch_for_staging, prepared_record
 from .python_app_checks import (
     CorePlan,
     backup_path,
@@ -106,23 +108,66 @@ class PythonAppKind:
         layout = checks.take(check_layout(ctx))
         if layout is None or not checks.add(check_disk(ctx, layout)):
             return Prepared(checks.outcomes)
-        archive = checks.take(check_download(ctx, asset))
-        if archive is None or not checks.add(check_archive(ctx, archive)):
+        # a release prepared ahead replaces the download and the staging, checked against the same checksums
+        staged = check_prepared(ctx, asset, layout, prepared_record(ctx))
+        archive = Path() if staged is not None else checks.take(check_download(ctx, asset))
+        if staged is not None:
+            checks.add(staged)
+        elif archive is None or not checks.add(check_archive(ctx, archive)):
             return Prepared(checks.outcomes)
         try:
             owner = files_owner(ctx.systemd, ctx.component)
         except UnitsError as exc:
             return Prepared([*checks.outcomes, CheckOutcome("files owner", False, str(exc))])
-        plan = plan_update(ctx, asset, layout, archive, owner)
+        plan = plan_update(ctx, asset, layout, archive or Path(), owner)
         if isinstance(plan, CheckOutcome):
             return Prepared([*checks.outcomes, plan])
+        plan = replace(plan, staged=staged is not None)
         return Prepared(checks.outcomes, BoundPlan(plan, self.describe, self.apply))
+
+    # ---- prepared ahead (phases/prepare.py): staged now, switched to by a later update -------------------
+
+    def prepare_ahead(self, ctx: UpdateContext) -> dict[str, Any]:
+        layout, archive, sha256 = fetch_for_staging(ctx)
+        owner = files_owner(ctx.systemd, ctx.component)
+        new_dir = layout.releases_dir / ctx.to_version
+        if new_dir == layout.running_dir:
+            raise UnitsError(f"preparing {ctx.component.name} {ctx.to_version}: {new_dir} is the running release")
+        created_releases_dir = not layout.releases_dir.exists()
+        try:
+            self._stage(ctx, layout, archive, new_dir, owner)
+        except BaseException:
+            # a stop, a kill of a child or a failure: nothing half-made stays (a kill of this process leaves
+            # the staging mark, and the next preparation or update removes the dir)
+            remove_tree(new_dir)
+            if created_releases_dir:
+                with contextlib.suppress(OSError):
+                    layout.releases_dir.rmdir()
+            raise
+        finally:
+            remove_tree(downloads_dir(ctx))
+        fsync_dir(layout.releases_dir)
+        return {"version": ctx.to_version, "release_dir": str(new_dir), "asset": archive.name, "sha256": sha256}
+
+    def is_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> bool:
+        staged = Path(str(record.get("release_dir") or ""))
+        releases_dir = Path(component.releases_dir or f"{component.install_dir}.releases")
+        return is_release_dir(staged, releases_dir) and is_complete(staged)
+
+    def drop_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> None:
+        """A superseded preparation's release dir goes, never the running release (nor a dir elsewhere)."""
+        with contextlib.suppress(UnitsError):
+            layout = read_layout(component)
+            staged = Path(str(record.get("release_dir") or ""))
+            if is_release_dir(staged, layout.releases_dir) and staged != layout.running_dir:
+                remove_tree(staged)
 
     def describe(self, ctx: UpdateContext, plan: CorePlan) -> dict[str, Any]:
         layout, new_dir = plan.layout, plan.new_dir
         return {
             "asset": plan.asset.name,
             "release_dir": str(new_dir),
+            "prepared_ahead": plan.staged,
             "install_dir": str(layout.install_dir),
             "migrate_plain_install_dir_to": str(plan.previous) if layout.plain else None,
             "previous_release": str(plan.previous),
@@ -141,7 +186,8 @@ class PythonAppKind:
         # staging changes nothing the device runs: on failure it is removed and the record stays "started"
         created_releases_dir = not layout.releases_dir.exists()
         try:
-            self._stage(ctx, layout, plan.archive, new_dir, owner)
+            if not plan.staged:
+                self._stage(ctx, layout, plan.archive, new_dir, owner)
             ctx.progress("backing up")
             backup = make_backup(layout.running_dir, backup_path(ctx), owner)
         except BaseException:

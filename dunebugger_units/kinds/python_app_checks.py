@@ -48,6 +48,7 @@ class CorePlan:
     new_dir: Path  # releases_dir/<to_version>
     previous: Path  # the running release, or where a plain install dir is migrated to
     owner: tuple[int, int]  # (uid, gid) of the component's files: kinds/owner.py
+    staged: bool = False  # new_dir was prepared ahead and is used as it is (python_app_ahead.py)
 
 
 # ---- pre-checks, in the order prepare runs them ---------------------------------------------------------

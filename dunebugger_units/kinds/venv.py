@@ -17,6 +17,7 @@ index URL means an offline device: pip then gets `--no-index` and never waits fo
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import subprocess
 import sys
@@ -37,6 +38,22 @@ LOW_SPACE_BYTES = 64 * 1024 * 1024
 MAX_REQUIREMENTS = 1024 * 1024
 BACKUP_DEADLINE = 600.0
 OWNER_CHILD = Path(__file__).with_name("owner_child.py")
+# The priority of a preparation ahead (units/dunebugger-prepare.service): each child is a transient service of
+# its own, outside the preparing unit's cgroup, so it is given the same settings; and it is stopped with that
+# unit, or ends when it dies (an update stops the preparation: no pip may go on writing into a release dir).
+LOW_PRIORITY = ("Nice=19", "CPUWeight=1", "IOWeight=1", "IOSchedulingClass=idle",
+                "BindsTo=dunebugger-prepare.service")
+_child_priority: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("child_priority", default=())
+
+
+@contextlib.contextmanager
+def low_priority_children() -> Iterator[None]:
+    """Every child started within runs at the priority of a preparation ahead."""
+    token = _child_priority.set(LOW_PRIORITY)
+    try:
+        yield
+    finally:
+        _child_priority.reset(token)
 
 
 def pip_argv(python: Path, requirements: Path, index_url: str | None,
@@ -71,7 +88,7 @@ def as_owner(argv: list[str], owner: tuple[int, int], where: Path, deadline: flo
     fence = ["NoNewPrivileges=yes", "PrivateTmp=yes", "PrivateDevices=yes", "ProtectSystem=strict",
              "ProtectHome=yes", f"ReadWritePaths={where}", "RestrictSUIDSGID=yes",
              "InaccessiblePaths=-/run/docker.sock", "InaccessiblePaths=-/run/containerd",
-             f"RuntimeMaxSec={max(1, int(deadline))}"]
+             f"RuntimeMaxSec={max(1, int(deadline))}", *_child_priority.get()]
     return ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--service-type=exec",
             f"--uid={uid}", f"--gid={gid}", "--working-directory=/",
             "--setenv=HOME=/tmp", f"--setenv=PATH={CHILD_PATH}", "--setenv=LANG=C.UTF-8",

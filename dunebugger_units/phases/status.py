@@ -22,5 +22,8 @@ def read_status(config: Config) -> dict[str, Any]:
         record["current"] = read_current_version(config, component)
         record["update_available"] = is_newer(record.get("latest"), record["current"])
         record |= {"held": name in holds, "policy": component.policy}
-        components[name] = frontend_view(record) | {"last_result": record.get("last_result")}
+        prepared = record.get("prepared")  # root's record: ready to install while newer than what runs
+        components[name] = frontend_view(record) | {
+            "last_result": record.get("last_result"),
+            "prepared": prepared if isinstance(prepared, str) and is_newer(prepared, record["current"]) else None}
     return {"components": components, "unfinished_update": transaction.describe_unfinished(Path(config.state_dir))}

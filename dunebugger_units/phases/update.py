@@ -7,6 +7,7 @@ FAILED and change once proven.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from ..results import Action, Status, UpdateResult, first_failure
 from ..rules.preflight import RemoteFacts, choose_target, common_checks, prerelease_refusal, remote_first_check
 from ..transaction import Step, TxnStatus
 from .endings import kept
+from .prepare import PREPARE_UNIT, forget_if_gone
 from .run import Run, error_line, execute, now_iso, trace_if_bug
 from .target_release import gather_target_release, staged_target_release
 
@@ -48,6 +50,7 @@ def _update(run: Run, version: str | None, *, dry_run: bool, staged: Staged | No
     run.result.source = f"file:{staged.source}" if staged is not None else "github"
     refuse_if_unfinished(run)
     if not dry_run:
+        stop_preparation(run)
         # what an earlier run cut short (a half-staged release, a download) goes first
         run.kind.cleanup(run.unversioned_context())
     try:
@@ -68,6 +71,21 @@ def _update(run: Run, version: str | None, *, dry_run: bool, staged: Staged | No
                   journal.Priority.NOTICE, journal.UPDATE_STARTED, component=ctx.component.name, phase="apply",
                   from_version=ctx.from_version, to_version=ctx.to_version)
     apply_and_verify(run, ctx, plan)
+
+
+def stop_preparation(run: Run) -> None:
+    """A preparation ahead yields to an update: its unit is stopped, and has cleaned up, before the update
+    touches the release dirs (it never started an update, so waiting for it cannot deadlock)."""
+    from ..systemd import NoSuchUnit
+
+    if run.systemd is None:
+        return
+    try:
+        run.systemd.require_done("stop", PREPARE_UNIT, run.config.update.job_timeout)
+    except NoSuchUnit:
+        return  # not installed: nothing prepares
+    except UnitsError as exc:
+        raise Refused(f"stopping the preparation ahead: {exc}") from None
 
 
 def refuse_if_unfinished(run: Run) -> None:
@@ -161,6 +179,8 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
     phase = "apply"
     try:
         transaction.advance(run.state_dir, txn, Step.STARTED)
+        # a release prepared ahead is installed now, or gone with a failed apply: no longer ready to install
+        state.set_prepared(run.state_dir, ctx.component.name, None, only=ctx.to_version)
         ctx.progress("applying")
         plan.apply(ctx, txn)
         transaction.advance(run.state_dir, txn, Step.APPLIED)
@@ -180,6 +200,8 @@ def apply_and_verify(run: Run, ctx: UpdateContext, plan: Plan) -> None:
             raise  # KeyboardInterrupt, SystemExit: recorded as failed above, and the process ends
         return
     kept(run.state_dir, txn, result, f"Updated {ctx.component.name} to {ctx.to_version}")
+    with contextlib.suppress(UnitsError, OSError):  # display only: the update itself is done
+        forget_if_gone(run.config, ctx.component)
 
 
 def fail_after_change(run: Run, txn: transaction.Transaction, phase: str, exc: BaseException) -> None:

@@ -141,7 +141,7 @@ def updater_config(api_url: str, *, health_urls: bool = True, **update: Any) -> 
     config = INSIDE.config(api_url, manifest_url=MANIFEST_URL)
     if health_urls:
         for component, port in PORTS.items():
-            config["components"][component] = {"health_url": f"http://127.0.0.1:{port}/health"}
+            config["components"].setdefault(component, {})["health_url"] = f"http://127.0.0.1:{port}/health"
     config["update"] = {"stability_seconds": 2, "health_timeout": 8, **update}
     return config
 

@@ -54,7 +54,10 @@ class Device:
             "compose_file": str(self.compose_file),
             "backup_dir": str(self.backup_dir),
             "state_dir": str(self.state_dir),
-            "components": {"core": {"install_dir": str(self.core_dir)}},
+            # preparing ahead after each check is off unless a test turns it on (tests/system/test_prepare.py):
+            # the other tests start their update from a device where nothing works in the background
+            "components": {"core": {"install_dir": str(self.core_dir), "prepare_ahead": False},
+                           "scheduler": {"prepare_ahead": False}, "remote": {"prepare_ahead": False}},
         }
 
     def write_config(self, path: Path, api_url: str, **github: Any) -> Path:

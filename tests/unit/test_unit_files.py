@@ -8,7 +8,8 @@ import pytest
 
 UNITS = Path(__file__).resolve().parents[2] / "units"
 ROOT_UNITS = ["dunebugger-update@.service", "dunebugger-update-dry-run@.service", "dunebugger-rollback@.service",
-              "dunebugger-recover.service", "dunebugger-update-force@.service", "dunebugger-auto-update.service"]
+              "dunebugger-recover.service", "dunebugger-update-force@.service", "dunebugger-auto-update.service",
+              "dunebugger-prepare.service"]
 ALL_UNITS = sorted(p.name for p in UNITS.iterdir() if p.is_file())
 
 
