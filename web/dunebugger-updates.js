@@ -37,6 +37,7 @@ const MAX_NOTES = 50000; // characters of release notes rendered; the rest is cu
 const MAX_TEXT = 500; // characters of any other remote text shown
 const POLL_MS = 10000; // after a reconnect with no outcome yet: check this often ...
 const POLL_FOR_MS = 180000; // ... for this long
+const ECHO_MS = 10000; // the twin of an outcome (broadcast, or the `log` beside it) comes within this long
 const QUIET_MS = 600000; // someone else's run with no word for this long is let go (the client's own deadline)
 // progress of a component heard this soon after its run ended is that run's late echo, not a new run
 const LATE_PROGRESS_MS = 3000;
@@ -665,6 +666,7 @@ export class DunebuggerUpdates extends HTMLElement {
   #onResult(body) {
     const component = text(body.component, 40);
     const run = this.#run;
+    if (run && this.#echoOfLast(run, component, text(body.message))) return;
     if (run && (!component || !run.component || component === run.component)) {
       this.#finish(run.component ?? component, body, run);
     } else if (this.#heard(component, text(body.message))) {
@@ -678,6 +680,7 @@ export class DunebuggerUpdates extends HTMLElement {
   #onLog(body) {
     const run = this.#run;
     if (!run && this.#heard(null, text(body.message))) return;
+    if (run && this.#echoOfLast(run, run.component, text(body.message))) return;
     if (run && this.#logEndsRun(run, body)) {
       this.#finish(run.component, body, run);
     } else if (this.#checking && body.success === false) {
@@ -693,6 +696,14 @@ export class DunebuggerUpdates extends HTMLElement {
     if (run.legacy) return true; // a remote of the `updater.update` kind ends an update with a `log`
     if (!run.progressSeen && body.success === false) return true; // an error reply: nothing was started
     return Boolean(run.component) && text(body.message).toLowerCase().includes(run.component);
+  }
+
+  /** A run that began right after the last outcome (a rollback clicked as the update ends) may meet that
+   *  outcome's twin: the same words about the same component for another action are not this run's end. */
+  #echoOfLast(run, component, message) {
+    const last = this.#lastFinished;
+    return Boolean(last) && last.action !== run.action && (!component || component === last.component)
+      && message === last.message && Date.now() - last.at < ECHO_MS;
   }
 
   #onSystemInfo(body) {
@@ -724,7 +735,7 @@ export class DunebuggerUpdates extends HTMLElement {
     const success = body.success === true;
     const result = { kind, success, message: text(body.message), action: run.action, dryRun: body.dry_run === true };
     if (component) this.#results.set(component, result);
-    this.#lastFinished = { component, message: result.message, at: Date.now() };
+    this.#lastFinished = { component, message: result.message, action: run.action, at: Date.now() };
     this.#announcement = [component, result];
     this.#emit("dunebugger-update-finished", {
       component: component || null, action: run.action, outcome: outcomeOf(kind, run.action), kind, success,

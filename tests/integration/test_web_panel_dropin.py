@@ -7,6 +7,7 @@ The same through the real stack (a real update, a real rollback) is tests/system
 from __future__ import annotations
 
 import queue
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -350,3 +351,36 @@ def test_the_broadcast_twin_of_an_outcome_is_not_a_second_outcome(driver: Any, s
     assert len(page.events("dunebugger-update-finished")) == 1
     assert "Check failed" not in page.text()
     assert page.events("dunebugger-check-finished")[-1]["detail"]["error"] is None
+
+
+def test_the_twin_of_an_update_arriving_after_a_rollback_began_does_not_end_it(driver: Any, server: PanelServer,
+                                                                               remote: Remote) -> None:
+    """A person (or a test) confirms "Roll back" the moment the update's result shows; the update's broadcast
+    twin and its `log` come after the rollback was asked for. They are not the rollback's outcome."""
+    updated = "Updated scheduler to 1.2.0"
+    remote.check = components(scheduler={"current": "1.0.0", "latest": "1.2.0", "update_available": True,
+                                         "previous": None})
+    page = open_panel(driver, server)
+    page.button("scheduler", "update").click()
+    remote.fake.next("updater.perform_update")
+    remote.check = components(scheduler={"current": "1.2.0", "latest": "1.2.0", "update_available": False,
+                                         "previous": "1.0.0"})  # what the panel's check after the update finds
+    remote.fake.send("update_result", {"component": "scheduler", "success": True, "dry_run": False,
+                                       "message": updated})
+    page.wait(lambda: (page.result("scheduler") or {}).get("kind") == "updated", 10, "the update's result")
+    page.wait(lambda: "scheduler:rollback" in page.enabled(), 10, "Roll back after the check")
+    page.button("scheduler", "rollback").click()
+    page.js("root.querySelector('dialog button.confirm').click()")
+    remote.fake.next("updater.rollback")
+    remote.fake.send("update_result", {"component": "scheduler", "success": True, "dry_run": False,
+                                       "message": updated})  # the broadcast twin, late
+    remote.fake.send("log", {"success": True, "message": updated, "level": "info"})
+    time.sleep(1)  # what the panel would do with them, it has done by now
+    assert page.result("scheduler") is None
+    assert page.enabled() == []  # the rollback still runs
+    remote.fake.send("update_result", {"component": "scheduler", "success": False, "dry_run": False,
+                                       "message": "Rollback requested, rolled back to v1.0.0"})
+    result = page.wait_result("scheduler", 10)
+    assert result["kind"] == "rolled-back"
+    finished = [e["detail"] for e in page.events("dunebugger-update-finished")]
+    assert [(f["action"], f["outcome"]) for f in finished] == [("update", "success"), ("rollback", "success")]
