@@ -30,9 +30,11 @@ def disks(tmp_path: Path, device: Device, *, docker: bool = False) -> dict[str, 
     return kept
 
 
-def boot(tmp_path: Path, device: Device, *, docker: bool = False) -> Harness:
-    """A test systemd on the disks of `disks()`: booting again on them after `kill()` is the power coming back."""
-    return Harness.boot(tmp_path / "harness", docker=docker, **disks(tmp_path, device, docker=docker))
+def boot(tmp_path: Path, device: Device, *, docker: bool = False, allow_degraded: bool = False) -> Harness:
+    """A test systemd on the disks of `disks()`: booting again on them after `kill()` is the power coming back.
+    `allow_degraded`: a failed unit at boot (the recovery) is for the test to judge, with the results to show."""
+    return Harness.boot(tmp_path / "harness", docker=docker, allow_degraded=allow_degraded,
+                        **disks(tmp_path, device, docker=docker))
 
 
 def kill_at(h: Harness, step: str) -> None:
