@@ -174,7 +174,13 @@ def test_an_update_started_during_a_preparation_stops_it_and_succeeds(
     assert not [m for m in h.journal_messages("_PID=1", f"UNIT={PREPARE}") if "timed out" in m]
 
 
-@pytest.mark.releases.with_args(lambda gh: corekit.publish_all(gh, ["1.2.0"]))
+def slow_to_stage(gh: GithubStandin) -> None:
+    """1.2.0 with requirements other than 1.0.0's: staging builds a venv with pip (seconds), so a kill seen in
+    the venv phase lands there and not after the record."""
+    corekit.publish(gh, "1.2.0", corekit.tarball(corekit.release_files("1.2.0", extra_requirement="# changed")))
+
+
+@pytest.mark.releases.with_args(slow_to_stage)
 def test_a_killed_preparation_leaves_nothing_taken_as_prepared(
         core: Harness, gh: GithubStandin, device: Device) -> None:
     h = core
