@@ -34,7 +34,7 @@ def install_staged(config: Config, staged: Staged, *, dry_run: bool, force: bool
     """Hand the staged file to the update unit and follow it; then take the request back (a unit that joined
     a run already going never read it) and remove the copy. Not when following stopped: the unit reads them."""
     from . import state
-    from .follow import StoppedFollowing, follow_unit, update_unit
+    from .follow import follow_unit, taken_back_after, update_unit
     from .fromfile import discard, request_of
     from .results import Action
 
@@ -45,16 +45,8 @@ def install_staged(config: Config, staged: Staged, *, dry_run: bool, force: bool
         state.take_file_request(state_dir, name, dry_run=dry_run)
         discard(staged.dir)
 
-    try:
-        result = follow_unit(state_dir, update_unit(name, dry_run=dry_run, force=force), name,
-                             Action.DRY_RUN if dry_run else Action.UPDATE, on_progress=on_progress)
-    except StoppedFollowing:
-        raise
-    except BaseException:
-        take_back()
-        raise
-    take_back()
-    return result
+    unit, action = update_unit(name, dry_run=dry_run, force=force), Action.DRY_RUN if dry_run else Action.UPDATE
+    return taken_back_after(lambda: follow_unit(state_dir, unit, name, action, on_progress=on_progress), take_back)
 
 
 def take_staged(config: Config, component: str, *, dry_run: bool, as_json: bool) -> Staged | None:

@@ -133,11 +133,11 @@ def request_update(config: Config, name: str, version: str | None, *, dry_run: b
     if version is None:
         return follow_unit(state_dir, unit, name, action, on_progress=on_progress)
     state.write_request(state_dir, name, version)
-    return _taken_back_after(lambda: follow_unit(state_dir, unit, name, action, on_progress=on_progress),
+    return taken_back_after(lambda: follow_unit(state_dir, unit, name, action, on_progress=on_progress),
                              lambda: state.take_request(state_dir, name))
 
 
-def _taken_back_after(follow: Callable[[], UpdateResult], take_back: Callable[[], object]) -> UpdateResult:
+def taken_back_after(follow: Callable[[], UpdateResult], take_back: Callable[[], object]) -> UpdateResult:
     """Follow a unit started for a one-shot request, then take the request back: a unit that joined a run
     already going never read it. Not when following stopped: the start is queued and the unit reads it."""
     try:
@@ -169,7 +169,7 @@ def start_rollback(config: Config, name: str, *, force: bool = False,
     if not force:
         return follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress)
     state.write_forced_rollback(state_dir, name)
-    return _taken_back_after(
+    return taken_back_after(
         lambda: follow_unit(state_dir, rollback_unit(name), name, Action.ROLLBACK, on_progress=on_progress),
         lambda: state.take_forced_rollback(state_dir, name))
 
