@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import textwrap
+import time
 from pathlib import Path
 
 from kits.harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
@@ -151,11 +152,25 @@ def _host_snapshot() -> dict[str, list[str]]:
     }
 
 
-def _processes_in_pid_namespaces(namespaces: set[str]) -> list[str]:
+def _started_seconds_after_boot(proc: Path) -> float:
+    # Field 22 of /proc/<pid>/stat, counted after the ")" that ends the command's name.
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes_in_pid_namespaces(namespaces: set[str], started_before: float = float("inf")) -> list[str]:
+    """Processes in these pid namespaces that started before `started_before` (seconds after boot).
+
+    The kernel reuses a freed namespace's inode number, so a container that another test starts after ours
+    is gone can show the same `pid:[N]`: only a process older than our teardown can be our leak."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and os.readlink(entry / "ns/pid") in namespaces:
+            if (
+                entry.name.isdigit()
+                and os.readlink(entry / "ns/pid") in namespaces
+                and _started_seconds_after_boot(entry) < started_before
+            ):
                 found.append(f"{entry.name} {(entry / 'comm').read_text().strip()}")
         except OSError:
             continue  # exited while we looked
@@ -178,10 +193,11 @@ def test_two_side_by_side_and_no_leaks(tmp_path: Path, system_deps: None) -> Non
         b.docker("run", "-d", "--init", "--network", "host", f"{REGISTRY}/harness/sleeper:1")
         namespaces = {os.readlink(f"/proc/{h.pid}/ns/pid") for h in (a, b)}
         assert len(_processes_in_pid_namespaces(namespaces)) > 6
+    torn_down = time.clock_gettime(time.CLOCK_BOOTTIME)
     after = _host_snapshot()
 
     assert not a.alive and not b.alive
-    assert _processes_in_pid_namespaces(namespaces) == []
+    assert _processes_in_pid_namespaces(namespaces, started_before=torn_down) == []
     assert not a.cgroup.exists() and not b.cgroup.exists()
     assert [cg.name for cg in cgroup2_root().iterdir() if cg.name in (a.name, b.name)] == []
     assert after == before
