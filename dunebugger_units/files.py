@@ -6,8 +6,9 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
+
+TEMP_ATTEMPTS = 100  # names tried before giving up (os.urandom: 48 bits each)
 
 
 def fsync_dir(path: Path) -> None:
@@ -22,13 +23,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, like: Path
     """Write a temp file beside `path`, fsync it, rename it over `path`, fsync the directory.
 
     `like` copies the mode and owner of an existing file (the compose file belongs to `pi`); `mode`, when
-    given too, wins over its mode (a backup of it is 0600). The temp file is made with O_EXCL (mkstemp) and
-    its mode and owner are set through its descriptor: in a dir someone else may write (pi's backup dir), a
-    file swapped in under the temp name is never chowned or chmodded by root.
+    given too, wins over its mode (a backup of it is 0600). The temp file is made with O_EXCL (as mkstemp
+    does) and its mode and owner are set through its descriptor: in a dir someone else may write (pi's backup
+    dir), a file swapped in under the temp name is never chowned or chmodded by root.
     """
     directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
+    fd, tmp = create_temp(directory, f".{path.name}.", ".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -40,6 +40,21 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, like: Path
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(directory)
+
+
+def create_temp(directory: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new file `<prefix><random><suffix>` in `directory`, mode 0600, never an existing file or a link.
+
+    mkstemp's contract without tempfile, whose import (random, shutil) costs a person's `check` more than its
+    write does (docs/performance.md)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(TEMP_ATTEMPTS):
+        name = directory / f"{prefix}{os.urandom(6).hex()}{suffix}"
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no free temp file name in {directory}")
 
 
 def set_mode_owner(fd: int, mode: int | None, like: Path | None) -> None:

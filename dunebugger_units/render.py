@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
@@ -188,6 +187,8 @@ class ProgressView:
 
     def show(self, phase: str) -> None:
         if self.bar:
+            import shutil  # deferred: a check draws no bar, and shutil's import costs it (docs/performance.md)
+
             columns = shutil.get_terminal_size().columns
             click.echo(f"\r\033[K{progress_line(phase, columns)}", err=self.err, nl=False)
             self.drawn = True

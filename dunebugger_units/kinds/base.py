@@ -149,23 +149,8 @@ def run_checks(ctx: UpdateContext, facts: FactsT, checks: Sequence[Check[FactsT]
     return outcomes
 
 
-class Kind(Protocol):
-    """One kind of component. Every method may raise UnitsError with a one-line reason."""
-
-    @property
-    def config_keys(self) -> Mapping[str, KeySpec]:
-        """The configuration keys a component of this kind takes beside the common ones."""
-
-    @property
-    def required_keys(self) -> tuple[str, ...]:
-        """The keys a component of this kind cannot do without."""
-
-    def check_config(self, values: Mapping[str, Any], where: str) -> None:
-        """Raise ConfigError naming the key when a value of the right type is still wrong."""
-
-    def installed_version(self, config: Config, component: ComponentConfig) -> str:
-        """What the device runs, or `unknown` when it does not say (an update is then available). Reads, never
-        writes; UnitsError or OSError when it cannot be read."""
+class KindUpdate(Protocol):
+    """What a kind does to a device. Every method may raise UnitsError with a one-line reason."""
 
     def prepare(self, ctx: UpdateContext) -> Prepared:
         """The kind's pre-checks (disk space, service status, permissions, the verified download) and the
@@ -200,3 +185,59 @@ class Kind(Protocol):
     def cleanup(self, ctx: UpdateContext) -> None:
         """Remove what an interrupted or failed run left unfinished (half-staged releases, downloads, temp
         files); never the running or the previous version."""
+
+
+class Kind(KindUpdate, Protocol):
+    """One kind of component: what the configuration and a check see of it, and what it does to a device."""
+
+    @property
+    def config_keys(self) -> Mapping[str, KeySpec]:
+        """The configuration keys a component of this kind takes beside the common ones."""
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        """The keys a component of this kind cannot do without."""
+
+    def check_config(self, values: Mapping[str, Any], where: str) -> None:
+        """Raise ConfigError naming the key when a value of the right type is still wrong."""
+
+    def installed_version(self, config: Config, component: ComponentConfig) -> str:
+        """What the device runs, or `unknown` when it does not say (an update is then available). Reads, never
+        writes; UnitsError or OSError when it cannot be read."""
+
+
+class DeferredUpdate:
+    """A kind whose update work lives in a module of its own, imported on first use: a person's `check` loads
+    every kind for the configuration and the installed versions, and never updates, while the update's
+    modules cost more to import than the whole check (docs/performance.md)."""
+
+    def update(self) -> KindUpdate:
+        """The kind's update work (a deferred import)."""
+        raise NotImplementedError
+
+    def prepare(self, ctx: UpdateContext) -> Prepared:
+        return self.update().prepare(ctx)
+
+    def prepare_ahead(self, ctx: UpdateContext) -> dict[str, Any]:
+        return self.update().prepare_ahead(ctx)
+
+    def drop_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> None:
+        return self.update().drop_prepared(config, component, record)
+
+    def is_prepared(self, config: Config, component: ComponentConfig, record: Mapping[str, Any]) -> bool:
+        return self.update().is_prepared(config, component, record)
+
+    def verify(self, ctx: UpdateContext) -> list[CheckOutcome]:
+        return self.update().verify(ctx)
+
+    def commit(self, ctx: UpdateContext, txn: Transaction) -> None:
+        return self.update().commit(ctx, txn)
+
+    def rollback(self, ctx: UpdateContext, txn: Transaction) -> list[CheckOutcome]:
+        return self.update().rollback(ctx, txn)
+
+    def backups_for_requested_rollback(self, ctx: UpdateContext, previous: dict[str, Any]) -> dict[str, Any]:
+        return self.update().backups_for_requested_rollback(ctx, previous)
+
+    def cleanup(self, ctx: UpdateContext) -> None:
+        return self.update().cleanup(ctx)

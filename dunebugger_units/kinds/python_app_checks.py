@@ -1,4 +1,4 @@
-"""The python_app kind's pre-checks (core), in the order `PythonAppKind.prepare` runs them, and the plan they
+"""The python_app kind's pre-checks (core), in the order `PythonAppUpdate.prepare` runs them, and the plan they
 produce: the release asset, the service, the install dir's layout, disk space, the verified download and the
 inspected archive. Nothing changes but root's staging area of downloads.
 """

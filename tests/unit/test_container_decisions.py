@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dunebugger_units.docker import Container, container_from_inspect
-from dunebugger_units.kinds.container import (
+from dunebugger_units.kinds.container_update import (
     MB,
     backup_name,
     backups_to_remove,

@@ -14,7 +14,6 @@ from dunebugger_units.errors import ConfigError
 from dunebugger_units.github import Asset, Release
 from dunebugger_units.kinds import kind_of
 from dunebugger_units.kinds.base import UpdateContext
-from dunebugger_units.kinds.python_app import PythonAppKind
 from dunebugger_units.kinds.python_app_checks import (
     CorePlan,
     asset_name,
@@ -24,6 +23,7 @@ from dunebugger_units.kinds.python_app_checks import (
     check_service,
     plan_update,
 )
+from dunebugger_units.kinds.python_app_update import PythonAppUpdate
 from dunebugger_units.kinds.releases import Layout, read_layout
 from dunebugger_units.manifest import Manifest
 from dunebugger_units.results import CheckOutcome
@@ -153,6 +153,6 @@ def test_the_dry_run_plan_never_shows_the_index_credentials(tmp_path: Path) -> N
     layout = Layout(tmp_path / "core", tmp_path / "core.releases", tmp_path / "core", plain=True)
     plan = plan_update(ctx, ASSET, layout, tmp_path / "a.tar.gz", (1000, 1000))
     assert isinstance(plan, CorePlan)
-    shown = PythonAppKind().describe(ctx, plan)
+    shown = PythonAppUpdate().describe(ctx, plan)
     assert "https://***@pypi.example/simple" in shown["pip"]
     assert "s3cret-token" not in repr(shown)
