@@ -1,17 +1,20 @@
 """Benchmark of the check phase and of the command's cold start (figures in docs/performance.md).
 
-Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/check_bench.py
+Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/check_bench.py [--against REV]
 1. One check of 3 components against the loopback GitHub stand-in, concurrent vs sequential, in the same run,
    with 0 ms and 100 ms of added answer latency (GitHub is not on loopback). Requests and 304s are counted.
 2. The cold start of `dunebugger-units --help` and `dunebugger-units check` as an unprivileged user, against
    `python -c pass` and the bare imports a check cannot do without in the same run, with the load average
-   beside the figures (run it as root: it drops to nobody for the commands).
+   beside the figures (run it as root: it drops to nobody for the commands). `--against REV` adds the `check`
+   of that git revision (a temporary worktree) to the same interleaved rounds.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,7 +73,17 @@ FLOOR = "import click, yaml, http.client, packaging.version"
 NOBODY = 65534
 
 
-def bench_cold_start(root: Path) -> None:
+def baseline_tree(root: Path, rev: str) -> Path:
+    """The package as it was at `rev`, byte-compiled, in a worktree readable by nobody."""
+    repo = Path(__file__).resolve().parent.parent
+    tree = root / f"at-{rev}"
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "dunebugger_units")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return tree
+
+
+def bench_cold_start(root: Path, against: str | None) -> None:
     """`check` as a person runs it (not root: root's check starts dunebugger-check.service), `--help`, and
     `python -c pass`, interleaved so that the machine's load weighs on each alike; medians of COLD_ROUNDS."""
     repo = Path(__file__).resolve().parent.parent
@@ -87,12 +100,17 @@ def bench_cold_start(root: Path) -> None:
              "dunebugger-units check": ["-m", "dunebugger_units", "check"],
              # what no check can do without: the CLI, the configuration's parser, HTTP and version comparison
              "import click, yaml, http.client, packaging.version": ["-c", FLOOR]}
+    envs = dict.fromkeys(cases, env)
+    if against:
+        name = f"dunebugger-units check at {against}"
+        cases[name] = cases["dunebugger-units check"]
+        envs[name] = {**env, "PYTHONPATH": str(baseline_tree(root, against))}
     runs: dict[str, list[float]] = {name: [] for name in cases}
     try:
         for _ in range(COLD_ROUNDS):
             for name, argv in cases.items():
                 start = time.perf_counter()
-                done = subprocess.run([sys.executable, *argv], env=env, stdout=subprocess.DEVNULL,
+                done = subprocess.run([sys.executable, *argv], env=envs[name], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, check=False, cwd="/", user=NOBODY, group=NOBODY,
                                       extra_groups=[])
                 runs[name].append(time.perf_counter() - start)
@@ -108,8 +126,16 @@ def bench_cold_start(root: Path) -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="REV", help="also time the check of this git revision")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # outside systemd the journal lines go to stderr: keep the figures readable
         with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
             bench_check(Path(tmp))
-        bench_cold_start(Path(tmp))
+        try:
+            bench_cold_start(Path(tmp), args.against)
+        finally:
+            if args.against:
+                shutil.rmtree(Path(tmp) / f"at-{args.against}", ignore_errors=True)
+                subprocess.run(["git", "worktree", "prune"], check=False, cwd=Path(__file__).resolve().parent.parent)

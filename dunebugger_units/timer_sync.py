@@ -13,7 +13,6 @@ a person disabled stays disabled. docs/packaging.md, "The auto-update timer".
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,8 @@ from .errors import UnitsError
 from .files import atomic_write
 
 if TYPE_CHECKING:
+    import subprocess
+
     from .cli_context import Context
     from .config import Config
 
@@ -69,6 +70,8 @@ def file_identity(path: Path) -> tuple[int, ...] | None:
 
 
 def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
+    import subprocess  # deferred: the command module is loaded for every command, a check included
+
     return subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT,
                           check=False)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from .base import Kind
+from typing import TYPE_CHECKING
+
 from .container import ContainerKind
 from .python_app import PythonAppKind
+
+if TYPE_CHECKING:
+    from .base import Kind
 
 KINDS: dict[str, Kind] = {
     "container": ContainerKind(),

@@ -1,7 +1,7 @@
 """The container kind (scheduler, remote): a compose service whose version is its image tag.
 
 This module is the kind as the configuration and a check see it. What an update does (pull, compose edit,
-recreate, commit, undo) is in container_update.py, imported on first use (kinds/base.DeferredUpdate).
+recreate, commit, undo) is in container_update.py, imported on first use (kinds/deferred.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import compose
 from ..versions import UNKNOWN, parse_version, strip_v
-from .base import DeferredUpdate
+from .deferred import DeferredUpdate
 
 if TYPE_CHECKING:
     from ..config import ComponentConfig, Config, KeySpec

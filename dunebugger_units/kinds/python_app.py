@@ -2,7 +2,7 @@
 
 This module is the kind as the configuration and a check see it. What an update does (verified download,
 side-by-side staging, one-restart switch, fast rollback) is in python_app_update.py, imported on first use
-(kinds/base.DeferredUpdate).
+(kinds/deferred.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..device import MAX_FILE_BYTES, parse_version_file
 from ..errors import ConfigError
 from ..files import read_nofollow
 from ..versions import UNKNOWN
-from .base import DeferredUpdate
+from .deferred import DeferredUpdate
 
 if TYPE_CHECKING:
     from ..config import ComponentConfig, Config, KeySpec

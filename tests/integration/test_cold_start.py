@@ -27,7 +27,7 @@ NOT_FOR_CHECK = ("ruamel", "sdbus", "asyncio", "concurrent.futures", "logging", 
                  "tarfile", "gzip", "difflib", "tempfile",
                  "dunebugger_units.systemd", "dunebugger_units.remote", "dunebugger_units.follow",
                  "dunebugger_units.phases.update", "dunebugger_units.phases.run",
-                 # the kinds' update work (kinds/base.DeferredUpdate), and what only it uses
+                 # the kinds' update work (kinds/deferred.py), and what only it uses
                  "dunebugger_units.kinds.container_update", "dunebugger_units.kinds.python_app_update",
                  "dunebugger_units.docker", "dunebugger_units.download", "dunebugger_units.archive")
 NOT_FOR_CHECK_ALONE = ("shutil",)  # click's help imports it for the terminal's width

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from dunebugger_units import kinds
-from dunebugger_units.kinds.base import DeferredUpdate
+from dunebugger_units.kinds.deferred import DeferredUpdate
 from dunebugger_units.transaction import RECOVERY_BY_STEP, Recovery, Step, TxnStatus, decide_recovery
 
 
