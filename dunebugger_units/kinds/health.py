@@ -11,8 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import CheckFailed
+from ..net import NetError, Session
 from ..results import CheckOutcome
 from ..versions import parse_version
+
+MAX_BODY = 64 * 1024  # what is read of an answer: enough for a version, never a whole download
 
 
 @dataclass(frozen=True)
@@ -43,23 +47,24 @@ def judge_probe(status: int, body: bytes, expected_status: int, version: str | N
 
 def http_health(url: str, expected_status: int, version: str | None, deadline: float,
                 interval: float = 1.0) -> CheckOutcome:
-    """Poll `url` until it answers as expected or the deadline passes."""
-    import requests  # deferred: keeps `--help` fast on a Pi
-
+    """Poll `url` until it answers as expected or the deadline passes (one kept-alive connection)."""
     end = time.monotonic() + deadline
     why = "no answer"
-    while True:
-        try:
-            response = requests.get(url, timeout=min(5.0, deadline), allow_redirects=False)
-            problem = judge_probe(response.status_code, response.content[:65536], expected_status, version)
-            if problem is None:
-                return CheckOutcome("health endpoint", True, f"{url} answered {response.status_code}")
-            why = problem
-        except requests.RequestException as exc:
-            why = f"no answer ({type(exc).__name__})"
-        if time.monotonic() >= end:
-            return CheckOutcome("health endpoint", False, f"{url}: {why} within {deadline:g} s")
-        time.sleep(interval)
+    with Session(timeout=min(5.0, deadline)) as session:
+        while True:
+            try:
+                with session.get(url, {}) as response:
+                    problem = judge_probe(response.status, response.read(MAX_BODY), expected_status, version)
+                if problem is None:
+                    return CheckOutcome("health endpoint", True, f"{url} answered {response.status}")
+                why = problem
+            except NetError as exc:
+                why = f"no answer ({exc})"
+            except CheckFailed as exc:  # not an http(s) URL: no later try can do better
+                return CheckOutcome("health endpoint", False, str(exc))
+            if time.monotonic() >= end:
+                return CheckOutcome("health endpoint", False, f"{url}: {why} within {deadline:g} s")
+            time.sleep(interval)
 
 
 def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0.5,
