@@ -1,7 +1,7 @@
 """Benchmark: preparing core's update ahead (figures in docs/performance.md). Needs root: it boots a throw-away
 real systemd (tests/kits/harness) with the fixture core app.
 
-Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/prepare_ahead.py [rounds]
+Run: /usr/local/lib/dunebugger-units/venv/bin/python bench/prepare_ahead.py [rounds] [--no-autogroup]
 
 Each release requires the fixture's own wheel plus setuptools (Debian's wheel from /usr/share/python-wheels:
 about 900 files), with requirements that differ from the running release's, so that a venv is built with pip.
@@ -19,17 +19,23 @@ In the same run:
    the busy loop's, in the same window.
 The test systemd gets no cgroup controllers on a cgroup-v1 host (its cgroup.subtree_control is empty), so there
 CPUWeight=, IOWeight= and IOSchedulingClass= change nothing and only Nice= acts; on a device systemd enables the
-cpu and io controllers for them.
+cpu and io controllers for them. Nice= itself acts only within a session while the kernel's autogroups are on
+(`kernel.sched_autogroup_enabled=1`: each service is a session of its own). `--no-autogroup` turns them off for
+parts 4 and 5 and back on afterwards (a host-wide setting: only on a machine of your own), so that Nice= decides
+between the services as it does on a kernel without autogroups.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +145,55 @@ def hog_share(h: Harness, tag: str, priority: list[str]) -> float:
 LOW = ["-p", "Nice=19", "-p", "CPUWeight=1", "-p", "IOWeight=1", "-p", "IOSchedulingClass=idle"]
 
 
-def main(rounds: int) -> None:
-    restarts, unprepared, prepared, idle, sharing, prep_seconds = [], [], [], [], [], []
-    low_share: list[float] = []
-    normal_share: list[float] = []
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+@contextlib.contextmanager
+def autogroups(enabled: bool | None) -> Iterator[None]:
+    """The kernel's autogroups on or off for the block (None: as they are), then as they were."""
+    before = AUTOGROUP.read_text() if AUTOGROUP.exists() else None
+    if enabled is None or before is None:
+        yield
+        return
+    AUTOGROUP.write_text("1" if enabled else "0")
+    try:
+        yield
+    finally:
+        AUTOGROUP.write_text(before)
+
+
+@dataclass
+class Shares:
+    """Parts 4 and 5, one figure per round."""
+
+    idle: list[float] = field(default_factory=list)  # the busy loop's it/s, alone
+    sharing: list[float] = field(default_factory=list)  # the same, while a preparation runs
+    prep_seconds: list[float] = field(default_factory=list)
+    low: list[float] = field(default_factory=list)  # the hog at the unit's priority, over the busy loop
+    normal: list[float] = field(default_factory=list)  # the hog at the default priority
+
+
+def share_rounds(h: Harness, gh: GithubStandin, rounds: int) -> Shares:
+    shares = Shares()
+    for i in range(rounds):
+        shares.idle.append(busy_rate(h, f"idle-{i}"))
+        version = f"1.{50 + i}.0"
+        publish_fresh(gh, version)
+        runs = prepare_runs(h)
+        started = time.monotonic()
+        shares.sharing.append(busy_rate(h, f"prep-{i}", lambda: h.run(["dunebugger-units", "check", "core"],
+                                                                timeout=120)))
+        h.wait_for(lambda: prepare_runs(h) > runs, 1800, "the preparation to finish")  # noqa: B023
+        shares.prep_seconds.append(time.monotonic() - started)
+        shares.low.append(hog_share(h, f"low-{i}", LOW))
+        shares.normal.append(hog_share(h, f"normal-{i}", []))
+    return shares
+
+
+def main(rounds: int, autogroup: bool | None) -> None:
+    restarts: list[float] = []
+    unprepared: list[float] = []
+    prepared: list[float] = []
     with tempfile.TemporaryDirectory(prefix="prepare-ahead-") as tmp:
         root = Path(tmp)
         device = Device(root / "device").lay_out()
@@ -159,18 +210,8 @@ def main(rounds: int) -> None:
                 unprepared.append(update(h, gh, device, f"1.{10 + 2 * i}.0", ahead=False))
                 prepared.append(update(h, gh, device, f"1.{11 + 2 * i}.0", ahead=True))
             configure(h, device, gh, ahead=True)
-            for i in range(rounds):
-                idle.append(busy_rate(h, f"idle-{i}"))
-                version = f"1.{50 + i}.0"
-                publish_fresh(gh, version)
-                runs = prepare_runs(h)
-                started = time.monotonic()
-                sharing.append(busy_rate(h, f"prep-{i}", lambda: h.run(["dunebugger-units", "check", "core"],
-                                                                        timeout=120)))
-                h.wait_for(lambda: prepare_runs(h) > runs, 1800, "the preparation to finish")  # noqa: B023
-                prep_seconds.append(time.monotonic() - started)
-                low_share.append(hog_share(h, f"low-{i}", LOW))
-                normal_share.append(hog_share(h, f"normal-{i}", []))
+            with autogroups(autogroup):
+                shares = share_rounds(h, gh, rounds)
         finally:
             h.run(["rm", "-rf", WORK], check=False)
             gh.stop()
@@ -183,12 +224,15 @@ def main(rounds: int) -> None:
     print(f"update, prepared (switch, restart, checks)        {med(prepared):7.2f} s   target <= stability "
           f"{STABILITY:g} s + 2 x restart = {target:.2f} s: {'met' if med(prepared) <= target else 'NOT met'}")
     print(f"prepared / unprepared                             {med(prepared) / med(unprepared):7.2f}x")
-    print(f"busy loop alone                                   {med(idle):9.0f} it/s")
-    print(f"busy loop during a preparation (low priority)     {med(sharing):9.0f} it/s "
-          f"({med(sharing) / med(idle):.1%} of alone); the preparation took {med(prep_seconds):.1f} s")
-    print(f"a CPU hog beside the busy loop, at the unit's priority: {med(low_share):.1%} of the loop's iterations; "
-          f"at the default priority: {med(normal_share):.1%}")
+    print(f"busy loop alone                                   {med(shares.idle):9.0f} it/s")
+    print(f"busy loop during a preparation (low priority)     {med(shares.sharing):9.0f} it/s "
+          f"({med(shares.sharing) / med(shares.idle):.1%} of alone); the preparation took "
+          f"{med(shares.prep_seconds):.1f} s")
+    print(f"a CPU hog beside the busy loop, at the unit's priority: {med(shares.low):.1%} of the loop's iterations; "
+          f"at the default priority: {med(shares.normal):.1%}; kernel autogroups "
+          f"{'as they were' if autogroup is None else 'off'}")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    args = [a for a in sys.argv[1:] if a != "--no-autogroup"]
+    main(int(args[0]) if args else 3, False if "--no-autogroup" in sys.argv[1:] else None)

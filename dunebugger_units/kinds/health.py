@@ -75,10 +75,10 @@ def stable_over(sample: Callable[[], Sample], window: float, interval: float = 0
     if not first.running:
         return CheckOutcome(name, False, f"not running: {first.detail}".rstrip(": "))
     end = time.monotonic() + window
-    while time.monotonic() < end:
+    while (left := end - time.monotonic()) > 0:
         if on_percent is not None:  # how much of the window has passed
-            on_percent(int(100 * (1 - (end - time.monotonic()) / window)))
-        time.sleep(interval)
+            on_percent(int(100 * (1 - left / window)))
+        time.sleep(min(interval, left))  # the last look at the window's end, not up to an interval after it
         now = sample()
         if not now.running:
             return CheckOutcome(name, False, f"stopped running within {window:g} s: {now.detail}".rstrip(": "))
