@@ -278,4 +278,5 @@ def check_as_the_unit(config: Config, names: Iterable[str]) -> CheckReport:
     if not done and not any(isinstance(r, dict) and r.get("error") for r in records.values()):
         # not a component's lookup (the record names those): the unit itself failed
         raise CheckFailed(f"{CHECK_UNIT} failed: `journalctl -u {CHECK_UNIT}` says why")
-    return CheckReport(components={n: records.get(n, {}) for n in wanted})
+    chosen = {n: records.get(n, {}) for n in wanted}
+    return CheckReport(components=chosen, root=state.root_keys(Path(config.state_dir), chosen))

@@ -191,10 +191,34 @@ def merge_view(checked: State, own: State) -> dict[str, dict[str, Any]]:
         for key in ("last_result", "held"):  # root's own: its last result, and a hold set since the check
             if key in mine:
                 view[key] = mine[key]
-        prepared = mine.get("prepared")  # ready to install only while it is newer than what runs
-        view["prepared"] = prepared if isinstance(prepared, str) and is_newer(prepared, view["current"]) else None
+        view["prepared"] = ready_to_install(mine.get("prepared"), view["current"])
         views[name] = view
     return views
+
+
+def ready_to_install(prepared: Any, current: str | None) -> str | None:
+    """Pure: the version root prepared ahead, while it is newer than what runs (then an update switches to it);
+    None otherwise."""
+    from .versions import is_newer
+
+    return prepared if isinstance(prepared, str) and is_newer(prepared, current) else None
+
+
+def root_keys(state_dir: Path, components: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Root's own keys beside each of the check's `components` (name: record with its `current`): the last
+    result and the release prepared ahead, as `status` shows them. A record that cannot be read has none."""
+    try:
+        own = load_state(state_dir)["components"]
+    except StateError:
+        own = {}
+    keys = {}
+    for name, record in components.items():
+        mine = own.get(name)
+        mine = mine if isinstance(mine, dict) else {}
+        last = mine.get("last_result")
+        keys[name] = {"last_result": last if isinstance(last, dict) else None,
+                      "prepared": ready_to_install(mine.get("prepared"), record.get("current"))}
+    return keys
 
 
 def component_views(state_dir: Path, cache_dir: Path) -> dict[str, dict[str, Any]]:

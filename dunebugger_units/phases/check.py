@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,14 +54,16 @@ class CheckFacts:
 class CheckReport:
     components: dict[str, dict[str, Any]]
     warnings: tuple[str, ...] = ()
+    root: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # state.root_keys of each component
 
     @property
     def failed(self) -> list[str]:
         return [name for name, record in self.components.items() if record.get("error")]
 
     def body(self) -> dict[str, Any]:
-        """Exactly the body of the frontend's `update_check_result`."""
-        return {"components": {n: frontend_view(r) for n, r in self.components.items()}}
+        """The updater's keys of the frontend's `update_check_result` (FRONTEND_KEYS), with root's last result
+        and the release it prepared ahead, as `status` shows them."""
+        return {"components": {n: frontend_view(r) | dict(self.root.get(n, {})) for n, r in self.components.items()}}
 
 
 def frontend_view(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,7 +191,8 @@ def run_check(config: Config, names: Iterable[str] | None = None, now: datetime 
         warnings += [f"{facts.component}: tag {t!r} is not a version, skipped" for t in _skipped(facts)]
     if (unfinished := transaction.describe_unfinished(Path(config.state_dir))) is not None:
         warnings.append(unfinished["message"])
-    report = CheckReport(components=records, warnings=tuple(warnings))
+    report = CheckReport(components=records, warnings=tuple(warnings),
+                         root=state.root_keys(Path(config.state_dir), records))
     report_to_journal(report)
     return report
 

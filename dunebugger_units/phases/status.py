@@ -22,8 +22,7 @@ def read_status(config: Config) -> dict[str, Any]:
         record["current"] = read_current_version(config, component)
         record["update_available"] = is_newer(record.get("latest"), record["current"])
         record |= {"held": name in holds, "policy": component.policy}
-        prepared = record.get("prepared")  # root's record: ready to install while newer than what runs
         components[name] = frontend_view(record) | {
             "last_result": record.get("last_result"),
-            "prepared": prepared if isinstance(prepared, str) and is_newer(prepared, record["current"]) else None}
+            "prepared": state.ready_to_install(record.get("prepared"), record["current"])}
     return {"components": components, "unfinished_update": transaction.describe_unfinished(Path(config.state_dir))}

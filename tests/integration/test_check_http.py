@@ -9,6 +9,7 @@ import pytest
 from kits.devicekit import Device, publish_defaults
 from kits.standin import GithubStandin
 
+from dunebugger_units import state
 from dunebugger_units.config import parse_config
 from dunebugger_units.phases.check import FRONTEND_KEYS, run_check
 
@@ -173,3 +174,20 @@ def test_the_record_says_when_an_auto_update_waits_and_what_failed_here(device: 
     assert body["core"]["next_window"] is None  # policy notify: a person decides, whenever
     assert body["core"]["failed_versions"] == ["1.2.0"]
     assert body["scheduler"]["failed_versions"] == []
+
+
+def test_the_report_carries_roots_last_result_and_a_prepared_release_as_status_does(device: Device,
+                                                                                      standin: GithubStandin) -> None:
+    publish_defaults(standin)
+    body = check(device, standin).body()["components"]
+    assert body["core"]["prepared"] is None and body["core"]["last_result"] is None  # nothing of root's yet
+    last = {"status": "rolled-back", "message": "Rolled back core to 1.0.0", "to_version": "1.1.0"}
+    state.set_prepared(device.state_dir, "core", {"version": "1.2.0", "release_dir": "/x/1.2.0"})
+    state.set_prepared(device.state_dir, "scheduler", {"version": "1.0.0-beta.15", "image": "s:1.0.0-beta.15"})
+    state.update_state(device.state_dir, lambda data: data["components"]["core"].update(last_result=last))
+    body = check(device, standin).body()["components"]
+    assert body["core"]["prepared"] == "1.2.0"  # newer than the 1.0.0 that runs: ready to install
+    assert body["core"]["last_result"] == last
+    assert body["scheduler"]["prepared"] is None  # what runs already: nothing to switch to
+    assert "prepared_release" not in body["core"]  # root's own detail stays root's
+    assert set(body["core"]) == {*FRONTEND_KEYS, "prepared", "last_result"}

@@ -125,6 +125,10 @@ def test_a_check_prepares_core_and_pulls_the_image(core: Harness, gh: GithubStan
     assert prepare_runs(h)[-1]["JOB_RESULT"] == "done"
     lines = h.journal_messages("SYSLOG_IDENTIFIER=dunebugger-prepare", "PHASE=prepare")
     assert "core: 1.2.0 is ready to install" in lines and "scheduler: 1.2.0 is ready to install" in lines
+    # the next check says so too (root's: through the check's unit, then root's own record)
+    checked = json.loads(h.run(["dunebugger-units", "check", "--json"], timeout=120).stdout)
+    assert checked["components"]["core"]["prepared"] == "1.2.0", checked
+    assert "ready to install" in h.run(["dunebugger-units", "check", "core"], timeout=120).stdout
 
 
 # ---- the update after it only switches -----------------------------------------------------------------
