@@ -17,10 +17,12 @@ same run:
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -118,8 +120,11 @@ def med(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.0f} ms"
 
 
-def main(rounds: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="core-downtime-") as tmp:
+@contextlib.contextmanager
+def core_device(prefix: str) -> Iterator[tuple[Harness, GithubStandin, Device]]:
+    """A throw-away systemd with dunebugger-units installed and core 1.0.0 running from the device's
+    /opt/dunebugger, and the GitHub stand-in inside its network; both are gone afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         device = Device(root / "device").lay_out()
         h = Harness.boot(root / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
@@ -127,23 +132,28 @@ def main(rounds: int) -> None:
         try:
             install_product(h, core_config(device, gh.url))
             install_core(h, device)
-            # the shell script's inputs: the release tarball and a backup of the running install (without its venv)
-            publish_all(gh, ["1.2.0"])
-            h.write_file("/root/dunebugger-1.2.0.tar.gz",
-                         gh.blobs["/download/dunebugger/v1.2.0/dunebugger-1.2.0.tar.gz"])
-            h.run(["tar", "-czf", "/root/core.backup.tar.gz", "--exclude=./.venv", "-C", str(INSTALL_DIR), "."])
-            restarts = [bare_restart(h) for _ in range(rounds)]
-            script = [script_update(h, "/root/dunebugger-1.2.0.tar.gz") for _ in range(rounds)]
-            script_back = [script_rollback(h, "/root/core.backup.tar.gz") for _ in range(rounds)]
-            wait_healthy(h, "1.0.0")
-            ours, ours_back = [], []
-            for i in range(rounds):
-                good, bad = f"1.{10 + 2 * i}.0", f"1.{11 + 2 * i}.0"
-                ours.append(our_update(h, gh, good))
-                ours_back.append(our_rollback(h, gh, bad, good))
+            yield h, gh, device
         finally:
             gh.stop()
             h.poweroff()
+
+
+def main(rounds: int) -> None:
+    with core_device("core-downtime-") as (h, gh, _device):
+        # the shell script's inputs: the release tarball and a backup of the running install (without its venv)
+        publish_all(gh, ["1.2.0"])
+        h.write_file("/root/dunebugger-1.2.0.tar.gz",
+                     gh.blobs["/download/dunebugger/v1.2.0/dunebugger-1.2.0.tar.gz"])
+        h.run(["tar", "-czf", "/root/core.backup.tar.gz", "--exclude=./.venv", "-C", str(INSTALL_DIR), "."])
+        restarts = [bare_restart(h) for _ in range(rounds)]
+        script = [script_update(h, "/root/dunebugger-1.2.0.tar.gz") for _ in range(rounds)]
+        script_back = [script_rollback(h, "/root/core.backup.tar.gz") for _ in range(rounds)]
+        wait_healthy(h, "1.0.0")
+        ours, ours_back = [], []
+        for i in range(rounds):
+            good, bad = f"1.{10 + 2 * i}.0", f"1.{11 + 2 * i}.0"
+            ours.append(our_update(h, gh, good))
+            ours_back.append(our_rollback(h, gh, bad, good))
     floor, script_m, ours_m = (statistics.median(x) for x in (restarts, script, ours))
     print(f"rounds: {rounds} (medians)")
     print(f"bare systemctl restart dunebugger      downtime {med(restarts)}")

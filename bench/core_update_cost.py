@@ -19,19 +19,15 @@ from __future__ import annotations
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_downtime import downtime
-from kits.corekit import install_core, publish, release_files, tarball, wait_healthy
-from kits.corekit import updater_config as core_config
-from kits.devicekit import Device
+from core_downtime import core_device, downtime
+from kits.corekit import publish, release_files, tarball, wait_healthy
 from kits.harness import Harness
-from kits.productkit import install_product
 from kits.standin import GithubStandin
 
 UPDATE = "dunebugger-update@core.service"
@@ -58,22 +54,12 @@ def run_update(h: Harness, gh: GithubStandin, version: str, requirement: str) ->
 def main(rounds: int) -> None:
     fresh: list[tuple[float, float, float]] = []
     same: list[tuple[float, float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="core-update-cost-") as tmp:
-        root = Path(tmp)
-        device = Device(root / "device").lay_out()
-        h = Harness.boot(root / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-        gh = GithubStandin().start(h.listen_tcp())
-        try:
-            install_product(h, core_config(device, gh.url))
-            install_core(h, device)
-            shutil.copy(SETUPTOOLS, device.root / "opt/dunebugger/wheelhouse" / SETUPTOOLS.name)
-            for i in range(rounds):
-                requirement = f"{PIN}\n# build {i}"
-                fresh.append(run_update(h, gh, f"1.{10 + 2 * i}.0", requirement))
-                same.append(run_update(h, gh, f"1.{11 + 2 * i}.0", requirement))
-        finally:
-            gh.stop()
-            h.poweroff()
+    with core_device("core-update-cost-") as (h, gh, device):
+        shutil.copy(SETUPTOOLS, device.root / "opt/dunebugger/wheelhouse" / SETUPTOOLS.name)
+        for i in range(rounds):
+            requirement = f"{PIN}\n# build {i}"
+            fresh.append(run_update(h, gh, f"1.{10 + 2 * i}.0", requirement))
+            same.append(run_update(h, gh, f"1.{11 + 2 * i}.0", requirement))
 
     def med(rows: list[tuple[float, float, float]], i: int) -> float:
         return statistics.median(r[i] for r in rows)

@@ -32,7 +32,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,11 +40,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from kits.corekit import SERVICE, install_core, publish, release_files, tarball, wait_healthy
+from core_downtime import core_device
+from kits.corekit import SERVICE, publish, release_files, tarball, wait_healthy
 from kits.corekit import updater_config as core_config
 from kits.devicekit import Device
 from kits.harness import Harness
-from kits.productkit import install_product, write_config
+from kits.productkit import write_config
 from kits.standin import GithubStandin
 
 UPDATE = "dunebugger-update@core.service"
@@ -194,14 +194,8 @@ def main(rounds: int, autogroup: bool | None) -> None:
     restarts: list[float] = []
     unprepared: list[float] = []
     prepared: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="prepare-ahead-") as tmp:
-        root = Path(tmp)
-        device = Device(root / "device").lay_out()
-        h = Harness.boot(root / "harness", binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
-        gh = GithubStandin().start(h.listen_tcp())
+    with core_device("prepare-ahead-") as (h, gh, device):
         try:
-            install_product(h, core_config(device, gh.url))
-            install_core(h, device)
             shutil.copy(SETUPTOOLS, device.root / "opt/dunebugger/wheelhouse" / SETUPTOOLS.name)
             h.run(["mkdir", "-p", WORK])
             h.write_file(f"{WORK}/busy.py", BUSY)
@@ -214,8 +208,6 @@ def main(rounds: int, autogroup: bool | None) -> None:
                 shares = share_rounds(h, gh, rounds)
         finally:
             h.run(["rm", "-rf", WORK], check=False)
-            gh.stop()
-            h.poweroff()
     med = statistics.median
     target = STABILITY + 2 * med(restarts)
     print(f"rounds: {rounds} (medians); load average {os.getloadavg()[0]:.2f}")
