@@ -68,9 +68,17 @@ def container_from_inspect(data: dict[str, Any]) -> Container:
     )
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no output"
+def refused_unknown_flag(message: str, flag: str) -> bool:
+    """Pure: docker (cobra) refused `flag` as unknown, so it did nothing ("unknown flag: --pull")."""
+    return f"unknown flag: {flag}" in message
+
+
+def reason(stderr: str) -> str:
+    """Pure: the line of docker's stderr that says why: an unknown flag (docker prints its usage after it),
+    else the last line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    flagged = [line for line in lines if line.startswith("unknown flag: ")]
+    return (flagged or lines or ["no output"])[-1][:300]
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class Docker:
         except OSError as exc:
             raise DockerError(f"{doing}: cannot run {self.executable}: {exc.strerror}") from None
         if result.returncode != 0:
-            raise DockerError(f"{doing}: docker exited {result.returncode}: {_last_line(result.stderr)}")
+            raise DockerError(f"{doing}: docker exited {result.returncode}: {reason(result.stderr)}")
         return result.stdout
 
     def compose(self, args: list[str], doing: str, timeout: float = QUICK) -> str:
@@ -186,7 +194,7 @@ class Docker:
         finally:
             watchdog.cancel()
         if code != 0:
-            why = f"did not finish within {PULL_TIMEOUT:g} s" if code < 0 else f"exited {code}: {_last_line(errors)}"
+            why = f"did not finish within {PULL_TIMEOUT:g} s" if code < 0 else f"exited {code}: {reason(errors)}"
             raise DockerError(f"{doing}: docker {why}")
 
     # ---- compose ------------------------------------------------------------------------------------------
@@ -197,10 +205,6 @@ class Docker:
         ids = out.split()
         return ids[0] if ids else None
 
-    def supports_up_pull_never(self) -> bool:
-        """`up --pull never` exists from compose 2.?; older ones would fail on the unknown flag."""
-        return "--pull" in self.compose(["up", "--help"], "asking docker compose for its options")
-
     def up(self, service: str, *, doing: str) -> None:
         """`up -d <service>`: recreate this service (its dependencies only if a plain `up -d` would too), never
         pull (the image must be local).
@@ -208,6 +212,13 @@ class Docker:
         Not `--no-deps`: compose then hashes the service without its `depends_on`, so the container is labelled
         with a config hash that a plain `docker compose up -d` (a boot, the installer) does not compute, and it
         recreates the container once more (docker/compose#12069).
+
+        `--pull never` is tried first: a compose too old to know the flag refuses it before doing anything, and
+        the same `up` runs again without it (one call in the usual case, where asking `up --help` cost two).
         """
-        never = ["--pull", "never"] if self.supports_up_pull_never() else []
-        self.compose(["up", "--detach", *never, service], doing, timeout=UP_TIMEOUT)
+        try:
+            self.compose(["up", "--detach", "--pull", "never", service], doing, timeout=UP_TIMEOUT)
+        except DockerError as exc:
+            if not refused_unknown_flag(str(exc), "--pull"):
+                raise
+            self.compose(["up", "--detach", service], doing, timeout=UP_TIMEOUT)

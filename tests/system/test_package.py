@@ -94,6 +94,10 @@ def prepare_device(h: Harness) -> None:
     """What a device has and the host does not, and the other way round."""
     # The host's policy-rc.d (exit 101) refuses every start from a maintainer script; a device has none.
     h.run(["rm", "-f", "/usr/sbin/policy-rc.d"])
+    # man-db's trigger rebuilds the index of every manual page on the machine, about 4 CPU-s at each install,
+    # upgrade and removal, and tells nothing of our package. Its debconf answer man-db/auto-update=false, as on
+    # a small device that does without apropos; `man` finds our page without the index.
+    h.run(["rm", "-f", "/var/lib/man-db/auto-update"])
     # Hide the test venv: only what the package installs may run.
     h.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/usr/local/lib/dunebugger-units"])
     h.write_file("/etc/systemd/system/dunebugger.service", CORE_STANDIN_UNIT)
@@ -483,8 +487,8 @@ def test_the_upgrade_guard_holds_through_the_unpack(installed: Harness, gh: Gith
     """An update started after the installed version's prerm has looked (here: by the new package's preinst,
     while dpkg unpacks it) is refused until the upgrade is over, then runs.
 
-    Against the code before the fix: the prerm's one look found nothing running, and the update the preinst
-    started went ahead while dpkg was replacing the code it ran: its result was "Update failed during apply:
+    The failure this guards against: the prerm's one look finding nothing running, and the update the preinst
+    started going ahead while dpkg replaces the code it runs: its result would be "Update failed during apply:
     installing the requirements ..." (no package index in the harness), not a refusal."""
     from kits.corekit import MANIFEST_URL, publish, release_files, tarball
 

@@ -48,8 +48,8 @@ def start(h: Harness, *units: str) -> None:
 
 def test_a_prerelease_named_by_the_cache_is_not_installed(core: Harness, gh: GithubStandin,
                                                           device: Device) -> None:
-    """Against the code before the fix: update@core installed 1.3.0rc1 ("Updated core to 1.3.0rc1") with
-    github.include_prerelease false, because the cache's `latest` was the target and nothing re-judged it."""
+    """The failure this guards against: update@core installing 1.3.0rc1 ("Updated core to 1.3.0rc1") with
+    github.include_prerelease false, because the cache's `latest` is taken as the target and nothing re-judges it."""
     h = core
     corekit.publish(gh, "1.2.0", corekit.tarball(corekit.release_files("1.2.0")))
     data = corekit.tarball(corekit.release_files("1.3.0rc1"))
@@ -74,9 +74,9 @@ def test_a_prerelease_named_by_the_cache_is_not_installed(core: Harness, gh: Git
 
 @pytest.mark.containers
 def test_the_cache_cannot_steer_remote_first(product: Harness, gh: GithubStandin) -> None:
-    """Against the code before the fix: with `update_available: true` written for remote, update@scheduler was
+    """The failures this guards against: with `update_available: true` written for remote, update@scheduler
     refused "Cannot update scheduler before remote" though GitHub has no newer remote; and with it written
-    false while remote 1.2.0 is out, scheduler was updated ahead of remote."""
+    false while remote 1.2.0 is out, scheduler updated ahead of remote."""
     h = product
     publish(gh, "remote", "1.0.0")
     publish(gh, "scheduler", "1.2.0")
@@ -107,9 +107,9 @@ def test_scheduler_and_remote_together_remote_always_runs(product: Harness, gh: 
     """update@scheduler and update@remote started together, 10 times, in both orders: scheduler is refused by
     the remote-first rule, and remote is updated every time (the suite's longest test: 7 s a round).
 
-    Against the code before the fix: scheduler took the update lock to decide, and remote, arriving while it
-    was deciding, was refused "update of scheduler in progress": remote was not updated in 9 rounds of 20 (10
-    rounds miss that with a chance of 0.55^10, 0.3%)."""
+    The failure this guards against: scheduler taking the update lock to decide, and remote, arriving while it
+    decides, refused "update of scheduler in progress". Code that does so leaves remote not updated in 9 rounds
+    of 20 (10 rounds miss that with a chance of 0.55^10, 0.3%)."""
     h = product
     publish(gh, "remote", "1.2.0")
     publish(gh, "scheduler", "1.2.0")
@@ -140,8 +140,8 @@ def test_scheduler_and_remote_together_remote_always_runs(product: Harness, gh: 
 
 @pytest.mark.containers
 def test_a_rollback_on_request_respects_the_show(product: Harness, gh: GithubStandin) -> None:
-    """Against the code before the fix: `dunebugger-units rollback scheduler` (and dunebugger-rollback@ started
-    as the remote starts it) rolled scheduler back, recreating its container, while the show held the lock."""
+    """The failure this guards against: `dunebugger-units rollback scheduler` (and dunebugger-rollback@ started
+    as the remote starts it) rolling scheduler back, recreating its container, while the show holds the lock."""
     h = product
     publish(gh, "scheduler", "1.2.0")
     publish(gh, "scheduler", "1.3.0")  # exits at start: its update fails and rolls back
@@ -187,7 +187,7 @@ def test_a_rollback_on_request_respects_the_show(product: Harness, gh: GithubSta
 
 @pytest.mark.containers
 def test_an_unreadable_compose_file_is_named_by_the_check(product: Harness, device: Device) -> None:
-    """Against the code before the fix: the check reported scheduler's version as "unknown" and said nothing
+    """The failure this guards against: the check reporting scheduler's version as "unknown" and saying nothing
     of why."""
     h = product
     inside = str(device.compose_file).replace(str(device.root), "", 1)

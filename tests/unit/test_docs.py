@@ -18,10 +18,14 @@ MARKDOWN = [README, *DOCS]
 # The rest of what ships or is run as it is: its comments must not tell history either.
 SHIPPED = [p for d in ("packaging", "web", "bench", "scripts") for p in sorted((REPO / d).rglob("*"))
            if p.is_file() and p.suffix not in {".png", ".gz"}]
+# The code, the package's scripts and the tests say what is too (this file holds the examples they must not say).
+CODE = [*(p for d in ("dunebugger_units", "tests") for p in sorted((REPO / d).rglob("*.py")) if p != Path(__file__)),
+        *sorted(p for p in (REPO / "debian").rglob("*") if p.is_file())]
 
 POINTER = ('# Hardening: the shared rationale is in docs/security.md ("Unit hardening"); only this unit\'s own '
            "choices are noted here.")
-HISTORY = re.compile(r"\bissues? \d|\bstops? \d|\bthe seed's|\btoday's|\bthe last round", re.IGNORECASE)
+HISTORY = re.compile(r"\bissues? \d|\bstops? \d|\bthe seed's|\btoday's|\bthe last round|\bbefore the fix",
+                     re.IGNORECASE)
 TOP_DIRS = ("units", "packaging", "scripts", "bench", "web", "docs", "tests", "dunebugger_units", ".ci")
 # A repository path written out anywhere in a text: it starts at one of the top-level dirs.
 REPO_PATH = re.compile(r"(?<![\w/.@-])((?:" + "|".join(re.escape(d) for d in TOP_DIRS) + r")/[\w./@-]*\w)")
@@ -87,7 +91,7 @@ def test_every_module_named_exists(doc: Path) -> None:
     assert not dead, f"{relative(doc)} names modules that do not exist: {dead}"
 
 
-@pytest.mark.parametrize("doc", [*MARKDOWN, MAN, *UNITS, *SHIPPED], ids=relative)
+@pytest.mark.parametrize("doc", [*MARKDOWN, MAN, *UNITS, *SHIPPED, *CODE], ids=relative)
 def test_no_history_words(doc: Path) -> None:
     found = [line.strip() for line in doc.read_text(errors="replace").splitlines() if HISTORY.search(line)]
     assert not found, f"{relative(doc)} tells history instead of what is: {found}"
@@ -121,6 +125,7 @@ def test_repo_paths_are_found_in_prose(text: str, names: set[str]) -> None:
     pytest.param("measured at the end of stop 16", True, id="stop"),
     pytest.param("the seed's rule", True, id="seed"),
     pytest.param("Today's remote sends a log", True, id="today"),
+    pytest.param("Against the code before the fix: it failed", True, id="before-the-fix"),
     pytest.param("the shipped remote sends a log", False, id="plain"),
     pytest.param("an issue with the network", False, id="word-issue"),
 ])
