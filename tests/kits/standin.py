@@ -8,6 +8,7 @@ told to misbehave per repository.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import socket
@@ -21,11 +22,31 @@ from urllib.parse import urlsplit
 OWNER = "marco-svitol"
 
 
+class SocketGone(Exception):
+    """The listening socket was closed under the server: the test systemd whose network it was in is gone."""
+
+
 class QuietServer(ThreadingHTTPServer):
-    """Clients that hang up early (timeouts, size caps) are expected here: no tracebacks on stderr."""
+    """Clients that hang up early (timeouts, size caps) are expected here: no tracebacks on stderr.
+
+    A harness closes the sockets it made when it powers off or its power is cut. A server still polling such a
+    socket would be woken at once, every time, and spin a core until the test ends: it stops serving instead.
+    """
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EBADF, errno.ENOTSOCK, errno.EINVAL):
+                raise SocketGone(str(exc)) from None
+            raise
+
+    def serve_until_gone(self) -> None:
+        with contextlib.suppress(SocketGone):
+            self.serve_forever()
 
 
 @dataclass
@@ -51,7 +72,8 @@ class GithubStandin:
     # repo -> faults answered one per API call, before `faults` applies (None: answer normally)
     fault_queue: dict[str, list[str | None]] = field(default_factory=dict)
     owner: str | None = None  # when set, another owner's repositories do not exist (404), as on GitHub
-    server: ThreadingHTTPServer | None = None
+    server: QuietServer | None = None
+    thread: threading.Thread | None = None
     latency: float = 0.0  # seconds added to every API answer: GitHub is not on loopback
     in_flight: int = 0
     max_in_flight: int = 0
@@ -115,7 +137,8 @@ class GithubStandin:
             self.server.socket = sock
             self.server.server_address = sock.getsockname()[:2]
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.thread = threading.Thread(target=self.server.serve_until_gone, name="github-standin", daemon=True)
+        self.thread.start()
         return self
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from kits.harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
+from kits.standin import GithubStandin
 
 
 def test_boots_to_running_with_a_system_bus(harness: Harness) -> None:
@@ -107,6 +108,23 @@ def test_listen_tcp_socket_lives_in_the_harness_network(harness: Harness) -> Non
 
     assert f"127.0.0.1:{port}" in inside
     assert os.readlink(f"/proc/{harness.pid}/ns/net") != outside_netns
+
+
+def test_a_server_on_its_socket_stops_when_the_harness_is_gone(tmp_path: Path, system_deps: None) -> None:
+    """The GitHub stand-in outlives a power cut of its harness in the crash tests: it must stop serving the
+    closed socket, not spin a core of the test process until the test ends."""
+    h = Harness.boot(tmp_path / "harness")
+    gh = GithubStandin().start(h.listen_tcp())
+    try:
+        assert gh.thread is not None
+        assert h.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", f"{gh.url}/repos/x/y/releases"],
+                     check=False).stdout == "200"
+        h.kill()
+        gh.thread.join(timeout=5)
+        assert not gh.thread.is_alive()
+    finally:
+        h.kill()
+        gh.stop()
 
 
 def test_power_cut_keeps_what_was_on_disk(tmp_path: Path, system_deps: None) -> None:
