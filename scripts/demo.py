@@ -15,6 +15,7 @@ logged beside it (docs/panel.md). Ctrl-C tears everything down.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import signal
 import sys
@@ -86,6 +87,7 @@ def serve_panel(h: Harness, port: int) -> None:
     # throw-away systemd is powered off, not left behind.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where a stuck demo waits
     server = PanelServer(lambda: h.connect_tcp(remotekit.PORT), port=port).start()
     say(f"the update panel: open {server.url} in a browser on this machine (Ctrl-C ends the demo)")
     print("  scheduler 1.0.0 -> 1.2.0 succeeds; core 1.0.0 -> 1.3.0 crashes at start and is rolled back")

@@ -5,9 +5,11 @@ real containers from the loopback registry. Only GitHub is a stand-in, as everyw
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -228,6 +230,12 @@ def test_the_demo_command_serves_the_panel(system_deps: None) -> None:
             assert "1.0.0 → 1.2.0" in page.row("scheduler")
     finally:
         demo.terminate()
-        rest, _ = demo.communicate(timeout=120)
+        try:
+            rest, _ = demo.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            demo.send_signal(signal.SIGUSR1)  # its threads' stacks, then the failure shows where it hung
+            time.sleep(2)
+            demo.kill()
+            rest, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0, rest
     assert "the throw-away systemd is gone" in rest
