@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kits.buildonce import SHARED
 from kits.devicekit import Device
 from kits.standin import GithubStandin
 
@@ -17,6 +18,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("PYTEST_XDIST_WORKER"):
         system = Path(__file__).parent / "system"
         items.sort(key=lambda item: system not in item.path.parents)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_builds(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where the run's workers keep what one builds for all (kits/buildonce.py): the run's temp dir, above
+    each worker's own."""
+    base = tmp_path_factory.getbasetemp()
+    os.environ[SHARED] = str(base.parent / "shared" if os.environ.get("PYTEST_XDIST_WORKER") else base / "shared")
 
 
 @pytest.fixture

@@ -7,17 +7,14 @@ published by a test, may need a newer remote).
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kits.buildonce import built
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.harness.images import restore_registry, save_registry
@@ -74,29 +71,21 @@ def ref(component: str, version: str) -> str:
 
 
 
-@functools.cache
-def _saved_registry(images: str) -> Path:
-    """Where this test process keeps a registry storage holding `images` (removed at exit)."""
-    cache = Path(tempfile.mkdtemp(prefix=f"dunebugger-units-{images}-"))
-    atexit.register(shutil.rmtree, cache, True)
-    return cache / "registry"
-
-
 def images_once(h: Harness, images: str, build: Callable[[], None]) -> None:
     """The test images named `images` in `h`'s loopback registry, with the installed (1.0.0) ones local.
 
-    The first harness of a test process runs `build()` (which leaves only the installed images local) and its
-    registry storage is saved; later harnesses get a copy of that storage and pull the installed images from
-    their own registry: the same images, without building them again for every test.
+    The first harness of a run runs `build()` (which leaves only the installed images local) and its registry
+    storage is saved (kits/buildonce.py); later harnesses get a copy of that storage and pull the installed
+    images from their own registry: the same images, without building them again for every test.
     """
-    saved = _saved_registry(images)
-    if saved.exists():
-        restore_registry(h, saved)
-        for component in PORTS:
-            h.docker("pull", "-q", ref(component, INSTALLED))
-        return
-    build()
-    save_registry(h, saved)
+    with built(images) as (saved, there):
+        if not there:
+            build()
+            save_registry(h, saved)
+            return
+    restore_registry(h, saved)
+    for component in PORTS:
+        h.docker("pull", "-q", ref(component, INSTALLED))
 
 
 def build_images(h: Harness, root: Path) -> None:

@@ -8,21 +8,19 @@ directory with `.venv` inside and a JSON VERSION, owned by `pi`.
 
 from __future__ import annotations
 
-import atexit
 import base64
-import functools
 import hashlib
 import io
 import json
 import os
 import shutil
 import tarfile
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from kits.buildonce import built
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import Harness
 from kits.standin import GithubStandin
@@ -166,31 +164,25 @@ def lay_out_plain_core(device: Device, version: str = "1.0.0") -> None:
     build_wheel(device.root / "opt/dunebugger/wheelhouse")
 
 
-@functools.cache
-def _saved_venv() -> Path:
-    """Where this test process keeps the first venv it built for the installed core (removed at exit)."""
-    cache = Path(tempfile.mkdtemp(prefix="dunebugger-units-core-venv-"))
-    atexit.register(shutil.rmtree, cache, True)
-    return cache / "venv"
-
-
 def build_venv(h: Harness) -> None:
     """The installed core's .venv, built inside `h` from the wheelhouse as the installer does.
 
-    The first build of a test process is saved and later harnesses get a copy: a venv is tied to its path
-    only, and this one always lives at INSTALL_DIR/.venv, made by the same Python from the same requirements.
+    The first build of a run is saved (kits/buildonce.py) and later harnesses get a copy: a venv is tied to its
+    path only, and this one always lives at INSTALL_DIR/.venv, made by the same Python from the same
+    requirements.
     """
     venv = f"{INSTALL_DIR}/.venv"
-    saved = _saved_venv()
-    if saved.exists():
-        shutil.copytree(saved, h.path(venv), symlinks=True)
-        return
-    h.run(["python3", "-m", "venv", venv], timeout=120)
-    h.run([f"{venv}/bin/python", "-m", "pip", "install", "--no-index", "--find-links", str(WHEELHOUSE), "-q",
-           "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
-    partial = saved.with_name("venv.partial")
-    shutil.copytree(h.path(venv), partial, symlinks=True)
-    partial.rename(saved)
+    with built("core-venv") as (saved, there):
+        if not there:
+            h.run(["python3", "-m", "venv", venv], timeout=120)
+            h.run([f"{venv}/bin/python", "-m", "pip", "install", "--no-index", "--find-links", str(WHEELHOUSE),
+                   "-q", "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
+            partial = saved.with_name("core-venv.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(h.path(venv), partial, symlinks=True)
+            partial.rename(saved)
+            return
+    shutil.copytree(saved, h.path(venv), symlinks=True)
 
 
 def install_core(h: Harness, device: Device, version: str = "1.0.0") -> int:

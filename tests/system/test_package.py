@@ -9,17 +9,17 @@ harness.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import glob
 import gzip
 import json
-import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from kits.buildonce import built
 from kits.devicekit import INSIDE, Device, publish_defaults
 from kits.harness import CommandFailed, Harness
 from kits.oldpackage import OLD_VERSION, old_package
@@ -62,21 +62,20 @@ pytestmark = [pytest.mark.releases.with_args(publish_defaults), pytest.mark.devi
 
 
 @pytest.fixture(scope="session")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per run: under pytest-xdist the first worker builds it and the others wait and share it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's dir, above the workers'
-    out, built = shared / "deb", shared / "deb.path"
-    with (shared / "deb.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per run
-        if not built.exists():
-            out.mkdir(exist_ok=True)
+def deb() -> Path:
+    """Built once per run (kits/buildonce.py): under pytest-xdist the first worker builds it, the others wait."""
+    with built("deb") as (out, there):
+        if not there:
+            partial = out.with_name("deb.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
             result = subprocess.run(
-                ["bash", str(BUILD), "amd64", str(out)], capture_output=True, text=True, timeout=900, check=False
+                ["bash", str(BUILD), "amd64", str(partial)], capture_output=True, text=True, timeout=900, check=False
             )
             assert result.returncode == 0, f"build-deb.sh failed:\n{result.stderr[-6000:]}"
-            built.write_text(result.stdout.strip().splitlines()[-1])
-    return Path(built.read_text())
+            partial.rename(out)
+    [package] = out.glob("dunebugger-units_*.deb")
+    return package
 
 
 @pytest.fixture
