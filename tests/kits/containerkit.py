@@ -17,7 +17,7 @@ import yaml
 from kits.buildonce import built
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
-from kits.harness.images import restore_registry, save_registry
+from kits.harness.images import restore_registry, save_docker_data, save_registry
 from kits.standin import GithubStandin
 
 PORTS = {"scheduler": 18080, "remote": 18081}
@@ -64,6 +64,7 @@ IMAGES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ("remote", "1.2.0"): serving("remote", "1.2.0"),
 }
 INSTALLED = "1.0.0"
+SEED = "docker-seed"  # kits/buildonce.py: the data root of `docker_seed`
 
 
 def ref(component: str, version: str) -> str:
@@ -71,12 +72,13 @@ def ref(component: str, version: str) -> str:
 
 
 
-def images_once(h: Harness, images: str, build: Callable[[], None]) -> None:
+def images_once(h: Harness, images: str, build: Callable[[], None], *, pull: bool = True) -> None:
     """The test images named `images` in `h`'s loopback registry, with the installed (1.0.0) ones local.
 
     The first harness of a run runs `build()` (which leaves only the installed images local) and its registry
     storage is saved (kits/buildonce.py); later harnesses get a copy of that storage and pull the installed
-    images from their own registry: the same images, without building them again for every test.
+    images from their own registry (not when `pull` is false: their data root already has them, see
+    `docker_seed`): the same images, without building them again for every test.
     """
     with built(images) as (saved, there):
         if not there:
@@ -84,11 +86,19 @@ def images_once(h: Harness, images: str, build: Callable[[], None]) -> None:
             save_registry(h, saved)
             return
     restore_registry(h, saved)
-    for component in PORTS:
-        h.docker("pull", "-q", ref(component, INSTALLED))
+    if pull:
+        for component in PORTS:
+            h.docker("pull", "-q", ref(component, INSTALLED))
 
 
-def build_images(h: Harness, root: Path) -> None:
+def docker_seed() -> Path | None:
+    """A docker data root holding the installed images, saved by the first device of the run
+    (`start_containers`); a harness booted on a copy of it has them without a pull. None until it exists."""
+    with built(SEED) as (saved, there):
+        return saved if there else None
+
+
+def build_images(h: Harness, root: Path, *, pull: bool = True) -> None:
     """Every busybox test image (rootfs dirs under `root`) in the loopback registry; only the installed ones are
     local, so an update really pulls."""
 
@@ -99,7 +109,7 @@ def build_images(h: Harness, root: Path) -> None:
             if version != INSTALLED:
                 h.docker("rmi", ref(component, version))
 
-    images_once(h, "busybox-images", build)
+    images_once(h, "busybox-images", build, pull=pull)
 
 
 def running_image(h: Harness, component: str) -> str:
@@ -142,9 +152,14 @@ def lay_out(device: Device) -> Device:
     return device
 
 
-def start_containers(h: Harness, root: Path) -> None:
-    """Build and push every image, then `docker compose up -d` the installed ones and wait for health."""
-    build_images(h, root)
+def start_containers(h: Harness, root: Path, *, seeded: bool = False) -> None:
+    """Build and push every image, then `docker compose up -d` the installed ones and wait for health.
+    `seeded`: `h` was booted with `docker_seed()`, so the installed images are local already."""
+    build_images(h, root, pull=not seeded)
+    if not seeded:
+        with built(SEED) as (saved, there):
+            if not there:
+                save_docker_data(h, saved)
     h.run(["docker", "compose", "-f", str(INSIDE.compose_file), "up", "-d"], timeout=120)
     for component in PORTS:
         wait_health(h, component, INSTALLED)

@@ -75,11 +75,12 @@ def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.Fi
     if request.node.get_closest_marker("on_disk") is not None:
         h = crashkit.boot(tmp_path, device, docker=docker)
     else:
-        h = Harness.boot(tmp_path / "harness", docker=docker,
+        seed = containerkit.docker_seed() if containers else None
+        h = Harness.boot(tmp_path / "harness", docker=docker, docker_seed=seed,
                          binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
         if containers:
-            containerkit.start_containers(h, tmp_path / "rootfs")
+            containerkit.start_containers(h, tmp_path / "rootfs", seeded=h.docker_seeded)
         yield h
     finally:
         h.poweroff()

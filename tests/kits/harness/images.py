@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DOCKER_DEADLINE = 60.0
 REGISTRY_DIR = "/var/lib/docker-registry"
+DATA_ROOT = "/var/lib/docker"
 # Not 5000: on the device that is core's health port (http://localhost:5000/health), and the demo runs both.
 REGISTRY = "127.0.0.1:5050"
 
@@ -75,13 +76,16 @@ def busybox_rootfs(dest: Path, files: Mapping[str, str | bytes] | None = None) -
     return dest
 
 
-def start_docker(h: Harness, deadline: float = DOCKER_DEADLINE) -> None:
-    """Start the real dockerd and a no-auth registry on REGISTRY inside `h`; wait until both answer."""
+def start_docker(h: Harness, deadline: float = DOCKER_DEADLINE, seed: Path | None = None) -> None:
+    """Start the real dockerd and a no-auth registry on REGISTRY inside `h`; wait until both answer. A `seed`
+    (a data root saved by `save_docker_data`) is copied into the tmpfs data root first."""
     started = time.monotonic()
     if h.run(["mountpoint", "-q", "/var/lib/docker"], check=False).returncode != 0:
         # overlay2 cannot stack on the /var overlay (dockerd would fall back to slow vfs).
         h.run(["mkdir", "-p", "/var/lib/docker"])
         h.run(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", "/var/lib/docker"])
+        if seed is not None:
+            shutil.copytree(seed, h.path(DATA_ROOT), symlinks=True, dirs_exist_ok=True)
     # Containers share the harness's network (network_mode: host, as on the device); no bridge, no
     # iptables: nothing to set up, nothing to leak.
     daemon = {"bridge": "none", "iptables": False, "ip6tables": False, "ip-masq": False,
@@ -120,6 +124,22 @@ def save_registry(h: Harness, dest: Path) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(h.path(REGISTRY_DIR), partial, symlinks=True)
     partial.rename(dest)
+
+
+def save_docker_data(h: Harness, dest: Path) -> None:
+    """Copy `h`'s docker data root (its local images) to the host dir `dest`, which must not exist: dockerd is
+    stopped for the copy, so that what is saved is consistent, then started again."""
+    h.systemctl("stop", "docker.service", "docker.socket", timeout=DOCKER_DEADLINE)
+    try:
+        partial = dest.with_name(dest.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        # backingFsBlockDev: a device node dockerd makes again at start (copytree copies no device)
+        shutil.copytree(h.path(DATA_ROOT), partial, symlinks=True,
+                        ignore=shutil.ignore_patterns("backingFsBlockDev"))
+        partial.rename(dest)
+    finally:
+        h.systemctl("start", "docker.service", timeout=DOCKER_DEADLINE)
+        h.wait_for(lambda: h.run(["docker", "info"], check=False).returncode == 0, DOCKER_DEADLINE, "docker info")
 
 
 def restore_registry(h: Harness, src: Path) -> None:

@@ -77,6 +77,7 @@ class Harness:
         self._sockets: list[socket.socket] = []
         self._servers: list[http.server.HTTPServer] = []
         self.timings: dict[str, float] = {}
+        self.docker_seeded = False  # its docker data root started as a copy of a seed (`boot`)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -89,13 +90,15 @@ class Harness:
         overlays: Sequence[str] = ("/etc", "/var", "/usr", "/opt"),
         docker: bool = False,
         docker_data: Path | None = None,
+        docker_seed: Path | None = None,
         allow_degraded: bool = False,
     ) -> Harness:
         """Boot systemd in fresh namespaces and wait until it is running.
 
         Overlay upper dirs live under `workdir` on the real disk: booting again on the same workdir (and
         binds) after `kill()` shows what survived a power cut. `binds` maps an absolute path inside to a
-        host dir; `docker_data` keeps /var/lib/docker on disk (otherwise it is a tmpfs). A boot that ends
+        host dir; `docker_data` keeps /var/lib/docker on disk (otherwise it is a tmpfs, which starts as a copy of
+        `docker_seed` when given: a data root saved while its dockerd was stopped). A boot that ends
         `degraded` (a unit failed) raises, unless `allow_degraded`: a test may boot a device on purpose
         with a unit that fails at boot.
         """
@@ -122,7 +125,8 @@ class Harness:
             harness._wait_until_running(allow_degraded)
             harness.timings["boot"] = time.monotonic() - started
             if docker:
-                harness.start_docker()
+                harness.start_docker(seed=docker_seed)
+                harness.docker_seeded = docker_seed is not None
         except BaseException:
             harness.kill()
             raise
@@ -293,9 +297,10 @@ class Harness:
 
     # -- docker (images.py) ----------------------------------------------------------------------------
 
-    def start_docker(self, deadline: float = DOCKER_DEADLINE) -> None:
-        """Start the real dockerd and a no-auth registry on REGISTRY inside; wait until both answer."""
-        images.start_docker(self, deadline)
+    def start_docker(self, deadline: float = DOCKER_DEADLINE, seed: Path | None = None) -> None:
+        """Start the real dockerd and a no-auth registry on REGISTRY inside; wait until both answer. A `seed`
+        (see `boot`) is copied into an empty data root first."""
+        images.start_docker(self, deadline, seed)
 
     def docker(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["docker", *args], timeout=timeout, check=check)
