@@ -18,22 +18,20 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import journal, state, transaction
+from .. import journal, state
 from ..config import ComponentConfig, Config, config_path, load_config
-from ..device import read_current_version
 from ..errors import Cancelled, ExitCode, UnitsError
-from ..github import GithubClient, read_token
-from ..kinds import kind_of
-from ..kinds.base import Kind, UpdateContext
-from ..kinds.venv import low_priority_children
-from ..rules.policy import failed_versions
-from ..rules.preflight import Target
-from ..systemd import Systemd
 from ..versions import is_newer
-from .run import connected, error_line, progress_reporter, stamp_now, stop_cancels, trace_if_bug
-from .target_release import gather_target_release
+
+if TYPE_CHECKING:
+    from ..github import GithubClient
+    from ..kinds.base import Kind
+    from ..systemd import Systemd
+
+# The bus, GitHub, the kinds and the release's tools are imported where a preparation starts: most runs of this
+# unit (one after every check) find nothing to prepare, and answer without them (`idle_lines`).
 
 NAME = "dunebugger-prepare"
 PREPARE_UNIT = "dunebugger-prepare.service"
@@ -79,7 +77,29 @@ class PrepareReport:
     failed: list[str] = field(default_factory=list)
 
 
+def idle_lines(config: Config) -> dict[str, str] | None:
+    """Each component's line when none may prepare ahead and none has a preparation recorded (what
+    `choose_preparation` decides then, read without the bus or GitHub); None when there is work to look at."""
+    state_dir = Path(config.state_dir)
+    if any(c.prepare_ahead or state.read_prepared(state_dir, c.name) is not None for c in config.components.values()):
+        return None
+    return dict.fromkeys(config.components, "prepare_ahead is off")
+
+
 def run_prepare(config: Config) -> PrepareReport:
+    idle = idle_lines(config)
+    report = PrepareReport(lines=idle) if idle is not None else prepare_all(config)
+    for name, line in report.lines.items():
+        priority = journal.Priority.WARNING if name in report.failed else journal.Priority.INFO
+        journal.event(f"{name}: {line}", priority, component=name, phase="prepare")
+    return report
+
+
+def prepare_all(config: Config) -> PrepareReport:
+    from ..github import GithubClient, read_token
+    from ..kinds.venv import low_priority_children
+    from .run import connected, error_line, stop_cancels, trace_if_bug
+
     report = PrepareReport()
     with stop_cancels(), connected() as (systemd, _bus_error), low_priority_children():
         client = GithubClient(config.github, read_token(config.github.token_file))
@@ -93,14 +113,18 @@ def run_prepare(config: Config) -> PrepareReport:
                 trace_if_bug(exc)
                 report.lines[name] = f"not prepared: {error_line(exc)}"
                 report.failed.append(name)
-    for name, line in report.lines.items():
-        priority = journal.Priority.WARNING if name in report.failed else journal.Priority.INFO
-        journal.event(f"{name}: {line}", priority, component=name, phase="prepare")
     return report
 
 
 def prepare_component(config: Config, client: GithubClient, systemd: Systemd | None,
                       component: ComponentConfig) -> str:
+    from .. import transaction
+    from ..kinds import kind_of
+    from ..kinds.base import UpdateContext
+    from ..rules.preflight import Target
+    from .run import progress_reporter, stamp_now
+    from .target_release import gather_target_release
+
     kind, state_dir = kind_of(component.type), Path(config.state_dir)
     record = state.read_prepared(state_dir, component.name)
     facts = gather_facts(config, client, kind, component, record)
@@ -135,6 +159,9 @@ def prepare_component(config: Config, client: GithubClient, systemd: Systemd | N
 def gather_facts(config: Config, client: GithubClient, kind: Kind, component: ComponentConfig,
                  record: Mapping[str, Any] | None) -> PrepareFacts:
     """The device, root's own answer from GitHub (raises CheckFailed), and root's record."""
+    from ..device import read_current_version
+    from ..rules.policy import failed_versions
+
     current = read_current_version(config, component)
     latest = None
     if component.prepare_ahead:
@@ -149,6 +176,8 @@ def gather_facts(config: Config, client: GithubClient, kind: Kind, component: Co
 
 def forget_if_gone(config: Config, component: ComponentConfig) -> None:
     """After an update's retention: a prepared release it pruned is no longer ready to install."""
+    from ..kinds import kind_of
+
     state_dir = Path(config.state_dir)
     record = state.read_prepared(state_dir, component.name)
     if record is not None and not kind_of(component.type).is_prepared(config, component, record):
