@@ -41,3 +41,9 @@ def built(name: str) -> Iterator[tuple[Path, bool]]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         path = base / name
         yield path, path.exists()
+
+
+def kept(name: str) -> Path | None:
+    """Where `name` is kept if it was built already (it appears whole, by a rename), else None; no waiting."""
+    path = shared_dir() / name
+    return path if path.exists() else None

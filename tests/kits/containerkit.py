@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from kits.buildonce import built
+from kits.buildonce import built, kept
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.harness.images import restore_registry, save_docker_data, save_registry
@@ -94,8 +94,7 @@ def images_once(h: Harness, images: str, build: Callable[[], None], *, pull: boo
 def docker_seed() -> Path | None:
     """A docker data root holding the installed images, saved by the first device of the run
     (`start_containers`); a harness booted on a copy of it has them without a pull. None until it exists."""
-    with built(SEED) as (saved, there):
-        return saved if there else None
+    return kept(SEED)
 
 
 def build_images(h: Harness, root: Path, *, pull: bool = True) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from kits.buildonce import built
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import Harness
+from kits.harness.images import save_tree
 from kits.standin import GithubStandin
 
 COREAPP = Path(__file__).parent.parent / "fixtures" / "coreapp"
@@ -177,10 +178,7 @@ def build_venv(h: Harness) -> None:
             h.run(["python3", "-m", "venv", venv], timeout=120)
             h.run([f"{venv}/bin/python", "-m", "pip", "install", "--no-index", "--find-links", str(WHEELHOUSE),
                    "-q", "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
-            partial = saved.with_name("core-venv.partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(h.path(venv), partial, symlinks=True)
-            partial.rename(saved)
+            save_tree(h.path(venv), saved)
             return
     shutil.copytree(saved, h.path(venv), symlinks=True)
 

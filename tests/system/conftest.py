@@ -72,15 +72,16 @@ def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.Fi
     for marker in request.node.iter_markers("device"):
         for change in marker.args:
             change(device)
-    if request.node.get_closest_marker("on_disk") is not None:
+    on_disk = request.node.get_closest_marker("on_disk") is not None
+    seed = containerkit.docker_seed() if containers and not on_disk else None
+    if on_disk:
         h = crashkit.boot(tmp_path, device, docker=docker)
     else:
-        seed = containerkit.docker_seed() if containers else None
         h = Harness.boot(tmp_path / "harness", docker=docker, docker_seed=seed,
                          binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
         if containers:
-            containerkit.start_containers(h, tmp_path / "rootfs", seeded=h.docker_seeded)
+            containerkit.start_containers(h, tmp_path / "rootfs", seeded=seed is not None)
         yield h
     finally:
         h.poweroff()

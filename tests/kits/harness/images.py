@@ -118,12 +118,17 @@ def import_image(h: Harness, ref: str, rootfs: Path, cmd: Sequence[str], *, push
     return h.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
-def save_registry(h: Harness, dest: Path) -> None:
-    """Copy the storage of `h`'s registry (everything pushed there) to the host dir `dest`, which must not exist."""
+def save_tree(src: Path, dest: Path, ignore: Sequence[str] = ()) -> None:
+    """Copy the dir `src` to `dest`, which must not exist, whole or not at all (a temp name, then a rename)."""
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(h.path(REGISTRY_DIR), partial, symlinks=True)
+    shutil.copytree(src, partial, symlinks=True, ignore=shutil.ignore_patterns(*ignore) if ignore else None)
     partial.rename(dest)
+
+
+def save_registry(h: Harness, dest: Path) -> None:
+    """Copy the storage of `h`'s registry (everything pushed there) to the host dir `dest`, which must not exist."""
+    save_tree(h.path(REGISTRY_DIR), dest)
 
 
 def save_docker_data(h: Harness, dest: Path) -> None:
@@ -131,12 +136,8 @@ def save_docker_data(h: Harness, dest: Path) -> None:
     stopped for the copy, so that what is saved is consistent, then started again."""
     h.systemctl("stop", "docker.service", "docker.socket", timeout=DOCKER_DEADLINE)
     try:
-        partial = dest.with_name(dest.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
         # backingFsBlockDev: a device node dockerd makes again at start (copytree copies no device)
-        shutil.copytree(h.path(DATA_ROOT), partial, symlinks=True,
-                        ignore=shutil.ignore_patterns("backingFsBlockDev"))
-        partial.rename(dest)
+        save_tree(h.path(DATA_ROOT), dest, ignore=["backingFsBlockDev"])
     finally:
         h.systemctl("start", "docker.service", timeout=DOCKER_DEADLINE)
         h.wait_for(lambda: h.run(["docker", "info"], check=False).returncode == 0, DOCKER_DEADLINE, "docker info")

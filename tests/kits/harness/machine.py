@@ -77,7 +77,6 @@ class Harness:
         self._sockets: list[socket.socket] = []
         self._servers: list[http.server.HTTPServer] = []
         self.timings: dict[str, float] = {}
-        self.docker_seeded = False  # its docker data root started as a copy of a seed (`boot`)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -126,7 +125,6 @@ class Harness:
             harness.timings["boot"] = time.monotonic() - started
             if docker:
                 harness.start_docker(seed=docker_seed)
-                harness.docker_seeded = docker_seed is not None
         except BaseException:
             harness.kill()
             raise
