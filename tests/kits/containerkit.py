@@ -8,7 +8,7 @@ published by a test, may need a newer remote).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ IMAGES: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {
     ("remote", "1.2.0"): serving("remote", "1.2.0"),
 }
 INSTALLED = "1.0.0"
-SEED = "docker-seed"  # kits/buildonce.py: the data root of `docker_seed`
+BUSYBOX_IMAGES = "busybox-images"  # kits/buildonce.py: their registry storage and seed (`images_once`)
 
 
 def ref(component: str, version: str) -> str:
@@ -72,32 +72,39 @@ def ref(component: str, version: str) -> str:
 
 
 
-def images_once(h: Harness, images: str, build: Callable[[], None], *, pull: bool = True) -> None:
-    """The test images named `images` in `h`'s loopback registry, with the installed (1.0.0) ones local.
+def images_once(h: Harness, images: str, build: Callable[[], None], local: Sequence[str]) -> None:
+    """The test images named `images` in `h`'s loopback registry, with the images `local` in its data root.
 
-    The first harness of a run runs `build()` (which leaves only the installed images local) and its registry
-    storage is saved (kits/buildonce.py); later harnesses get a copy of that storage and pull the installed
-    images from their own registry (not when `pull` is false: their data root already has them, see
-    `docker_seed`): the same images, without building them again for every test.
+    The first harness of a run runs `build()` (which leaves only `local` local), then saves its registry
+    storage and its docker data root (the seed, see `docker_seed`; kits/buildonce.py). Later harnesses get a
+    copy of that storage; booted on the seed they have `local` already, else they pull it from their own
+    registry: the same images, without building them again for every test.
     """
     with built(images) as (saved, there):
         if not there:
             build()
             save_registry(h, saved)
+            with built(_seed_name(images)) as (seed, seeded):
+                if not seeded:
+                    save_docker_data(h, seed)
             return
     restore_registry(h, saved)
-    if pull:
-        for component in PORTS:
-            h.docker("pull", "-q", ref(component, INSTALLED))
+    if h.run(["docker", "image", "inspect", "--format", "{{.Id}}", *local], check=False).returncode != 0:
+        for image in local:
+            h.docker("pull", "-q", image)
 
 
-def docker_seed() -> Path | None:
-    """A docker data root holding the installed images, saved by the first device of the run
-    (`start_containers`); a harness booted on a copy of it has them without a pull. None until it exists."""
-    return kept(SEED)
+def docker_seed(images: str = BUSYBOX_IMAGES) -> Path | None:
+    """A docker data root holding the local images of `images`, saved by the first harness of the run that
+    built them (`images_once`); a harness booted on a copy of it has them without a pull. None until it exists."""
+    return kept(_seed_name(images))
 
 
-def build_images(h: Harness, root: Path, *, pull: bool = True) -> None:
+def _seed_name(images: str) -> str:
+    return f"{images}-seed"
+
+
+def build_images(h: Harness, root: Path) -> None:
     """Every busybox test image (rootfs dirs under `root`) in the loopback registry; only the installed ones are
     local, so an update really pulls."""
 
@@ -108,7 +115,7 @@ def build_images(h: Harness, root: Path, *, pull: bool = True) -> None:
             if version != INSTALLED:
                 h.docker("rmi", ref(component, version))
 
-    images_once(h, "busybox-images", build, pull=pull)
+    images_once(h, BUSYBOX_IMAGES, build, [ref(component, INSTALLED) for component in PORTS])
 
 
 def running_image(h: Harness, component: str) -> str:
@@ -151,14 +158,10 @@ def lay_out(device: Device) -> Device:
     return device
 
 
-def start_containers(h: Harness, root: Path, *, seeded: bool = False) -> None:
-    """Build and push every image, then `docker compose up -d` the installed ones and wait for health.
-    `seeded`: `h` was booted with `docker_seed()`, so the installed images are local already."""
-    build_images(h, root, pull=not seeded)
-    if not seeded:
-        with built(SEED) as (saved, there):
-            if not there:
-                save_docker_data(h, saved)
+def start_containers(h: Harness, root: Path) -> None:
+    """Build and push every image (once per run, see `images_once`), then `docker compose up -d` the installed
+    ones and wait for health."""
+    build_images(h, root)
     h.run(["docker", "compose", "-f", str(INSIDE.compose_file), "up", "-d"], timeout=120)
     for component in PORTS:
         wait_health(h, component, INSTALLED)

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import tarfile
 import time
 import zipfile
@@ -23,7 +22,7 @@ from typing import Any
 from kits.buildonce import built
 from kits.devicekit import INSIDE, MANIFEST_URL, Device
 from kits.harness import Harness
-from kits.harness.images import save_tree
+from kits.harness.images import copy_into, save_tree
 from kits.standin import GithubStandin
 
 COREAPP = Path(__file__).parent.parent / "fixtures" / "coreapp"
@@ -180,7 +179,7 @@ def build_venv(h: Harness) -> None:
                    "-q", "--disable-pip-version-check", "-r", f"{INSTALL_DIR}/requirements.txt"], timeout=120)
             save_tree(h.path(venv), saved)
             return
-    shutil.copytree(saved, h.path(venv), symlinks=True)
+    copy_into(saved, h.path(venv))
 
 
 def install_core(h: Harness, device: Device, version: str = "1.0.0") -> int:

@@ -9,19 +9,19 @@ to /etc/systemd/system.
 from __future__ import annotations
 
 import compileall
-import functools
 import json
 import os
 import shutil
 import sys
-import tempfile
 import weakref
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kits.buildonce import built
 from kits.harness import Harness
+from kits.harness.images import copy_into
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "units"
@@ -31,12 +31,15 @@ CONFIG = "/etc/dunebugger/updater.yaml"
 STATE_DIR = "/var/lib/dunebugger-units"  # the default of `state_dir`
 
 
-@functools.cache
 def _built_package() -> Path:
-    """This checkout's dunebugger_units with its bytecode, built once per test process."""
-    out = Path(tempfile.mkdtemp(prefix="dunebugger-units-pkg-")) / "dunebugger_units"
-    shutil.copytree(REPO / "dunebugger_units", out, ignore=shutil.ignore_patterns("__pycache__"))
-    compileall.compile_dir(out, quiet=1)
+    """This checkout's dunebugger_units with its bytecode, built once per run (kits/buildonce.py)."""
+    with built("package") as (out, there):
+        if not there:
+            partial = out.with_name("package.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(REPO / "dunebugger_units", partial, ignore=shutil.ignore_patterns("__pycache__"))
+            compileall.compile_dir(partial, quiet=1)
+            partial.rename(out)
     return out
 
 
@@ -55,7 +58,7 @@ def install_package(h: Harness) -> None:
     site = h.path(str(_site_packages()))
     target = site / "dunebugger_units"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(_built_package(), target)
+    copy_into(_built_package(), target)
 
 
 def install_product(h: Harness, config: dict[str, Any] | None = None) -> None:

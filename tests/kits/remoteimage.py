@@ -6,13 +6,12 @@ the kit test also proves that the remote's image needs no more than "Connecting 
 
 from __future__ import annotations
 
-import functools
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from kits.buildonce import built
 from kits.harness import busybox_rootfs
 from kits.productkit import REPO, VENV
 
@@ -46,10 +45,18 @@ def _copy(src: Path, root: Path) -> None:
     shutil.copy2(src.resolve(), dest)
 
 
-@functools.cache
 def python_rootfs() -> Path:
-    """Built once per test process (about 60 MB): shared by every harness of the session."""
-    root = busybox_rootfs(Path(tempfile.mkdtemp(prefix="remote-image-")) / "rootfs")
+    """Built once per run (about 50 MB, kits/buildonce.py), for the image sets that start from it."""
+    with built("python-rootfs") as (root, there):
+        if not there:
+            partial = root.with_name("python-rootfs.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            _lay_out(busybox_rootfs(partial))
+            partial.rename(root)
+    return root
+
+
+def _lay_out(root: Path) -> None:
     shutil.copytree(STDLIB, root / str(STDLIB).lstrip("/"), symlinks=True,
                     ignore=lambda d, names: [n for n in names if n in SKIP_STDLIB and Path(d) == STDLIB])
     site = root / DIST
@@ -68,7 +75,6 @@ def python_rootfs() -> Path:
     # the image's own user, as in the dunebugger-remote app's image (useradd -r): uid 999, unknown to the host
     with (root / "etc/passwd").open("a") as passwd:
         passwd.write("appuser:x:999:999::/app:/bin/sh\n")
-    return root
 
 
 def rootfs_size(root: Path) -> int:

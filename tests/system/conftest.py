@@ -4,9 +4,10 @@ The fixtures every system test module shares, one definition each:
 - `booted`: a test systemd with the device's /opt/dunebugger bound in (`device`, from tests/conftest.py).
   A test marked `pytest.mark.containers` gets Docker and the registry in it, with scheduler and remote
   running 1.0.0 from busybox test images (tests/kits/containerkit.py); one marked `pytest.mark.docker` gets
-  Docker and the registry only; one marked `pytest.mark.on_disk` keeps what survives a power cut on the real
-  disk (tests/kits/crashkit.py). `pytest.mark.device(change, ...)` names functions that change the device's
-  files before it boots.
+  Docker and the registry only (`pytest.mark.docker(images)`: booted on the seed of the image set `images`
+  once it exists, see containerkit.images_once); one marked `pytest.mark.on_disk` keeps what survives a
+  power cut on the real disk (tests/kits/crashkit.py). `pytest.mark.device(change, ...)` names functions
+  that change the device's files before it boots.
 - `gh`: the GitHub stand-in, listening inside `booted`'s network; `pytest.mark.releases(publish, ...)` names the
   functions that publish the releases the test starts from.
 - `product`: dunebugger-units installed in `booted`, configured for the device's containers
@@ -62,18 +63,25 @@ def docker_harness(system_deps: None, tmp_path: Path) -> Iterator[Harness]:
         h.poweroff()
 
 
+def _named_images(docker_marker: pytest.Mark | None) -> str | None:
+    """The image set a `pytest.mark.docker(images)` names, whose seed `booted` boots on."""
+    return docker_marker.args[0] if docker_marker is not None and docker_marker.args else None
+
+
 @pytest.fixture
 def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The device in a test systemd (the markers in this module's docstring choose how)."""
     containers = request.node.get_closest_marker("containers") is not None
-    docker = containers or request.node.get_closest_marker("docker") is not None
+    docker_marker = request.node.get_closest_marker("docker")
+    docker = containers or docker_marker is not None
+    images = containerkit.BUSYBOX_IMAGES if containers else _named_images(docker_marker)
     if containers:
         containerkit.lay_out(device)
     for marker in request.node.iter_markers("device"):
         for change in marker.args:
             change(device)
     on_disk = request.node.get_closest_marker("on_disk") is not None
-    seed = containerkit.docker_seed() if containers and not on_disk else None
+    seed = containerkit.docker_seed(images) if images and not on_disk else None
     if on_disk:
         h = crashkit.boot(tmp_path, device, docker=docker)
     else:
@@ -81,7 +89,7 @@ def booted(system_deps: None, tmp_path: Path, device: Device, request: pytest.Fi
                          binds={"/opt/dunebugger": device.root / "opt/dunebugger"})
     try:
         if containers:
-            containerkit.start_containers(h, tmp_path / "rootfs", seeded=seed is not None)
+            containerkit.start_containers(h, tmp_path / "rootfs")
         yield h
     finally:
         h.poweroff()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from kits import corekit, crashkit
-from kits.containerkit import IMAGES, PORTS, publish, ref, running_image, wait_health
+from kits.containerkit import IMAGES, PORTS, images_once, publish, ref, running_image, wait_health
 from kits.devicekit import Device
 from kits.harness import REGISTRY, Harness, busybox_rootfs
 from kits.productkit import REPO, history, install_product
@@ -58,25 +58,34 @@ def lay_out_protocol_dirs(h: Harness) -> None:
     h.run(["install", "-d", "-m", "0755", "/var/lib/dunebugger-units"])
 
 
+IMAGES_PROTOCOL = "file-protocol-images"  # built once per run, see containerkit.images_once
+
+
 def build_images(h: Harness, root: Path) -> None:
-    for (component, version), (files, cmd) in IMAGES.items():
-        if component == "scheduler" and version in ("1.0.0", "1.2.0", "1.3.0"):
-            h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+    """scheduler's busybox images, and the remote: the file-protocol stand-in, one tag per version."""
+
+    def build() -> None:
+        for (component, version), (files, cmd) in IMAGES.items():
+            if component == "scheduler" and version in ("1.0.0", "1.2.0", "1.3.0"):
+                h.import_image(ref(component, version), busybox_rootfs(root / f"{component}-{version}", files), cmd)
+                if version != "1.0.0":
+                    h.docker("rmi", ref(component, version))
+        base = f"{REGISTRY}/remote-base:1"
+        h.import_image(base, python_rootfs(), ["/usr/bin/python3"])
+        h.write_file("/usr/local/lib/fileproto_standin.py", (REPO / "tests/kits/fileproto_standin.py").read_bytes())
+        for version in ("1.0.0", "1.2.0", BROKEN_REMOTE):
+            cmd = (["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"] if version == BROKEN_REMOTE
+                   else ["/usr/bin/python3", STANDIN, "main", "--version", version])
+            container = h.docker("create", base).stdout.strip()
+            h.docker("cp", "/usr/local/lib/fileproto_standin.py", f"{container}:{STANDIN}")
+            h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
+            h.docker("rm", container)
+            h.docker("push", ref("remote", version))
             if version != "1.0.0":
-                h.docker("rmi", ref(component, version))
-    base = f"{REGISTRY}/remote-base:1"
-    h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
-    h.write_file("/usr/local/lib/fileproto_standin.py", (REPO / "tests/kits/fileproto_standin.py").read_bytes())
-    for version in ("1.0.0", "1.2.0", BROKEN_REMOTE):
-        cmd = (["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"] if version == BROKEN_REMOTE
-               else ["/usr/bin/python3", STANDIN, "main", "--version", version])
-        container = h.docker("create", base).stdout.strip()
-        h.docker("cp", "/usr/local/lib/fileproto_standin.py", f"{container}:{STANDIN}")
-        h.docker("commit", "--change", f"CMD {json.dumps(cmd)}", container, ref("remote", version))
-        h.docker("rm", container)
-        h.docker("push", ref("remote", version))
-        if version != "1.0.0":
-            h.docker("rmi", ref("remote", version))
+                h.docker("rmi", ref("remote", version))
+
+    images_once(h, IMAGES_PROTOCOL, build, [ref("scheduler", "1.0.0"), f"{REGISTRY}/remote-base:1",
+                                             ref("remote", "1.0.0")])
 
 
 def protocol_compose(device: Device) -> None:
@@ -85,7 +94,7 @@ def protocol_compose(device: Device) -> None:
     (device.compose_file.parent / ".env").write_text("NATS_URL=nats://127.0.0.1:4222\n")
 
 
-pytestmark = [pytest.mark.docker, pytest.mark.device.with_args(protocol_compose)]
+pytestmark = [pytest.mark.docker(IMAGES_PROTOCOL), pytest.mark.device.with_args(protocol_compose)]
 
 
 @pytest.fixture

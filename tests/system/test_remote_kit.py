@@ -43,9 +43,11 @@ def standin_cmd(version: str) -> list[str]:
             "--version", version]
 
 
+IMAGES_KIT = "remote-kit-images"  # built once per run, see `images_once`
+
+
 def build_images(h: Harness, root: Path) -> None:
-    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version (built once
-    per test process, see `images_once`)."""
+    """scheduler: the busybox images of containerkit; remote: the stand-in image, one tag per version."""
 
     def build() -> None:
         for (component, version), (files, cmd) in IMAGES.items():
@@ -54,7 +56,7 @@ def build_images(h: Harness, root: Path) -> None:
                 if version != "1.0.0":
                     h.docker("rmi", ref(component, version))
         base = f"{REGISTRY}/remote-base:1"
-        h.import_image(base, python_rootfs(), ["/usr/bin/python3"], push=False)
+        h.import_image(base, python_rootfs(), ["/usr/bin/python3"])
         for version, cmd in (("1.0.0", standin_cmd("1.0.0")), ("1.2.0", standin_cmd("1.2.0")),
                              (BROKEN_REMOTE, ["sh", "-c", "echo 'remote 1.3.0: bad config' >&2; exit 3"])):
             container = h.docker("create", base).stdout.strip()
@@ -64,7 +66,7 @@ def build_images(h: Harness, root: Path) -> None:
             if version != "1.0.0":
                 h.docker("rmi", ref("remote", version))
 
-    images_once(h, "remote-kit-images", build)
+    images_once(h, IMAGES_KIT, build, [ref("scheduler", "1.0.0"), ref("remote", "1.0.0")])
 
 
 def kit_compose(device: Device) -> None:
@@ -77,7 +79,7 @@ def scheduler_1_0_0(gh: GithubStandin) -> None:
     publish(gh, "scheduler", "1.0.0")
 
 
-pytestmark = [pytest.mark.docker, pytest.mark.device.with_args(kit_compose),
+pytestmark = [pytest.mark.docker(IMAGES_KIT), pytest.mark.device.with_args(kit_compose),
               pytest.mark.releases.with_args(scheduler_1_0_0), pytest.mark.updater(health_timeout=20)]
 
 

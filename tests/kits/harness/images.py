@@ -85,7 +85,7 @@ def start_docker(h: Harness, deadline: float = DOCKER_DEADLINE, seed: Path | Non
         h.run(["mkdir", "-p", "/var/lib/docker"])
         h.run(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", "/var/lib/docker"])
         if seed is not None:
-            shutil.copytree(seed, h.path(DATA_ROOT), symlinks=True, dirs_exist_ok=True)
+            copy_into(seed, h.path(DATA_ROOT))
     # Containers share the harness's network (network_mode: host, as on the device); no bridge, no
     # iptables: nothing to set up, nothing to leak.
     daemon = {"bridge": "none", "iptables": False, "ip6tables": False, "ip-masq": False,
@@ -118,6 +118,16 @@ def import_image(h: Harness, ref: str, rootfs: Path, cmd: Sequence[str], *, push
     return h.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
+def copy_into(src: Path, dest: Path) -> None:
+    """Copy what the dir `src` holds into the dir `dest` (made if missing), owners, modes and links as they are.
+    `cp -a` does in C what shutil.copytree does file by file in Python: a third of the CPU for a venv."""
+    dest.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["cp", "-a", "--no-target-directory", str(src), str(dest)], capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise HarnessError(f"cp -a {src} {dest}: {result.stderr.strip()}")
+
+
 def save_tree(src: Path, dest: Path, ignore: Sequence[str] = ()) -> None:
     """Copy the dir `src` to `dest`, which must not exist, whole or not at all (a temp name, then a rename)."""
     partial = dest.with_name(dest.name + ".partial")
@@ -145,5 +155,5 @@ def save_docker_data(h: Harness, dest: Path) -> None:
 
 def restore_registry(h: Harness, src: Path) -> None:
     """Put a registry storage saved by `save_registry` into `h`'s running registry: its images can be pulled."""
-    shutil.copytree(src, h.path(REGISTRY_DIR), symlinks=True, dirs_exist_ok=True)
+    copy_into(src, h.path(REGISTRY_DIR))
     h.run(["chown", "-R", "docker-registry:docker-registry", REGISTRY_DIR])
