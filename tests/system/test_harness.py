@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from kits.harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
+from kits.harness.images import save_docker_data
 from kits.standin import GithubStandin
 
 
@@ -278,3 +279,21 @@ def test_docker_data_on_disk_survives_power_cut(tmp_path: Path, system_deps: Non
         # overlay2 works on a real-disk dir (it would not on the /var overlay).
         assert second.docker("info", "--format", "{{.Driver}}").stdout.strip() == "overlay2"
         assert second.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip() == image
+
+
+def test_a_harness_booted_on_a_saved_data_root_has_its_images(tmp_path: Path, system_deps: None) -> None:
+    """The seed of kits/buildonce.py: a data root saved with dockerd stopped, copied into a new harness, holds the
+    same image (same ID) with nothing pulled; the harness it was saved from has a running dockerd again."""
+    ref = f"{REGISTRY}/harness/seeded:1"
+    seed = tmp_path / "seed"
+    with Harness.boot(tmp_path / "first", docker=True) as first:
+        image = first.import_image(ref, busybox_rootfs(tmp_path / "rootfs"), ["sleep", "1000"], push=False)
+        save_docker_data(first, seed)
+        assert first.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip() == image
+    assert not seed.with_name("seed.partial").exists() and (seed / "image").is_dir()
+
+    with Harness.boot(tmp_path / "second", docker=True, docker_seed=seed) as second:
+        assert second.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip() == image
+        # a real image, not a listing: it runs
+        assert second.docker("run", "--rm", "--network", "host", ref, "echo", "ran").stdout == "ran\n"
+        assert second.run(["curl", "-fsS", f"http://{REGISTRY}/v2/_catalog"]).stdout.strip() == '{"repositories":[]}'
