@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import textwrap
-import time
 from pathlib import Path
 
 from kits.harness import REGISTRY, Harness, busybox_rootfs, cgroup2_root
@@ -171,25 +171,15 @@ def _host_snapshot() -> dict[str, list[str]]:
     }
 
 
-def _started_seconds_after_boot(proc: Path) -> float:
-    # Field 22 of /proc/<pid>/stat, counted after the ")" that ends the command's name.
-    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+def _processes_in_pid_namespaces(namespaces: set[str]) -> list[str]:
+    """Processes in these pid namespaces (`pid:[N]` as /proc/<pid>/ns/pid names them).
 
-
-def _processes_in_pid_namespaces(namespaces: set[str], started_before: float = float("inf")) -> list[str]:
-    """Processes in these pid namespaces that started before `started_before` (seconds after boot).
-
-    The kernel reuses a freed namespace's inode number, so a container that another test starts after ours
-    is gone can show the same `pid:[N]`: only a process older than our teardown can be our leak."""
+    The kernel reuses a freed namespace's inode number, so the caller holds the namespaces open (an fd on
+    /proc/<pid>/ns/pid) for as long as it asks: a process found then is in the very namespace it held."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if (
-                entry.name.isdigit()
-                and os.readlink(entry / "ns/pid") in namespaces
-                and _started_seconds_after_boot(entry) < started_before
-            ):
+            if entry.name.isdigit() and os.readlink(entry / "ns/pid") in namespaces:
                 found.append(f"{entry.name} {(entry / 'comm').read_text().strip()}")
         except OSError:
             continue  # exited while we looked
@@ -201,22 +191,24 @@ def test_two_side_by_side_and_no_leaks(tmp_path: Path, system_deps: None) -> Non
     # ours could have left behind.
     before = _host_snapshot()
     rootfs = busybox_rootfs(tmp_path / "rootfs")
-    with Harness.boot(tmp_path / "a") as a, Harness.boot(tmp_path / "b", docker=True) as b:
-        a.write_file("/etc/only-in-a", "a\n")
-        assert a.run(["cat", "/etc/only-in-a"]).stdout == "a\n"
-        assert b.run(["test", "-e", "/etc/only-in-a"], check=False).returncode == 1
-        assert a.run(["hostname"]).stdout != b.run(["hostname"]).stdout
-        assert not Path("/etc/only-in-a").exists()
-        # A running container is the likeliest leak (shims, overlay mounts): leave one running.
-        b.import_image(f"{REGISTRY}/harness/sleeper:1", rootfs, ["sleep", "1000"], push=False)
-        b.docker("run", "-d", "--init", "--network", "host", f"{REGISTRY}/harness/sleeper:1")
-        namespaces = {os.readlink(f"/proc/{h.pid}/ns/pid") for h in (a, b)}
-        assert len(_processes_in_pid_namespaces(namespaces)) > 6
-    torn_down = time.clock_gettime(time.CLOCK_BOOTTIME)
-    after = _host_snapshot()
+    with contextlib.ExitStack() as held:
+        with Harness.boot(tmp_path / "a") as a, Harness.boot(tmp_path / "b", docker=True) as b:
+            a.write_file("/etc/only-in-a", "a\n")
+            assert a.run(["cat", "/etc/only-in-a"]).stdout == "a\n"
+            assert b.run(["test", "-e", "/etc/only-in-a"], check=False).returncode == 1
+            assert a.run(["hostname"]).stdout != b.run(["hostname"]).stdout
+            assert not Path("/etc/only-in-a").exists()
+            # A running container is the likeliest leak (shims, overlay mounts): leave one running.
+            b.import_image(f"{REGISTRY}/harness/sleeper:1", rootfs, ["sleep", "1000"], push=False)
+            b.docker("run", "-d", "--init", "--network", "host", f"{REGISTRY}/harness/sleeper:1")
+            for h in (a, b):  # held open, their inode numbers cannot go to another test's container
+                held.callback(os.close, os.open(f"/proc/{h.pid}/ns/pid", os.O_RDONLY))
+            namespaces = {os.readlink(f"/proc/{h.pid}/ns/pid") for h in (a, b)}
+            assert len(_processes_in_pid_namespaces(namespaces)) > 6
+        after = _host_snapshot()
 
-    assert not a.alive and not b.alive
-    assert _processes_in_pid_namespaces(namespaces, started_before=torn_down) == []
+        assert not a.alive and not b.alive
+        assert _processes_in_pid_namespaces(namespaces) == []
     assert not a.cgroup.exists() and not b.cgroup.exists()
     assert [cg.name for cg in cgroup2_root().iterdir() if cg.name in (a.name, b.name)] == []
     assert after == before
